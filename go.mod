@@ -1,0 +1,3 @@
+module github.com/batonmq/baton
+
+go 1.26
