@@ -13,7 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-		"time"
+	"time"
 )
 
 type reqKind uint8
@@ -220,11 +220,16 @@ func (l *Log) run() {
 func (l *Log) shutdown() {
 	l.processQueue() // nothing can be queued after closed was set
 	var errs []error
-	if err := l.flush(); err != nil && l.cfg.SyncMode != SyncAlways {
-		errs = append(errs, err)
-	}
 	if l.w.poison == nil {
 		if err := l.syncActive(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if l.w.poison != nil {
+		// Disown the failed data now, so that records whose append failed
+		// are not replayed after a restart. If even that fails (disk still
+		// full), recovery will see them: they are indeterminate.
+		if err := l.startNextSegment(); err != nil {
 			errs = append(errs, err)
 		}
 	}
