@@ -30,7 +30,7 @@ type Correlation struct {
 
 // Validate reports ErrEmptyCorrelation when c has no condition, which Azure
 // rejects.
-func (c *Correlation) Validate() error {
+func (c Correlation) Validate() error {
 	if c.CorrelationID == "" && c.MessageID == "" && c.To == "" && c.ReplyTo == "" &&
 		c.Subject == "" && c.SessionID == "" && c.ReplyToSessionID == "" &&
 		c.ContentType == "" && len(c.Properties) == 0 {
@@ -41,7 +41,10 @@ func (c *Correlation) Validate() error {
 
 // Match reports whether m satisfies every condition. A filter with no
 // conditions matches every message.
-func (c *Correlation) Match(m Message) bool {
+func (c Correlation) Match(m Message) bool {
+	if m == nil {
+		m = emptyMessage{}
+	}
 	return sysEquals(m, SysCorrelationID, c.CorrelationID) &&
 		sysEquals(m, SysMessageID, c.MessageID) &&
 		sysEquals(m, SysTo, c.To) &&
@@ -55,7 +58,7 @@ func (c *Correlation) Match(m Message) bool {
 
 // Eval is Match in the shape of (*Filter).Eval; correlation filters cannot
 // fail.
-func (c *Correlation) Eval(m Message) (bool, error) { return c.Match(m), nil }
+func (c Correlation) Eval(m Message) (bool, error) { return c.Match(m), nil }
 
 func sysEquals(m Message, p SysProp, want string) bool {
 	if want == "" {
@@ -93,5 +96,12 @@ type Matcher interface {
 
 var (
 	_ Matcher = (*Filter)(nil)
+	_ Matcher = Correlation{}
 	_ Matcher = (*Correlation)(nil)
 )
+
+// emptyMessage has no properties; it stands in for a nil Message.
+type emptyMessage struct{}
+
+func (emptyMessage) System(SysProp) (Value, bool)  { return Value{}, false }
+func (emptyMessage) Property(string) (Value, bool) { return Value{}, false }

@@ -38,6 +38,9 @@ func TestCorrelationMatch(t *testing.T) {
 			t.Errorf("%s: Eval got %v, %v", c.name, got, err)
 		}
 	}
+	if (Correlation{CorrelationID: "c1"}).Match(nil) || !(Correlation{}).Match(nil) {
+		t.Error("nil message")
+	}
 	// The documented equivalence with the SQL form.
 	f, err := Compile("sys.ReplyTo = 'johndoe@contoso.com' AND sys.Label = 'Important' AND color = 'Red'")
 	if err != nil {

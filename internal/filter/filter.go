@@ -31,6 +31,10 @@ type Options struct {
 	// NewIDFunc generates the value of newid(). Nil means a random version 4
 	// UUID in canonical lowercase form from crypto/rand.
 	NewIDFunc func() string
+
+	// noFold disables constant folding and LIKE precompilation, so tests can
+	// compare optimized and unoptimized evaluation.
+	noFold bool
 }
 
 func (o *Options) maxLength() int {
@@ -154,7 +158,10 @@ func compileFilter(text string, opts *Options) (*Filter, *SyntaxError) {
 	if p.tok.kind != tokEOF {
 		return nil, p.unexpected("end of filter, AND or OR")
 	}
-	return &Filter{text: text, root: foldNode(root), newID: opts.newIDFunc()}, nil
+	if opts == nil || !opts.noFold {
+		root = foldNode(root)
+	}
+	return &Filter{text: text, root: root, newID: opts.newIDFunc()}, nil
 }
 
 // True returns the TrueFilter: SQL text "1=1", matching every message.

@@ -378,6 +378,9 @@ func (p *parser) parseLike(l *node, lt tok, neg bool) (*node, *SyntaxError) {
 		n.esc = esc
 	}
 	// Validate and precompile constant patterns.
+	if p.opts != nil && p.opts.noFold {
+		return n, nil
+	}
 	pat, esc := foldNode(n.r), n.esc
 	if esc != nil {
 		esc = foldNode(esc)
