@@ -438,7 +438,13 @@ func (p *parser) parseMultiplicative() (*node, *SyntaxError) {
 		return nil, err
 	}
 	for p.isOp("*") || p.isOp("/") || p.isOp("%") {
-		o := map[string]op{"*": opMul, "/": opDiv, "%": opMod}[p.tok.text]
+		o := opMul
+		switch p.tok.text {
+		case "/":
+			o = opDiv
+		case "%":
+			o = opMod
+		}
 		opTok := p.tok
 		if err := p.advance(); err != nil {
 			return nil, err
