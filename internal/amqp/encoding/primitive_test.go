@@ -175,10 +175,32 @@ func valueEqual(a, b any) bool {
 		return ok && valueEqual(av.Descriptor, bv.Descriptor) && valueEqual(av.Value, bv.Value)
 	case float64:
 		bv, ok := b.(float64)
-		return ok && (av == bv || (math.IsNaN(av) && math.IsNaN(bv)))
+		return ok && math.Float64bits(av) == math.Float64bits(bv)
 	case float32:
 		bv, ok := b.(float32)
-		return ok && (av == bv || (av != av && bv != bv))
+		return ok && math.Float32bits(av) == math.Float32bits(bv)
+	case []float32:
+		bv, ok := b.([]float32)
+		if !ok || len(av) != len(bv) {
+			return false
+		}
+		for i := range av {
+			if math.Float32bits(av[i]) != math.Float32bits(bv[i]) {
+				return false
+			}
+		}
+		return true
+	case []float64:
+		bv, ok := b.([]float64)
+		if !ok || len(av) != len(bv) {
+			return false
+		}
+		for i := range av {
+			if math.Float64bits(av[i]) != math.Float64bits(bv[i]) {
+				return false
+			}
+		}
+		return true
 	}
 	return reflect.DeepEqual(a, b)
 }

@@ -263,6 +263,10 @@ func (r *Reader) ReadFrame() (Frame, error) {
 	}
 	n := int(h.Size) - HeaderSize
 	if err := r.readBody(n); err != nil {
+		if errors.Is(err, io.EOF) {
+			// The header promised a body: a clean EOF here is truncation.
+			err = io.ErrUnexpectedEOF
+		}
 		return Frame{}, fmt.Errorf("frames: read frame body: %w", err)
 	}
 	return decodeFrame(h, r.buf[int(h.DataOffset)*4-HeaderSize:])
