@@ -72,6 +72,9 @@ func BenchmarkActionApply(b *testing.B) {
 
 // TestMatchDoesNotAllocate pins the allocation-free property of typical
 // rules so a regression fails the ordinary test run.
+//
+// Not parallel: testing.AllocsPerRun counts allocations process-wide, so
+// concurrent tests would inflate the figure.
 func TestMatchDoesNotAllocate(t *testing.T) {
 	m := sampleMsg()
 	m.props["quantity"] = Int(12)

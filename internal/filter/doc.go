@@ -35,7 +35,7 @@
 //	            | EXISTS "(" property ")"
 //	            | "(" predicate ")"
 //	            | expression                       (a boolean property or constant)
-//	expression  = constant | function | property | "@" name
+//	expression  = constant | function | property | parameter
 //	            | expression ( "+" | "-" | "*" | "/" | "%" ) expression
 //	            | ( "+" | "-" ) expression
 //	            | "(" expression ")"
@@ -47,9 +47,10 @@
 //	function    = "newid" "(" ")" | ( "property" | "p" ) "(" expression ")"
 //	constant    = integer | decimal | approximate | string | TRUE | FALSE | NULL
 //	integer     = digit { digit }                 (int64)
-//	decimal     = digit { digit } "." { digit }   (float64)
+//	decimal     = digit { digit } "." { digit } | "." digit { digit }   (float64)
 //	approximate = decimal-or-integer ( "e" | "E" ) [ "+" | "-" ] digit { digit }
 //	string      = "'" { any character, "''" for "'" } "'"
+//	parameter   = "@" { "_" | letter | digit }     (value from Options.Parameters)
 //
 //	action      = statement { [ ";" ] statement } [ ";" ]
 //	statement   = SET property "=" expression { "," property "=" expression }

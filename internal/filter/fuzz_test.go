@@ -136,6 +136,18 @@ func FuzzEval(f *testing.F) {
 			if (err1 == nil) != (err2 == nil) || (err1 == nil && tri(nv) != map[int]int{1: 0, 0: 1, -1: -1}[tri(v)]) {
 				t.Fatalf("%q: NOT of %v gave %v", text, v, nv)
 			}
+			// Parenthesizing a filter must not change its meaning.
+			paren, err := CompileOptions("("+text+")", opts)
+			if err != nil && !errors.Is(err, ErrTooComplex) {
+				t.Fatalf("%q compiles but not in parentheses: %v", text, err)
+			}
+			if err == nil {
+				qe := evaluator{m: m, newID: paren.newID}
+				qv, errq := qe.eval(paren.root)
+				if errq != err1 || (err1 == nil && !sameValue(v, qv)) {
+					t.Fatalf("%q: %v, %v; parenthesized %v, %v", text, v, err1, qv, errq)
+				}
+			}
 			// Constant folding and LIKE precompilation must not change
 			// results.
 			plainOpts := fuzzOptions()
