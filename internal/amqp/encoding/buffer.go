@@ -15,6 +15,10 @@ type Buffer struct {
 // NewBuffer returns a Buffer that appends to b (b[:len(b)] is kept).
 func NewBuffer(b []byte) *Buffer { return &Buffer{b: b} }
 
+// SetBytes makes the buffer append to b, so a Buffer declared on the stack
+// can write into a caller's slice.
+func (w *Buffer) SetBytes(b []byte) { w.b = b }
+
 // Bytes returns the encoded bytes. They alias the buffer until the next
 // append or Reset.
 func (w *Buffer) Bytes() []byte { return w.b }

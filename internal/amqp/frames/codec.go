@@ -1,6 +1,8 @@
 package frames
 
 import (
+	"fmt"
+
 	"github.com/batonmq/baton/internal/amqp/encoding"
 )
 
@@ -203,11 +205,35 @@ func putState(w *encoding.Buffer, c *encoding.Composite, s DeliveryState) error 
 		w.Null(c)
 		return nil
 	}
-	if err := s.AppendTo(w); err != nil {
+	if err := appendState(w, s); err != nil {
 		return err
 	}
 	w.Field(c)
 	return nil
+}
+
+// appendState calls AppendTo through the concrete type, so that w does not
+// escape to the heap through an interface call.
+func appendState(w *encoding.Buffer, s DeliveryState) error {
+	switch s := s.(type) {
+	case Accepted:
+		return s.AppendTo(w)
+	case Released:
+		return s.AppendTo(w)
+	case Rejected:
+		return s.AppendTo(w)
+	case Modified:
+		return s.AppendTo(w)
+	case Received:
+		return s.AppendTo(w)
+	case Declared:
+		return s.AppendTo(w)
+	case TransactionalState:
+		return s.AppendTo(w)
+	}
+	// DeliveryState is sealed (it has an unexported method), so only a
+	// type embedding the interface can get here.
+	return fmt.Errorf("%w: delivery state %T", encoding.ErrUnsupportedType, s)
 }
 
 // Descriptor returns DescError.

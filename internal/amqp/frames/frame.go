@@ -155,11 +155,10 @@ func AppendFrame(dst []byte, typ Type, channel uint16, body Body, payload []byte
 	start := len(dst)
 	dst = append(dst, 0, 0, 0, 0, 2, byte(typ), byte(channel>>8), byte(channel))
 	if body != nil {
-		w := encoding.NewBuffer(dst)
-		if err := body.AppendTo(w); err != nil {
+		var err error
+		if dst, err = appendBody(dst, body); err != nil {
 			return dst[:start], err
 		}
-		dst = w.Bytes()
 	}
 	dst = append(dst, payload...)
 	size := len(dst) - start
@@ -291,4 +290,29 @@ func (r *Reader) readBody(n int) error {
 		}
 	}
 	return nil
+}
+
+// appendBody encodes body after dst. The hot performatives are called
+// through their concrete types so the Buffer does not escape to the heap.
+func appendBody(dst []byte, body Body) ([]byte, error) {
+	var w encoding.Buffer
+	w.SetBytes(dst)
+	var err error
+	switch b := body.(type) {
+	case *Transfer:
+		err = b.AppendTo(&w)
+	case *Disposition:
+		err = b.AppendTo(&w)
+	case *Flow:
+		err = b.AppendTo(&w)
+	default:
+		return appendBodyDynamic(dst, body)
+	}
+	return w.Bytes(), err
+}
+
+func appendBodyDynamic(dst []byte, body Body) ([]byte, error) {
+	w := encoding.NewBuffer(dst)
+	err := body.AppendTo(w)
+	return w.Bytes(), err
 }
