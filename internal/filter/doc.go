@@ -16,6 +16,10 @@
 //	c := filter.Correlation{CorrelationID: "high", Subject: "red"}
 //	c.Match(msg)
 //
+// SqlFilter.Parameters and CorrelationFilter.Properties arrive in the
+// administration API as XML Schema typed values; ParseXSD and FormatXSD
+// convert them to and from Value.
+//
 // Compiled filters and actions are immutable and safe for concurrent use.
 // Evaluation of typical filters does not allocate.
 //

@@ -176,7 +176,7 @@ func (v Value) String() string {
 		t, _ := v.Time()
 		return t.Format(time.RFC3339Nano)
 	case KindDuration:
-		return strconv.FormatInt(v.bits, 10) + "ticks"
+		return formatISODuration(v.bits)
 	}
 	return v.kind.String()
 }
