@@ -74,3 +74,26 @@ func TestFormatXSDRoundTrip(t *testing.T) {
 		t.Error("NaN")
 	}
 }
+
+func FuzzParseXSD(f *testing.F) {
+	for _, s := range [][2]string{
+		{"duration", "P10675199DT2H48M5.4775807S"}, {"duration", "-PT1.5S"}, {"dateTime", "2024-05-01T12:00:00Z"},
+		{"double", "1E+20"}, {"long", "42"}, {"boolean", "true"}, {"string", "x"},
+	} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, typ, text string) {
+		v, err := ParseXSD(typ, text)
+		if err != nil {
+			if !errors.Is(err, ErrXSDValue) {
+				t.Fatalf("error %v does not wrap ErrXSDValue", err)
+			}
+			return
+		}
+		typ2, text2 := FormatXSD(v)
+		v2, err := ParseXSD(typ2, text2)
+		if err != nil || !v2.Equal(v) {
+			t.Fatalf("%s %q -> %v -> %s %q -> %v, %v", typ, text, v, typ2, text2, v2, err)
+		}
+	})
+}
