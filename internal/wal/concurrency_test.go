@@ -104,7 +104,7 @@ func TestGroupCommitSharesSyncs(t *testing.T) {
 	// Appenders queue while the writer syncs, so with many of them a sync
 	// serves several records. AppendAsync makes this deterministic: queue
 	// everything first, then let the writer run.
-	l := openT(t, vfs.NewMem(), Config{})
+	l := openT(t, vfs.NewMem(), Config{SegmentSize: testSegSize})
 	base := l.Stats().Syncs
 	const n = 1000
 	var wg sync.WaitGroup
@@ -137,7 +137,7 @@ func TestBackpressure(t *testing.T) {
 	t.Parallel()
 	// A tiny queue limit: appends block until the writer drains, and all
 	// of them still complete.
-	l := openT(t, vfs.NewMem(), Config{MaxQueueBytes: 256})
+	l := openT(t, vfs.NewMem(), Config{SegmentSize: testSegSize, MaxQueueBytes: 256})
 	var wg sync.WaitGroup
 	for g := 0; g < 8; g++ {
 		wg.Add(1)
@@ -160,7 +160,7 @@ func TestBackpressure(t *testing.T) {
 func TestCloseWhileAppending(t *testing.T) {
 	t.Parallel()
 	fsys := vfs.NewMem()
-	l, err := Open(fsys, testDir, Config{})
+	l, err := Open(fsys, testDir, Config{SegmentSize: testSegSize})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +193,7 @@ func TestCloseWhileAppending(t *testing.T) {
 		t.Fatal(err)
 	}
 	wg.Wait()
-	l2 := openT(t, fsys, Config{})
+	l2 := openT(t, fsys, Config{SegmentSize: testSegSize})
 	got := map[string]bool{}
 	for _, r := range replayAll(t, l2) {
 		got[string(r.rec)] = true

@@ -77,8 +77,8 @@ func crashAppender(l *Log, m *crashModel, id int, seed uint64, stop <-chan struc
 func TestCrashRecovery(t *testing.T) {
 	t.Parallel()
 	seeds := 40
-	if testing.Short() {
-		seeds = 8
+	if testing.Short() || raceEnabled {
+		seeds = 10
 	}
 	for seed := 0; seed < seeds; seed++ {
 		for _, mode := range []string{"clean", "torn", "torn+flips"} {

@@ -27,7 +27,7 @@ func TestDiskFullOnWrite(t *testing.T) {
 			mem := vfs.NewMem()
 			efs := vfs.NewErrorFS(mem)
 			efs.SetPartialWrites(partial)
-			l := openT(t, efs, Config{})
+			l := openT(t, efs, Config{SegmentSize: testSegSize})
 			ctx := context.Background()
 			ok1, err := l.Append(ctx, []byte("before"))
 			if err != nil {
@@ -64,7 +64,7 @@ func TestSyncFailureDisownsData(t *testing.T) {
 	t.Parallel()
 	mem := vfs.NewMem()
 	efs := vfs.NewErrorFS(mem)
-	l := openT(t, efs, Config{})
+	l := openT(t, efs, Config{SegmentSize: testSegSize})
 	ctx := context.Background()
 	if _, err := l.Append(ctx, []byte("a")); err != nil {
 		t.Fatal(err)
@@ -94,7 +94,7 @@ func TestFailedAppendDisownedAtClose(t *testing.T) {
 	t.Parallel()
 	mem := vfs.NewMem()
 	efs := vfs.NewErrorFS(mem)
-	l := openT(t, efs, Config{})
+	l := openT(t, efs, Config{SegmentSize: testSegSize})
 	ctx := context.Background()
 	if _, err := l.Append(ctx, []byte("a")); err != nil {
 		t.Fatal(err)
@@ -208,7 +208,7 @@ func TestIntervalSyncFailureReported(t *testing.T) {
 	synced := make(chan error, 16)
 	mem := vfs.NewMem()
 	efs := vfs.NewErrorFS(mem)
-	l := openT(t, efs, Config{SyncMode: SyncInterval, Clock: fake,
+	l := openT(t, efs, Config{SegmentSize: testSegSize, SyncMode: SyncInterval, Clock: fake,
 		hooks: &testHooks{afterSync: func(err error) { synced <- err }}})
 	for len(synced) > 0 {
 		<-synced
@@ -248,7 +248,7 @@ func TestIntervalSyncFailureReported(t *testing.T) {
 // assertRecords opens the log on fsys as it is and checks its records.
 func assertRecords(t *testing.T, fsys vfs.FS, want ...string) {
 	t.Helper()
-	l, err := Open(fsys, testDir, Config{})
+	l, err := Open(fsys, testDir, Config{SegmentSize: testSegSize})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -75,6 +76,8 @@ type Log struct {
 	w writerState
 
 	closeErr error // set by the writer before it closes done
+
+	framePool sync.Pool // of *[]byte; see getFrameBuf
 }
 
 // Open opens the log in dir, creating dir and the first segment if needed,
@@ -95,6 +98,10 @@ func Open(fsys vfs.FS, dir string, cfg Config) (*Log, error) {
 		return nil, err
 	}
 	if err := fsys.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("wal: open %s: %w", dir, err)
+	}
+	// Make the directory's own entry durable, in case MkdirAll created it.
+	if err := fsys.SyncDir(filepath.Dir(filepath.Clean(dir))); err != nil {
 		return nil, fmt.Errorf("wal: open %s: %w", dir, err)
 	}
 	l := &Log{
@@ -184,7 +191,11 @@ func (l *Log) recoverBadLastHeader(id SegmentID, reason string) error {
 	if err != nil {
 		return fmt.Errorf("wal: read segment %s: %w", id, err)
 	}
-	if !isZero(buf) {
+	// Nothing is ever appended to a segment before its header is synced, so
+	// a segment with a bad header and no data was still being created; its
+	// header may be torn if a concurrent directory sync made the name
+	// durable early.
+	if len(buf) > segmentHeaderSize && !isZero(buf[segmentHeaderSize:]) {
 		return &CorruptionError{Segment: id, Offset: 0, Reason: reason}
 	}
 	_ = s.f.Close()

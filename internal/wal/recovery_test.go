@@ -82,7 +82,7 @@ func TestRecoverTornTail(t *testing.T) {
 	t.Parallel()
 	for _, cut := range []int{1, 7, 15, 16, 17, 23} {
 		fsys := vfs.NewMem()
-		ps := fill(t, fsys, Config{}, 10)
+		ps := fill(t, fsys, Config{SegmentSize: testSegSize}, 10)
 		// A frame for record 10 torn after cut bytes.
 		last := ps[9]
 		off := last.Offset + int64(frameSize(len(rec(9))))
@@ -91,7 +91,7 @@ func TestRecoverTornTail(t *testing.T) {
 		sealFrame(fr, 1, off)
 		patch(t, fsys, 1, off, fr[:cut])
 
-		l := openT(t, fsys, Config{})
+		l := openT(t, fsys, Config{SegmentSize: testSegSize})
 		got := replayAll(t, l)
 		if len(got) != 10 {
 			t.Fatalf("cut %d: replayed %d records, want 10", cut, len(got))
@@ -106,7 +106,7 @@ func TestRecoverTornTail(t *testing.T) {
 		if err := l.Close(); err != nil {
 			t.Fatal(err)
 		}
-		l2 := openT(t, fsys, Config{})
+		l2 := openT(t, fsys, Config{SegmentSize: testSegSize})
 		if got := replayAll(t, l2); len(got) != 11 || string(got[10].rec) != "next" {
 			t.Fatalf("cut %d: after reopen %d records", cut, len(got))
 		}
@@ -116,11 +116,11 @@ func TestRecoverTornTail(t *testing.T) {
 func TestRecoverGarbageTail(t *testing.T) {
 	t.Parallel()
 	fsys := vfs.NewMem()
-	ps := fill(t, fsys, Config{}, 5)
+	ps := fill(t, fsys, Config{SegmentSize: testSegSize}, 5)
 	end := ps[4].Offset + int64(frameSize(len(rec(4))))
 	// Junk of an incomplete write, a little beyond the end, with zeros between.
 	patch(t, fsys, 1, end+24, []byte("junk that is not a frame at all......"))
-	l := openT(t, fsys, Config{})
+	l := openT(t, fsys, Config{SegmentSize: testSegSize})
 	if got := replayAll(t, l); len(got) != 5 {
 		t.Fatalf("replayed %d, want 5", len(got))
 	}
@@ -135,14 +135,14 @@ func TestRecoverGarbageTail(t *testing.T) {
 func TestRecoverUnfinishedGroup(t *testing.T) {
 	t.Parallel()
 	fsys := vfs.NewMem()
-	ps := fill(t, fsys, Config{}, 3)
+	ps := fill(t, fsys, Config{SegmentSize: testSegSize}, 3)
 	off := ps[2].Offset + int64(frameSize(len(rec(2))))
 	// The first record of a two-record group, whose second never made it.
 	fr := make([]byte, frameSize(3))
 	putFrameBody(fr, []byte("one"), typeMore)
 	sealFrame(fr, 1, off)
 	patch(t, fsys, 1, off, fr)
-	l := openT(t, fsys, Config{})
+	l := openT(t, fsys, Config{SegmentSize: testSegSize})
 	if got := replayAll(t, l); len(got) != 3 {
 		t.Fatalf("replayed %d, want 3 (half a group must not be delivered)", len(got))
 	}
@@ -156,7 +156,7 @@ func TestCorruptionInMiddleOfLastSegment(t *testing.T) {
 	t.Parallel()
 	for _, where := range []string{"payload", "header", "length"} {
 		fsys := vfs.NewMem()
-		ps := fill(t, fsys, Config{}, 10)
+		ps := fill(t, fsys, Config{SegmentSize: testSegSize}, 10)
 		bad := ps[4]
 		switch where {
 		case "payload":
@@ -166,7 +166,7 @@ func TestCorruptionInMiddleOfLastSegment(t *testing.T) {
 		case "length":
 			flipByte(t, fsys, 1, bad.Offset+4)
 		}
-		_, err := Open(fsys, testDir, Config{})
+		_, err := Open(fsys, testDir, Config{SegmentSize: testSegSize})
 		wantCorruption(t, err, 1, bad.Offset)
 	}
 }
@@ -176,9 +176,9 @@ func TestCorruptLastRecordIsTornTail(t *testing.T) {
 	// Damage to the very last record cannot be told from a torn write: it is
 	// discarded. This is the documented limit of tail recovery.
 	fsys := vfs.NewMem()
-	ps := fill(t, fsys, Config{}, 4)
+	ps := fill(t, fsys, Config{SegmentSize: testSegSize}, 4)
 	flipByte(t, fsys, 1, ps[3].Offset+frameHeaderSize)
-	l := openT(t, fsys, Config{})
+	l := openT(t, fsys, Config{SegmentSize: testSegSize})
 	if got := replayAll(t, l); len(got) != 3 {
 		t.Fatalf("replayed %d, want 3", len(got))
 	}
@@ -187,14 +187,14 @@ func TestCorruptLastRecordIsTornTail(t *testing.T) {
 func TestValidRecordAfterZeroGapIsCorruption(t *testing.T) {
 	t.Parallel()
 	fsys := vfs.NewMem()
-	ps := fill(t, fsys, Config{}, 3)
+	ps := fill(t, fsys, Config{SegmentSize: testSegSize}, 3)
 	end := ps[2].Offset + int64(frameSize(len(rec(2))))
 	off := end + 64
 	fr := make([]byte, frameSize(3))
 	putFrameBody(fr, []byte("far"), typeLast)
 	sealFrame(fr, 1, off)
 	patch(t, fsys, 1, off, fr)
-	_, err := Open(fsys, testDir, Config{})
+	_, err := Open(fsys, testDir, Config{SegmentSize: testSegSize})
 	wantCorruption(t, err, 1, end)
 }
 
@@ -318,7 +318,7 @@ func TestIncompleteNewSegmentIsDropped(t *testing.T) {
 func TestReadAtDetectsDamage(t *testing.T) {
 	t.Parallel()
 	fsys := vfs.NewMem()
-	l := openT(t, fsys, Config{})
+	l := openT(t, fsys, Config{SegmentSize: testSegSize})
 	big := bytes.Repeat([]byte("z"), 3000) // larger than ReadAt's first read
 	p, err := l.Append(context.Background(), big)
 	if err != nil {
@@ -333,5 +333,29 @@ func TestReadAtDetectsDamage(t *testing.T) {
 	}
 	if _, err := l.ReadAt(Pos{Segment: 1, Offset: p.Offset + 8}); !IsCorruption(err) {
 		t.Fatalf("ReadAt inside a record: %v", err)
+	}
+}
+
+func TestTornHeaderOfNewSegmentIsDropped(t *testing.T) {
+	t.Parallel()
+	// A directory sync by someone else made the new segment's name durable
+	// before its header was: the header is torn, the body is empty.
+	cfg := Config{SegmentSize: 4096}
+	fsys := vfs.NewMem()
+	fill(t, fsys, cfg, 20)
+	hdr := encodeSegmentHeader(segmentHeader{id: 2, prevEnd: 1000})
+	f, err := fsys.Create(segmentPath(testDir, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = f.WriteAt(hdr[:13], 0)
+	_ = f.Sync()
+	_ = f.Close()
+	l := openT(t, fsys, cfg)
+	if got := replayAll(t, l); len(got) != 20 {
+		t.Fatalf("replayed %d", len(got))
+	}
+	if got := l.Segments(); len(got) != 1 {
+		t.Fatalf("Segments = %v", got)
 	}
 }

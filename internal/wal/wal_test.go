@@ -200,7 +200,7 @@ func TestConfigValidate(t *testing.T) {
 func TestRotateAndRemoveSegments(t *testing.T) {
 	t.Parallel()
 	fsys := vfs.NewMem()
-	l := openT(t, fsys, Config{})
+	l := openT(t, fsys, Config{SegmentSize: testSegSize})
 	ctx := context.Background()
 	var ps []Pos
 	for i := 0; i < 5; i++ {
@@ -237,7 +237,7 @@ func TestRotateAndRemoveSegments(t *testing.T) {
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
-	l2 := openT(t, fsys, Config{})
+	l2 := openT(t, fsys, Config{SegmentSize: testSegSize})
 	if got := replayAll(t, l2); len(got) != 0 {
 		t.Fatalf("replayed %d records from an emptied log", len(got))
 	}
@@ -250,7 +250,7 @@ func TestSyncIntervalUsesClock(t *testing.T) {
 	t.Parallel()
 	fake := clock.NewFake(time.Unix(0, 0))
 	synced := make(chan error, 16)
-	cfg := Config{SyncMode: SyncInterval, SyncInterval: 50 * time.Millisecond, Clock: fake,
+	cfg := Config{SegmentSize: testSegSize, SyncMode: SyncInterval, SyncInterval: 50 * time.Millisecond, Clock: fake,
 		hooks: &testHooks{afterSync: func(err error) { synced <- err }}}
 	fsys := vfs.NewMem()
 	l := openT(t, fsys, cfg)
@@ -297,7 +297,7 @@ func TestSyncIntervalUsesClock(t *testing.T) {
 func replayClone(t testing.TB, fsys *vfs.Mem) ([]posRec, error) {
 	t.Helper()
 	c := fsys.CrashClone(vfs.CrashOptions{})
-	l, err := Open(c, testDir, Config{})
+	l, err := Open(c, testDir, Config{SegmentSize: testSegSize})
 	if err != nil {
 		return nil, err
 	}
@@ -308,7 +308,7 @@ func replayClone(t testing.TB, fsys *vfs.Mem) ([]posRec, error) {
 func TestSyncNeverAndStats(t *testing.T) {
 	t.Parallel()
 	fsys := vfs.NewMem()
-	l := openT(t, fsys, Config{SyncMode: SyncNever})
+	l := openT(t, fsys, Config{SegmentSize: testSegSize, SyncMode: SyncNever})
 	base := l.Stats().Syncs
 	for i := 0; i < 10; i++ {
 		if _, err := l.Append(context.Background(), rec(i)); err != nil {
@@ -329,7 +329,7 @@ func TestSyncNeverAndStats(t *testing.T) {
 
 func TestSyncAlwaysStats(t *testing.T) {
 	t.Parallel()
-	l := openT(t, vfs.NewMem(), Config{})
+	l := openT(t, vfs.NewMem(), Config{SegmentSize: testSegSize})
 	base := l.Stats().Syncs
 	for i := 0; i < 10; i++ {
 		if _, err := l.Append(context.Background(), rec(i)); err != nil {
@@ -385,8 +385,12 @@ func TestIgnoresForeignFiles(t *testing.T) {
 	_ = fsys.MkdirAll(testDir, 0o755)
 	f, _ := fsys.Create(testDir + "/LOCK")
 	_ = f.Close()
-	l := openT(t, fsys, Config{})
+	l := openT(t, fsys, Config{SegmentSize: testSegSize})
 	if got := l.Segments(); len(got) != 1 || got[0] != 1 {
 		t.Fatalf("Segments = %v", got)
 	}
 }
+
+// testSegSize keeps test segments small: the memory FS materialises what
+// recovery reads.
+const testSegSize = 256 << 10

@@ -81,7 +81,7 @@ func (l *Log) AppendAsync(recs [][]byte, done func([]Pos, error)) error {
 	if int64(total) > l.cfg.SegmentSize-segmentHeaderSize {
 		return fmt.Errorf("%w: %d bytes framed, segment holds %d", ErrTooLarge, total, l.cfg.SegmentSize-segmentHeaderSize)
 	}
-	frames := make([]byte, total)
+	frames := l.getFrameBuf(total)
 	offs := make([]int, len(recs))
 	o := 0
 	for i, r := range recs {
@@ -304,7 +304,30 @@ func (l *Log) place(r *request) {
 		pos[i] = Pos{Segment: s.id, Offset: off}
 	}
 	l.w.buf = append(l.w.buf, r.frames...)
+	l.putFrameBuf(r.frames)
+	r.frames = nil
 	l.w.batch = append(l.w.batch, placed{r: r, pos: pos})
+}
+
+const maxPooledFrameBuf = 64 << 10
+
+// getFrameBuf returns a buffer of n bytes for an appender's frames, from
+// l.framePool when it is small: the writer copies the frames into its write
+// buffer and hands the buffer back at once (putFrameBuf).
+func (l *Log) getFrameBuf(n int) []byte {
+	if n <= maxPooledFrameBuf {
+		if p, ok := l.framePool.Get().(*[]byte); ok && cap(*p) >= n {
+			return (*p)[:n]
+		}
+		return make([]byte, n, max(n, 4<<10))
+	}
+	return make([]byte, n)
+}
+
+func (l *Log) putFrameBuf(b []byte) {
+	if cap(b) <= maxPooledFrameBuf {
+		l.framePool.Put(&b)
+	}
 }
 
 // flush writes the buffer with one write, syncs it in SyncAlways mode and
