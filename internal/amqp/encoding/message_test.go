@@ -415,3 +415,55 @@ func TestMessageViewReuse(t *testing.T) {
 		t.Fatalf("Parse allocates %.0f times", allocs)
 	}
 }
+
+func TestAllDataBatch(t *testing.T) {
+	t.Parallel()
+	// A Service Bus batch envelope: one data section per inner message.
+	inner1 := encodeSample(t)
+	inner2, _ := AppendMessage(nil, &Message{Properties: &Properties{MessageID: StringID("2")}, Data: [][]byte{[]byte("b")}})
+	env, err := AppendMessage(nil, &Message{Properties: &Properties{MessageID: StringID("1")}, Data: [][]byte{inner1, inner2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := ParseMessage(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := m.Data(); ok {
+		t.Fatal("Data() must fail for two sections")
+	}
+	var ids []string
+	for p := range m.AllData() {
+		inner, err := ParseMessage(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, inner.Properties.MessageID.Str)
+	}
+	if len(ids) != 2 || ids[1] != "2" {
+		t.Fatalf("ids %v", ids)
+	}
+}
+
+func TestElementLimit(t *testing.T) {
+	t.Parallel()
+	var w Buffer
+	_ = w.AppendValue([]any{1, 2, 3})
+	r := NewReader(w.Bytes())
+	r.SetMaxElements(2)
+	if _, err := r.ReadValue(); !errors.Is(err, ErrLimit) {
+		t.Fatalf("%v", err)
+	}
+	r.Reset(w.Bytes())
+	r.SetMaxDepth(1)
+	if _, err := r.ReadValue(); err != nil {
+		t.Fatalf("depth 1: %v", err)
+	}
+	w.Reset()
+	_ = w.AppendValue([]any{[]any{1}})
+	r.Reset(w.Bytes())
+	r.SetMaxDepth(1)
+	if _, err := r.ReadValue(); !errors.Is(err, ErrLimit) {
+		t.Fatalf("depth: %v", err)
+	}
+}

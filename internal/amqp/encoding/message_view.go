@@ -1,6 +1,9 @@
 package encoding
 
-import "time"
+import (
+	"iter"
+	"time"
+)
 
 // Payload returns the whole payload the view was parsed from.
 func (m *MessageView) Payload() []byte { return m.payload }
@@ -94,6 +97,29 @@ func (m *MessageView) Data() ([]byte, bool) {
 		return nil, false
 	}
 	return m.firstData, true
+}
+
+// AllData yields the payload of every data section in order. A Service Bus
+// batch (message-format 0x80013700) carries one complete encoded message in
+// each data section; parse each with ParseMessage.
+func (m *MessageView) AllData() iter.Seq[[]byte] {
+	return func(yield func([]byte) bool) {
+		if m.Body != BodyData {
+			return
+		}
+		var r Reader
+		r.Reset(m.payload[:m.bodyEnd])
+		r.off = m.bodyStart
+		for r.Len() > 0 {
+			if _, _, err := r.ReadDescriptor(); err != nil {
+				return // unreachable: Parse validated the sections
+			}
+			p, err := r.ReadBinary()
+			if err != nil || !yield(p) {
+				return
+			}
+		}
+	}
 }
 
 // FooterRaw returns the encoded footer map, or nil.

@@ -139,7 +139,7 @@ func valueEqual(a, b any) bool {
 		return true
 	case Array:
 		bv, ok := b.(Array)
-		if !ok || wideCode(av.Code) != wideCode(bv.Code) || !reflect.DeepEqual(av.Descriptor, bv.Descriptor) || len(av.Elems) != len(bv.Elems) {
+		if !ok || codeName(av.Code) != codeName(bv.Code) || !reflect.DeepEqual(av.Descriptor, bv.Descriptor) || len(av.Elems) != len(bv.Elems) {
 			return false
 		}
 		for i := range av.Elems {

@@ -51,6 +51,11 @@ func (r *Reader) SetMaxDepth(n int) {
 	r.maxDepth = n
 }
 
+// SetMaxElements changes the number of elements (list, map and array
+// entries) the Reader may materialise before failing with ErrLimit. The
+// default is the input length plus 4096.
+func (r *Reader) SetMaxElements(n int) { r.budget = max(n, 0) }
+
 // Offset returns the number of bytes consumed so far.
 func (r *Reader) Offset() int { return r.off }
 
