@@ -390,12 +390,8 @@ func TestManagementBody(t *testing.T) {
 	if m.Body != BodyValue {
 		t.Fatal("body kind")
 	}
-	r := NewReader(m.BodyRaw())
-	if _, _, err := r.ReadDescriptor(); err != nil {
-		t.Fatal(err)
-	}
-	v, err := r.ReadValue()
-	if err != nil || !valueEqual(v, body) {
+	v, ok, err := m.Value()
+	if err != nil || !ok || !valueEqual(v, body) {
 		t.Fatalf("body %#v %v", v, err)
 	}
 }

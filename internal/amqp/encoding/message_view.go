@@ -99,6 +99,23 @@ func (m *MessageView) Data() ([]byte, bool) {
 	return m.firstData, true
 }
 
+// Value decodes the amqp-value body (management and CBS requests carry
+// their body this way). It reports false when the body is not amqp-value.
+// Binary values in the result alias the payload.
+func (m *MessageView) Value() (any, bool, error) {
+	if m.Body != BodyValue {
+		return nil, false, nil
+	}
+	var r Reader
+	r.Reset(m.payload[:m.bodyEnd])
+	r.off = m.bodyStart
+	if _, _, err := r.ReadDescriptor(); err != nil {
+		return nil, false, err
+	}
+	v, err := r.ReadValue()
+	return v, err == nil, err
+}
+
 // AllData yields the payload of every data section in order. A Service Bus
 // batch (message-format 0x80013700) carries one complete encoded message in
 // each data section; parse each with ParseMessage.
