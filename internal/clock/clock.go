@@ -45,13 +45,35 @@ func (r realTimer) Reset(d time.Duration) bool { return r.t.Reset(d) }
 
 // Fake is a manually advanced clock. The zero value is not usable; use NewFake.
 type Fake struct {
-	mu     sync.Mutex
-	now    time.Time
-	timers []*fakeTimer
+	mu      sync.Mutex
+	changed *sync.Cond // broadcast when timers are added
+	now     time.Time
+	timers  []*fakeTimer
 }
 
 // NewFake returns a fake clock set to start.
-func NewFake(start time.Time) *Fake { return &Fake{now: start} }
+func NewFake(start time.Time) *Fake {
+	f := &Fake{now: start}
+	f.changed = sync.NewCond(&f.mu)
+	return f
+}
+
+// BlockUntil waits until at least n timers are pending. Tests use it to
+// know that a goroutine is waiting on the clock before they Advance it.
+func (f *Fake) BlockUntil(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for len(f.timers) < n {
+		f.changed.Wait()
+	}
+}
+
+// Timers returns the number of pending timers.
+func (f *Fake) Timers() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.timers)
+}
 
 // Now returns the fake time.
 func (f *Fake) Now() time.Time {
@@ -132,6 +154,7 @@ func (t *fakeTimer) Reset(d time.Duration) bool {
 		return active
 	}
 	t.f.timers = append(t.f.timers, t)
+	t.f.changed.Broadcast()
 	t.f.mu.Unlock()
 	return active
 }

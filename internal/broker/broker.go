@@ -1,0 +1,360 @@
+package broker
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/batonmq/baton/internal/clock"
+)
+
+// Config configures a Broker. Zero values take defaults.
+type Config struct {
+	Store  Store       // required
+	Clock  clock.Clock // default clock.Real
+	Logger *slog.Logger
+	Limits Limits
+	// Random seeds lock tokens; nil uses crypto/rand.
+	Random func(b []byte)
+}
+
+// Broker is one namespace of entities. It is safe for concurrent use.
+type Broker struct {
+	store  Store
+	clock  clock.Clock
+	log    *slog.Logger
+	limits Limits
+
+	mu       sync.RWMutex
+	entities map[string]*entity // by EntityKey
+	closed   bool
+
+	tokenMu sync.Mutex
+	tokens  tokenSource
+
+	timers timerHeap
+	dueMu  sync.Mutex   // serialises runDue
+	dueBuf []timerEvent // guarded by dueMu
+
+	wg     sync.WaitGroup
+	stop   chan struct{}
+	kick   chan struct{}
+	opened bool
+}
+
+// New makes a Broker over cfg.Store. Call Open before use.
+func New(cfg Config) (*Broker, error) {
+	if cfg.Store == nil {
+		return nil, errorf(CodeInvalidArgument, "Config.Store is nil")
+	}
+	b := &Broker{
+		store:    cfg.Store,
+		clock:    cfg.Clock,
+		log:      cfg.Logger,
+		limits:   cfg.Limits.withDefaults(),
+		entities: make(map[string]*entity),
+		stop:     make(chan struct{}),
+		kick:     make(chan struct{}, 1),
+	}
+	b.timers.kick = b.kick
+	b.timers.next.Store(1<<63 - 1)
+	if b.clock == nil {
+		b.clock = clock.Real{}
+	}
+	if b.log == nil {
+		b.log = slog.New(slog.DiscardHandler)
+	}
+	var seed [8]byte
+	if cfg.Random != nil {
+		cfg.Random(seed[:])
+	} else {
+		_, _ = rand.Read(seed[:])
+	}
+	b.tokens.prefix = binary.BigEndian.Uint64(seed[:])
+	return b, nil
+}
+
+// Open loads the store's state and starts the timer goroutine.
+func (b *Broker) Open(ctx context.Context) error {
+	snap, err := b.store.Load(ctx)
+	if err != nil {
+		return storeErr(err)
+	}
+	now := b.clock.Now()
+	b.mu.Lock()
+	for _, es := range snap.Entities {
+		e := newEntity(b, es.Def)
+		e.restore(es, now)
+		b.entities[e.key] = e
+	}
+	b.opened = true
+	b.mu.Unlock()
+	b.wg.Add(1)
+	go b.runTimers()
+	return nil
+}
+
+// Close stops the timer goroutine and wakes every waiting receiver. It does
+// not close the store, which the caller owns.
+func (b *Broker) Close() error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.closed = true
+	ents := make([]*entity, 0, len(b.entities))
+	for _, e := range b.entities {
+		ents = append(ents, e)
+	}
+	opened := b.opened
+	b.mu.Unlock()
+	for _, e := range ents {
+		e.mu.Lock()
+		e.wakeAllLocked()
+		e.mu.Unlock()
+	}
+	if opened {
+		close(b.stop)
+		b.wg.Wait()
+	}
+	return nil
+}
+
+// Now returns the broker clock's time.
+func (b *Broker) Now() time.Time { return b.clock.Now() }
+
+// Limits returns the limits in force.
+func (b *Broker) Limits() Limits { return b.limits }
+
+func (b *Broker) newToken() LockToken {
+	b.tokenMu.Lock()
+	defer b.tokenMu.Unlock()
+	return b.tokens.newToken()
+}
+
+// submit sends recs to the store and waits for durability. REQUIRES: the
+// caller does not hold any entity mutex while waiting; use submitLocked +
+// wait for the usual pattern.
+func (b *Broker) submitLocked(recs []Record) <-chan error {
+	ch := make(chan error, 1)
+	b.store.Submit(recs, func(err error) { ch <- err })
+	return ch
+}
+
+// submitAsyncLocked submits recs whose durability nobody waits for (timer
+// driven changes); failures are logged.
+func (b *Broker) submitAsyncLocked(recs []Record) {
+	if len(recs) == 0 {
+		return
+	}
+	b.store.Submit(recs, func(err error) {
+		if err != nil {
+			b.log.Error("background store write failed", "records", len(recs), "err", err)
+		}
+	})
+}
+
+func wait(ch <-chan error) error { return storeErr(<-ch) }
+
+// lookup resolves an entity path: "name" or "name/$DeadLetterQueue" (case
+// insensitive). It returns the entity and whether the dead-letter sub-queue
+// was named.
+func (b *Broker) lookup(path string) (*entity, bool, error) {
+	name, dlq := splitPath(path)
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if b.closed {
+		return nil, false, ErrClosed
+	}
+	e := b.entities[EntityKey(name)]
+	if e == nil {
+		return nil, false, errorf(CodeNotFound, "entity %q not found", name)
+	}
+	return e, dlq, nil
+}
+
+func splitPath(path string) (string, bool) {
+	if i := len(path) - len(DeadLetterSuffix) - 1; i > 0 && path[i] == '/' && EntityKey(path[i+1:]) == EntityKey(DeadLetterSuffix) {
+		return path[:i], true
+	}
+	return path, false
+}
+
+// CreateQueue creates a queue. Zero properties take Service Bus's defaults.
+func (b *Broker) CreateQueue(ctx context.Context, name string, props QueueProperties) (*EntityInfo, error) {
+	b.runDue()
+	if err := ValidateEntityName(name, b.limits.MaxNameLength); err != nil {
+		return nil, err
+	}
+	props = props.withDefaults()
+	if err := props.validate(b.limits); err != nil {
+		return nil, err
+	}
+	now := b.clock.Now()
+	def := Entity{Name: name, Kind: KindQueue, Properties: props, CreatedAt: now, UpdatedAt: now}
+	key := def.Key()
+
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil, ErrClosed
+	}
+	if _, ok := b.entities[key]; ok {
+		b.mu.Unlock()
+		return nil, errorf(CodeEntityExists, "entity %q already exists", name)
+	}
+	if len(b.entities) >= b.limits.MaxEntities {
+		b.mu.Unlock()
+		return nil, errorf(CodeQuotaExceeded, "the namespace already holds %d entities", len(b.entities))
+	}
+	e := newEntity(b, def)
+	e.creating = true
+	b.entities[key] = e
+	e.mu.Lock()
+	ch := b.submitLocked([]Record{{Kind: RecEntityPut, Entity: key, Def: &def}})
+	e.mu.Unlock()
+	b.mu.Unlock()
+
+	if err := wait(ch); err != nil {
+		b.mu.Lock()
+		if b.entities[key] == e {
+			delete(b.entities, key)
+		}
+		b.mu.Unlock()
+		return nil, err
+	}
+	e.mu.Lock()
+	e.creating = false
+	e.lastActivity = now
+	e.scheduleIdleLocked()
+	info := e.infoLocked()
+	e.mu.Unlock()
+	return info, nil
+}
+
+// UpdateQueue replaces a queue's properties (RequiresSession cannot change,
+// as in Service Bus).
+func (b *Broker) UpdateQueue(ctx context.Context, name string, props QueueProperties) (*EntityInfo, error) {
+	b.runDue()
+	e, dlq, err := b.lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	if dlq {
+		return nil, errorf(CodeInvalidArgument, "cannot update a dead-letter sub-queue")
+	}
+	props = props.withDefaults()
+	if err := props.validate(b.limits); err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	if err := e.usableLocked(); err != nil {
+		e.mu.Unlock()
+		return nil, err
+	}
+	if props.RequiresSession != e.def.Properties.RequiresSession {
+		e.mu.Unlock()
+		return nil, errorf(CodeInvalidArgument, "RequiresSession cannot be changed on an existing entity")
+	}
+	def := e.def
+	def.Properties = props
+	def.UpdatedAt = b.clock.Now()
+	ch := b.submitLocked([]Record{{Kind: RecEntityPut, Entity: e.key, Def: &def}})
+	e.mu.Unlock()
+	if err := wait(ch); err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.def = def
+	e.wakeAllLocked() // status may now allow receives
+	e.scheduleIdleLocked()
+	return e.infoLocked(), nil
+}
+
+// DeleteEntity deletes an entity and every message in it.
+func (b *Broker) DeleteEntity(ctx context.Context, name string) error {
+	b.runDue()
+	e, dlq, err := b.lookup(name)
+	if err != nil {
+		return err
+	}
+	if dlq {
+		return errorf(CodeInvalidArgument, "cannot delete a dead-letter sub-queue")
+	}
+	return b.deleteEntity(e)
+}
+
+func (b *Broker) deleteEntity(e *entity) error {
+	b.mu.Lock()
+	if b.entities[e.key] != e {
+		b.mu.Unlock()
+		return errorf(CodeNotFound, "entity %q not found", e.def.Name)
+	}
+	delete(b.entities, e.key)
+	e.mu.Lock()
+	e.deleted = true
+	ch := b.submitLocked([]Record{{Kind: RecEntityDelete, Entity: e.key}})
+	e.wakeAllLocked()
+	e.mu.Unlock()
+	b.mu.Unlock()
+	if err := wait(ch); err != nil {
+		// Put it back: the delete is not durable.
+		b.mu.Lock()
+		if _, taken := b.entities[e.key]; !taken {
+			e.mu.Lock()
+			e.deleted = false
+			e.mu.Unlock()
+			b.entities[e.key] = e
+		}
+		b.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+// GetEntity returns an entity's definition and counts.
+func (b *Broker) GetEntity(name string) (*EntityInfo, error) {
+	b.runDue()
+	e, dlq, err := b.lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	if dlq {
+		return nil, errorf(CodeInvalidArgument, "a dead-letter sub-queue is not an entity; ask for %q", e.def.Name)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := e.usableLocked(); err != nil {
+		return nil, err
+	}
+	return e.infoLocked(), nil
+}
+
+// ListEntities returns the entities of kind k (0: all), sorted by name.
+func (b *Broker) ListEntities(k Kind) []*EntityInfo {
+	b.runDue()
+	b.mu.RLock()
+	ents := make([]*entity, 0, len(b.entities))
+	for _, e := range b.entities {
+		if k == 0 || e.def.Kind == k {
+			ents = append(ents, e)
+		}
+	}
+	b.mu.RUnlock()
+	out := make([]*EntityInfo, 0, len(ents))
+	for _, e := range ents {
+		e.mu.Lock()
+		if e.usableLocked() == nil {
+			out = append(out, e.infoLocked())
+		}
+		e.mu.Unlock()
+	}
+	sort.Slice(out, func(i, j int) bool { return EntityKey(out[i].Name) < EntityKey(out[j].Name) })
+	return out
+}

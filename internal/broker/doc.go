@@ -1,0 +1,40 @@
+// Package broker is Baton's messaging engine: namespaces of entities (queues
+// today; topics and subscriptions build on the same types), the lifecycle of a
+// message (send, peek-lock, complete, abandon, defer, dead-letter, schedule,
+// renew, TTL, duplicate detection, sessions) and the Store seam underneath.
+//
+// The broker knows no protocol and no storage format. Faces (AMQP, HTTP) call
+// its methods and map its typed errors (see Code) onto their own protocol;
+// stores implement Store and are chosen by internal/server.
+//
+// # The path of one message
+//
+// Send validates the batch, then, under the entity's mutex, assigns sequence
+// numbers, drops duplicates inside the detection window and submits one group
+// of records to the Store. The mutex is released before waiting: the store's
+// group commit makes the records durable and only then are the messages
+// published — made visible to receivers, counted, and waiting receivers woken.
+// Messages are published in sequence order even when group commits finish out
+// of order, so peek never skips a sequence number it later shows.
+//
+// Settlements follow the same order: the entry is marked as settling under the
+// mutex, the Remove/Update record is submitted, the caller waits for
+// durability outside the mutex, and only then is the change final. A failed
+// write puts the entry back as it was.
+//
+// Locks (peek-lock and session locks) live in memory only. After a restart,
+// messages that were locked are available again with the delivery count they
+// had; lock tokens from before the restart are unknown (lock lost).
+//
+// # Time
+//
+// All time comes from an injected clock.Clock. Lock expiry, scheduled
+// activation, TTL expiry and session-lock expiry are entries in one min-heap per
+// broker (timers.go), served by one goroutine and also run synchronously at the
+// start of each operation, so that a fake clock gives deterministic results.
+//
+// # Lock order
+//
+// Broker.mu (entity map) → entity.mu → timerHeap.mu. The store's Submit is
+// called with entity.mu held and must not call back into the broker.
+package broker

@@ -1,0 +1,172 @@
+package broker
+
+import (
+	"context"
+	"time"
+)
+
+// Settle settles a locked message by its lock token. Complete, Abandon,
+// Defer and DeadLetter are made durable before Settle returns; Release only
+// unlocks. An unknown, expired or already settled token is CodeLockLost;
+// for a session message whose session lock is gone, CodeSessionLockLost.
+func (b *Broker) Settle(ctx context.Context, path string, token LockToken, s Settlement) error {
+	b.runDue()
+	e, dlq, err := b.lookup(path)
+	if err != nil {
+		return err
+	}
+	for k, v := range s.Properties {
+		if err := validatePropertyValue(k, v); err != nil {
+			return err
+		}
+	}
+	e.mu.Lock()
+	now := b.clock.Now()
+	en, err := e.lockedEntryLocked(token, dlq, now)
+	if err != nil {
+		e.mu.Unlock()
+		return err
+	}
+	e.lastActivity = now
+	m := en.msg
+	var rec Record
+	switch s.Disposition {
+	case Release:
+		e.unlockLocked(en, now)
+		e.mu.Unlock()
+		return nil
+	case Complete:
+		rec = Record{Kind: RecRemove, Entity: e.key, Seq: m.SequenceNumber}
+	case Abandon:
+		u := updateOf(m)
+		if !m.DeadLettered {
+			u.DeliveryCount++
+		}
+		u.Properties = mergeProperties(m.Properties, s.Properties)
+		if !m.DeadLettered && u.DeliveryCount >= e.def.Properties.MaxDeliveryCount {
+			// Computed again at commit by failDeliveryLocked; the record
+			// written is the final state.
+			c := *m
+			u.Apply(&c)
+			u = deadLetterUpdate(&c, e.def.Name, "MaxDeliveryCountExceeded", maxDeliveryDescription(e.def.Properties.MaxDeliveryCount), nil)
+		}
+		rec = Record{Kind: RecUpdate, Entity: e.key, Update: u}
+	case Defer:
+		u := updateOf(m)
+		u.State = StateDeferred
+		u.Properties = mergeProperties(m.Properties, s.Properties)
+		rec = Record{Kind: RecUpdate, Entity: e.key, Update: u}
+	case DeadLetter:
+		if m.DeadLettered {
+			e.mu.Unlock()
+			return errorf(CodeInvalidArgument, "message %d is already in the dead-letter sub-queue", m.SequenceNumber)
+		}
+		rec = Record{Kind: RecUpdate, Entity: e.key, Update: deadLetterUpdate(m, e.def.Name, s.DeadLetterReason, s.DeadLetterDescription, s.Properties)}
+	default:
+		e.mu.Unlock()
+		return errorf(CodeInvalidArgument, "unknown disposition %d", s.Disposition)
+	}
+	e.beginSettleLocked(en)
+	ch := b.submitLocked([]Record{rec})
+	e.mu.Unlock()
+
+	err = wait(ch)
+
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now = b.clock.Now()
+	if en.st != stSettling {
+		return errorf(CodeLockLost, "the lock on message %d was lost while it was settled", m.SequenceNumber)
+	}
+	if err != nil {
+		e.revertLocked(en, now)
+		return err
+	}
+	switch s.Disposition {
+	case Complete:
+		e.removeLocked(en)
+	case Abandon:
+		en.st = stLocked // back to the lock (counts are the same), then fail it
+		e.failDeliveryLocked(en, s.Properties, now, false)
+	case Defer:
+		m.Properties = rec.Update.Properties
+		e.setStateLocked(en, stDeferred) // counts leave as Active, enter as Deferred
+		m.State = StateDeferred
+		e.armTTLLocked(en)
+	case DeadLetter:
+		e.deadLetterLocked(en, s.DeadLetterReason, s.DeadLetterDescription, s.Properties)
+	}
+	return nil
+}
+
+// deadLetterUpdate is the record of m moved to the dead-letter sub-queue.
+func deadLetterUpdate(m *Message, source, reason, desc string, props map[string]any) *MessageUpdate {
+	c := *m
+	upd := make(map[string]any, len(props)+2)
+	for k, v := range props {
+		upd[k] = v
+	}
+	upd["DeadLetterReason"] = reason
+	upd["DeadLetterErrorDescription"] = desc
+	c.Properties = mergeProperties(c.Properties, upd)
+	c.DeadLettered = true
+	c.State = StateActive
+	c.DeadLetterReason, c.DeadLetterDescription, c.DeadLetterSource = reason, desc, source
+	return updateOf(&c)
+}
+
+// lockedEntryLocked finds the entry locked by token, checking the lock and,
+// for session messages, the session lock.
+func (e *entity) lockedEntryLocked(token LockToken, dlq bool, now time.Time) (*entry, error) {
+	if err := e.usableLocked(); err != nil {
+		return nil, err
+	}
+	en := e.byToken[token]
+	if en == nil || en.st != stLocked || en.msg.DeadLettered != dlq {
+		return nil, errorf(CodeLockLost, "the lock supplied is invalid: it expired, or the message was already settled or removed (lock token %s)", token)
+	}
+	if !dlq && e.def.Properties.RequiresSession {
+		s := e.sessions[en.msg.SessionID]
+		if s == nil || !s.lockValid(now) {
+			return nil, errorf(CodeSessionLockLost, "the session lock of session %q was lost", en.msg.SessionID)
+		}
+		return en, nil
+	}
+	if !now.Before(en.msg.LockedUntil) {
+		return nil, errorf(CodeLockLost, "the lock on message %d expired at %s", en.msg.SequenceNumber, en.msg.LockedUntil.Format(time.RFC3339Nano))
+	}
+	return en, nil
+}
+
+// RenewLock extends message locks by the entity's LockDuration and returns
+// the new expiry of each. Session messages are renewed with their session
+// (RenewSessionLock).
+func (b *Broker) RenewLock(ctx context.Context, path string, tokens []LockToken) ([]time.Time, error) {
+	b.runDue()
+	e, dlq, err := b.lookup(path)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := b.clock.Now()
+	ens := make([]*entry, len(tokens))
+	for i, t := range tokens {
+		en, err := e.lockedEntryLocked(t, dlq, now)
+		if err != nil {
+			return nil, err
+		}
+		if !dlq && e.def.Properties.RequiresSession {
+			return nil, errorf(CodeInvalidArgument, "message locks of a session entity are renewed with the session lock")
+		}
+		ens[i] = en
+	}
+	out := make([]time.Time, len(ens))
+	for i, en := range ens {
+		en.msg.LockedUntil = now.Add(e.def.Properties.LockDuration)
+		b.timers.add(timerEvent{when: en.msg.LockedUntil, kind: evLockExpiry, ent: e, seq: en.msg.SequenceNumber, token: en.msg.LockToken})
+		out[i] = en.msg.LockedUntil
+	}
+	e.lastActivity = now
+	return out, nil
+}
