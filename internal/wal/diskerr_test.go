@@ -114,6 +114,10 @@ func TestDiskFullAtRotation(t *testing.T) {
 	t.Parallel()
 	mem := vfs.NewMem()
 	efs := vfs.NewErrorFS(mem)
+	// The first segment is preallocated by Open; every later preallocation
+	// (the background preparation of segment 2, then the retries at
+	// rotation) finds the disk full.
+	efs.SetInjector(vfs.FailAfter(1, vfs.ErrInjectedNoSpace, vfs.OpPreallocate))
 	l := openT(t, efs, Config{SegmentSize: 4096})
 	ctx := context.Background()
 	var want []string
@@ -128,7 +132,6 @@ func TestDiskFullAtRotation(t *testing.T) {
 			break
 		}
 	}
-	efs.SetInjector(vfs.FailOn(vfs.ErrInjectedNoSpace, vfs.OpPreallocate))
 	for i := 0; i < 3; i++ {
 		if _, err := l.Append(ctx, rec); !errors.Is(err, syscall.ENOSPC) {
 			t.Fatalf("append needing a new segment on a full disk: %v", err)

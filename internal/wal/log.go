@@ -78,6 +78,8 @@ type Log struct {
 	closeErr error // set by the writer before it closes done
 
 	framePool sync.Pool // of *[]byte; see getFrameBuf
+
+	prepWG sync.WaitGroup // the segment preparation goroutine, if any
 }
 
 // Open opens the log in dir, creating dir and the first segment if needed,
@@ -118,6 +120,7 @@ func Open(fsys vfs.FS, dir string, cfg Config) (*Log, error) {
 		l.closeFiles()
 		return nil, err
 	}
+	l.startPreparing(l.w.active.id + 1)
 	go l.run()
 	return l, nil
 }
@@ -127,6 +130,9 @@ func (l *Log) recover() error {
 	names, err := l.fs.List(l.dir)
 	if err != nil {
 		return fmt.Errorf("wal: open: %w", err)
+	}
+	if err := l.removeStalePreparations(names); err != nil {
+		return err
 	}
 	var ids []SegmentID
 	for _, name := range names {
@@ -264,37 +270,6 @@ func (l *Log) startFirstSegment(id SegmentID) error {
 	l.w.written = segmentHeaderSize
 	l.w.synced = segmentHeaderSize
 	return nil
-}
-
-// createSegment creates, preallocates and durably names segment id, whose
-// header records prevEnd as the end of segment id-1. On error nothing is
-// left behind, as far as the filesystem allows.
-func (l *Log) createSegment(id SegmentID, prevEnd int64) (*segment, error) {
-	name := segmentPath(l.dir, id)
-	f, err := l.fs.Create(name)
-	if err != nil {
-		return nil, fmt.Errorf("wal: create segment %s: %w", id, err)
-	}
-	fail := func(what string, err error) (*segment, error) {
-		_ = f.Close()
-		_ = l.fs.Remove(name)
-		return nil, fmt.Errorf("wal: %s segment %s: %w", what, id, err)
-	}
-	if err := f.Preallocate(0, l.cfg.SegmentSize); err != nil {
-		return fail("preallocate", err)
-	}
-	if _, err := f.WriteAt(encodeSegmentHeader(segmentHeader{id: id, prevEnd: prevEnd}), 0); err != nil {
-		return fail("write header of", err)
-	}
-	if err := l.syncFile(f); err != nil {
-		return fail("sync", err)
-	}
-	if err := l.fs.SyncDir(l.dir); err != nil {
-		return fail("sync directory for", err)
-	}
-	s := &segment{id: id, f: f}
-	s.end.Store(segmentHeaderSize)
-	return s, nil
 }
 
 // readWhole reads all of f.

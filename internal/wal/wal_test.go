@@ -385,9 +385,17 @@ func TestIgnoresForeignFiles(t *testing.T) {
 	_ = fsys.MkdirAll(testDir, 0o755)
 	f, _ := fsys.Create(testDir + "/LOCK")
 	_ = f.Close()
+	f, _ = fsys.Create(testDir + "/0000000000000007.prep") // left by a crash
+	_ = f.Close()
 	l := openT(t, fsys, Config{SegmentSize: testSegSize})
 	if got := l.Segments(); len(got) != 1 || got[0] != 1 {
 		t.Fatalf("Segments = %v", got)
+	}
+	if _, err := fsys.Stat(testDir + "/LOCK"); err != nil {
+		t.Fatalf("foreign file touched: %v", err)
+	}
+	if _, err := fsys.Stat(testDir + "/0000000000000007.prep"); err == nil {
+		t.Fatal("stale prepared segment not removed")
 	}
 }
 

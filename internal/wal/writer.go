@@ -54,6 +54,8 @@ type writerState struct {
 	// (SyncInterval, SyncNever); the next Sync or Close returns it.
 	unreported error
 
+	prep *preparation // the next segment's file being prepared, or nil
+
 	buf   []byte   // frames waiting to be written at offset written
 	batch []placed // the requests whose frames are in buf
 	spare []*request
@@ -237,6 +239,8 @@ func (l *Log) shutdown() {
 		errs = append(errs, l.w.unreported)
 		l.w.unreported = nil
 	}
+	l.dropPrepared()
+	l.prepWG.Wait()
 	if err := l.closeFiles(); err != nil {
 		errs = append(errs, err)
 	}
@@ -457,5 +461,6 @@ func (l *Log) startNextSegment() error {
 	l.w.synced = segmentHeaderSize
 	l.w.poison = nil
 	l.stat.rotations.Add(1)
+	l.startPreparing(s.id + 1)
 	return nil
 }
