@@ -29,9 +29,12 @@
 // fdatasync has no size change to flush. A segment starts with a 40-byte
 // header holding its id and the exact end of the valid data of the segment
 // before it. Appending continues in the last segment; a group that does not
-// fit in what is left starts the next segment. Rotation syncs the old
-// segment, creates, preallocates, writes the header of and syncs the new one,
-// and syncs the directory before anything is acknowledged in it.
+// fit in what is left starts the next segment. The next segment's file is
+// prepared ahead of need by a background goroutine (created as
+// XXXXXXXXXXXXXXXX.prep, preallocated and synced), so rotation only syncs
+// the old segment, writes and syncs the new header, renames the file to its
+// segment name and syncs the directory, all before anything is acknowledged
+// in the new segment. Stale .prep files hold no data and are removed by Open.
 //
 // # Group commit
 //
@@ -116,9 +119,10 @@
 //
 // # Concurrency and ownership
 //
-// All methods are safe for concurrent use. Open starts one goroutine, the
-// writer; Close stops it after it has written everything queued, syncs,
-// and closes the files. The writer owns the active segment's write offset and
+// All methods are safe for concurrent use. Open starts the writer goroutine;
+// the writer starts at most one segment-preparation goroutine at a time.
+// Close stops the writer after it has written everything queued, syncs,
+// waits for the preparation and removes its file, and closes the files. The writer owns the active segment's write offset and
 // failure state (writerState); the list of segments is guarded by segMu, and
 // each segment's valid end is an atomic so that ReadAt does not wait for the
 // writer. Replay reads segments through its own file handles and takes no
