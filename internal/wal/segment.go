@@ -94,6 +94,9 @@ func (l *Log) prepareFile(id SegmentID) (vfs.File, error) {
 		return nil, fmt.Errorf("wal: create segment %s: %w", id, err)
 	}
 	err = f.Preallocate(0, l.cfg.SegmentSize)
+	if err == nil && l.cfg.ZeroFill {
+		err = zeroFill(f, l.cfg.SegmentSize)
+	}
 	if err == nil {
 		err = f.Sync()
 	}
@@ -149,6 +152,18 @@ func (l *Log) removeStalePreparations(names []string) error {
 			if err := l.fs.Remove(filepath.Join(l.dir, name)); err != nil {
 				return fmt.Errorf("wal: remove stale %s: %w", name, err)
 			}
+		}
+	}
+	return nil
+}
+
+// zeroFill writes zeros over the first size bytes of f.
+func zeroFill(f vfs.File, size int64) error {
+	zeros := make([]byte, min(size, 1<<20))
+	for off := int64(0); off < size; off += int64(len(zeros)) {
+		n := min(int64(len(zeros)), size-off)
+		if _, err := f.WriteAt(zeros[:n], off); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -402,3 +402,30 @@ func TestIgnoresForeignFiles(t *testing.T) {
 // testSegSize keeps test segments small: the memory FS materialises what
 // recovery reads.
 const testSegSize = 256 << 10
+
+func TestZeroFill(t *testing.T) {
+	t.Parallel()
+	fsys := vfs.NewMem()
+	l := openT(t, fsys, Config{SegmentSize: 8192, ZeroFill: true})
+	if err := l.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	p, err := l.Append(context.Background(), []byte("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Segment != 2 {
+		t.Fatalf("append at %v", p)
+	}
+	fi, err := fsys.Stat(segmentPath(testDir, 2))
+	if err != nil || fi.Size() != 8192 {
+		t.Fatalf("segment 2: %v, %v", fi, err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l2 := openT(t, fsys, Config{SegmentSize: 8192, ZeroFill: true})
+	if got := replayAll(t, l2); len(got) != 1 || string(got[0].rec) != "x" {
+		t.Fatalf("replayed %v", got)
+	}
+}
