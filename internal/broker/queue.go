@@ -388,6 +388,9 @@ func (e *entity) restore(es *EntitySnapshot, now time.Time) {
 func (e *entity) publishLocked(en *entry, now time.Time) {
 	m := en.msg
 	switch {
+	case m.State == StateDeferred:
+		e.setStateLocked(en, stDeferred)
+		e.armTTLLocked(en)
 	case m.DeadLettered:
 		e.setStateLocked(en, stAvailable)
 	case m.State == StateScheduled:
@@ -399,9 +402,6 @@ func (e *entity) publishLocked(en *entry, now time.Time) {
 			e.setStateLocked(en, stScheduled)
 			e.b.timers.add(timerEvent{when: m.ScheduledEnqueueTime, kind: evScheduled, ent: e, seq: m.SequenceNumber})
 		}
-	case m.State == StateDeferred:
-		e.setStateLocked(en, stDeferred)
-		e.armTTLLocked(en)
 	default:
 		e.setStateLocked(en, stAvailable)
 		e.armTTLLocked(en)

@@ -123,8 +123,30 @@ func (b *Broker) runDue() {
 	b.dueMu.Lock()
 	defer b.dueMu.Unlock()
 	now = b.clock.Now()
-	evs := b.timers.popDue(now, b.dueBuf[:0])
 	var idle []*entity
+	// Handling an event may add events that are due already (a scheduled
+	// message's TTL); loop until none is due.
+	for {
+		evs := b.timers.popDue(now, b.dueBuf[:0])
+		if len(evs) == 0 {
+			break
+		}
+		idle = b.handleDue(evs, now, idle)
+		clear(evs)
+		b.dueBuf = evs[:0]
+	}
+	for _, e := range idle {
+		if err := b.deleteEntity(e); err != nil {
+			b.log.Error("auto-delete on idle failed", "entity", e.def.Name, "err", err)
+		} else {
+			b.log.Info("entity deleted after being idle", "entity", e.def.Name, "autoDeleteOnIdle", e.def.Properties.AutoDeleteOnIdle)
+		}
+	}
+}
+
+// handleDue handles due events; REQUIRES: b.dueMu held. Entities idle past
+// their AutoDeleteOnIdle are appended to idle for the caller to delete.
+func (b *Broker) handleDue(evs []timerEvent, now time.Time, idle []*entity) []*entity {
 	for _, ev := range evs {
 		e := ev.ent
 		e.mu.Lock()
@@ -173,15 +195,7 @@ func (b *Broker) runDue() {
 		}
 		e.mu.Unlock()
 	}
-	clear(evs)
-	b.dueBuf = evs[:0]
-	for _, e := range idle {
-		if err := b.deleteEntity(e); err != nil {
-			b.log.Error("auto-delete on idle failed", "entity", e.def.Name, "err", err)
-		} else {
-			b.log.Info("entity deleted after being idle", "entity", e.def.Name, "autoDeleteOnIdle", e.def.Properties.AutoDeleteOnIdle)
-		}
-	}
+	return idle
 }
 
 // scheduleIdleLocked arms the auto-delete-on-idle check.

@@ -21,3 +21,5 @@ func factory() brokertest.Factory {
 }
 
 func TestConformance(t *testing.T) { brokertest.Run(t, factory()) }
+
+func TestModel(t *testing.T) { brokertest.RunModel(t, factory()) }
