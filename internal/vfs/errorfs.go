@@ -58,7 +58,7 @@ type InjectorFunc func(op Op, path string) error
 func (f InjectorFunc) MaybeError(op Op, path string) error { return f(op, path) }
 
 // Errors worth injecting. They wrap the syscall errno, so errors.Is(err,
-// syscall.ENOSPC) holds for anything returned by the wrapped FS.
+// syscall.ENOSPC) holds for what the wrapped FS returns.
 var (
 	// ErrInjectedNoSpace is "no space left on device".
 	ErrInjectedNoSpace = fmt.Errorf("vfs: injected: %w", syscall.ENOSPC)
@@ -144,7 +144,7 @@ func (e *ErrorFS) check(op Op, path string) error {
 	}
 	if err := in.MaybeError(op, path); err != nil {
 		e.injected.Add(1)
-		return &fs.PathError{Op: op.String(), Path: path, Err: err}
+		return fmt.Errorf("vfs: %s %s: %w", op, path, err)
 	}
 	return nil
 }

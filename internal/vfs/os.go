@@ -2,16 +2,14 @@ package vfs
 
 import (
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 )
 
-// Default is the real filesystem.
-var Default FS = OS{}
-
-// OS is the FS of the operating system.
+// OS is the FS of the operating system. Its zero value is ready to use.
 type OS struct{}
 
 var _ FS = OS{}
@@ -128,9 +126,13 @@ func (o *osFile) WriteAt(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
-// ReadAt returns io.EOF unwrapped, as io.ReaderAt requires.
+// ReadAt returns io.EOF unwrapped, as io.ReaderAt callers expect.
 func (o *osFile) ReadAt(p []byte, off int64) (int, error) {
-	return o.f.ReadAt(p, off)
+	n, err := o.f.ReadAt(p, off)
+	if err != nil && err != io.EOF {
+		return n, fmt.Errorf("vfs: read: %w", err)
+	}
+	return n, err
 }
 
 func (o *osFile) Close() error {

@@ -5,7 +5,7 @@
 //
 // Three implementations are provided:
 //
-//   - OS (Default) works on the real disk. File.Sync is fdatasync(2) on Linux
+//   - OS works on the real disk. File.Sync is fdatasync(2) on Linux
 //     and File.Preallocate is fallocate(2), so that appending into a
 //     preallocated file does not change its size and fdatasync has no size
 //     metadata to flush.

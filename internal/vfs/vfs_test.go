@@ -97,7 +97,7 @@ func exerciseFS(t *testing.T, fsys FS, root string) {
 
 func TestOSFS(t *testing.T) {
 	t.Parallel()
-	exerciseFS(t, Default, t.TempDir())
+	exerciseFS(t, OS{}, t.TempDir())
 }
 
 func TestMemFS(t *testing.T) {

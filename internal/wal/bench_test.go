@@ -13,7 +13,7 @@ import (
 	"github.com/batonmq/baton/internal/vfs"
 )
 
-// Benchmarks on the real disk (b.TempDir, vfs.Default). Run them with a
+// Benchmarks on the real disk (b.TempDir, vfs.OS{}). Run them with a
 // bounded time, e.g.:
 //
 //	go test -run '^$' -bench . -benchtime 2s ./internal/wal/
@@ -23,7 +23,7 @@ import (
 func BenchmarkFdatasync(b *testing.B) {
 	for _, size := range []int{1 << 10, 4 << 10} {
 		b.Run(fmt.Sprintf("write=%dKiB", size>>10), func(b *testing.B) {
-			f, err := vfs.Default.Create(filepath.Join(b.TempDir(), "sync"))
+			f, err := vfs.OS{}.Create(filepath.Join(b.TempDir(), "sync"))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -114,7 +114,7 @@ func BenchmarkAppendCPU(b *testing.B) {
 }
 
 func benchAppend(b *testing.B, cfg Config, appenders, size int) {
-	benchAppendFS(b, vfs.Default, b.TempDir(), cfg, appenders, size)
+	benchAppendFS(b, vfs.OS{}, b.TempDir(), cfg, appenders, size)
 }
 
 func benchAppendFS(b *testing.B, fsys vfs.FS, dir string, cfg Config, appenders, size int) {
@@ -212,11 +212,11 @@ func buildLog(tb testing.TB, fsys vfs.FS, dir string, n, size int) {
 func BenchmarkReplay1M(b *testing.B) {
 	const n = 1_000_000
 	dir := b.TempDir()
-	buildLog(b, vfs.Default, dir, n, 64)
+	buildLog(b, vfs.OS{}, dir, n, 64)
 	b.ResetTimer()
 	start := time.Now()
 	for i := 0; i < b.N; i++ {
-		l, err := Open(vfs.Default, dir, Config{})
+		l, err := Open(vfs.OS{}, dir, Config{})
 		if err != nil {
 			b.Fatal(err)
 		}

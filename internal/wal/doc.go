@@ -5,7 +5,7 @@
 //
 // # Usage
 //
-//	l, err := wal.Open(vfs.Default, dir, wal.Config{})   // recovers the log
+//	l, err := wal.Open(vfs.OS{}, dir, wal.Config{})   // recovers the log
 //	err = l.Replay(func(pos wal.Pos, rec []byte) error { ... })  // rebuild state
 //	pos, err := l.Append(ctx, rec)                        // durable when it returns
 //	body, err := l.ReadAt(pos)                            // read a record back
