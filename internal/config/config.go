@@ -1,0 +1,330 @@
+// Package config is Baton's configuration: the JSON file schema, the
+// BATON_* environment overlay, defaults and validation. internal/server turns
+// a Config into each component's own settings; components never import this
+// package.
+//
+// Precedence, lowest first: defaults, the config file, the environment,
+// command-line flags (applied by cmd/baton).
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the whole server configuration.
+type Config struct {
+	// DataDir holds the durable store, the dev CA and certificates.
+	DataDir string `json:"dataDir,omitempty"`
+	// Memory keeps everything in memory: nothing is written to disk.
+	Memory bool `json:"memory,omitempty"`
+	// Durability of the embedded store: "fsync" (default), "buffered".
+	Durability string `json:"durability,omitempty"`
+	// SyncInterval is the fsync period in buffered mode.
+	SyncInterval Duration `json:"syncInterval,omitempty"`
+	// Listen addresses of the faces.
+	Listen Listen `json:"listen"`
+	// Log settings.
+	Log Log `json:"log"`
+	// Queues are created at start when they do not exist yet.
+	Queues []Queue `json:"queues,omitempty"`
+	// ShutdownTimeout bounds a graceful shutdown.
+	ShutdownTimeout Duration `json:"shutdownTimeout,omitempty"`
+}
+
+// Listen holds listen addresses; an empty address turns the face off.
+type Listen struct {
+	// Mgmt is the JSON management API, health and readiness.
+	Mgmt string `json:"mgmt,omitempty"`
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `json:"level,omitempty"`  // debug, info, warn, error
+	Format string `json:"format,omitempty"` // text or json
+}
+
+// Queue declares a queue. Unset properties take Service Bus's defaults.
+type Queue struct {
+	Name                                string   `json:"name"`
+	LockDuration                        Duration `json:"lockDuration,omitempty"`
+	MaxDeliveryCount                    int32    `json:"maxDeliveryCount,omitempty"`
+	DefaultMessageTimeToLive            Duration `json:"defaultMessageTimeToLive,omitempty"`
+	DeadLetteringOnMessageExpiration    bool     `json:"deadLetteringOnMessageExpiration,omitempty"`
+	RequiresDuplicateDetection          bool     `json:"requiresDuplicateDetection,omitempty"`
+	DuplicateDetectionHistoryTimeWindow Duration `json:"duplicateDetectionHistoryTimeWindow,omitempty"`
+	RequiresSession                     bool     `json:"requiresSession,omitempty"`
+	MaxSizeInMegabytes                  int64    `json:"maxSizeInMegabytes,omitempty"`
+	MaxMessageSizeInKilobytes           int64    `json:"maxMessageSizeInKilobytes,omitempty"`
+	AutoDeleteOnIdle                    Duration `json:"autoDeleteOnIdle,omitempty"`
+	UserMetadata                        string   `json:"userMetadata,omitempty"`
+}
+
+// Default returns the defaults.
+func Default() Config {
+	return Config{
+		DataDir:         "baton-data",
+		Durability:      "fsync",
+		SyncInterval:    Duration(100 * time.Millisecond),
+		Listen:          Listen{Mgmt: "127.0.0.1:8088"},
+		Log:             Log{Level: "info", Format: "text"},
+		ShutdownTimeout: Duration(10 * time.Second),
+	}
+}
+
+// Load reads a JSON config file over the defaults. Unknown fields are an
+// error, so a typo never silently does nothing.
+func Load(path string) (Config, error) {
+	c := Default()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return c, fmt.Errorf("config: %w", err)
+	}
+	if err := Decode(data, &c); err != nil {
+		return c, fmt.Errorf("config: %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Decode decodes a JSON config document into c, keeping c's values for
+// fields the document does not set.
+func Decode(data []byte, c *Config) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(c); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("trailing data after the JSON document")
+	}
+	return nil
+}
+
+// ApplyEnv overlays BATON_* variables read through getenv:
+// BATON_DATA_DIR, BATON_MEMORY, BATON_DURABILITY, BATON_SYNC_INTERVAL,
+// BATON_MGMT_ADDR, BATON_LOG_LEVEL, BATON_LOG_FORMAT.
+func (c *Config) ApplyEnv(getenv func(string) string) error {
+	if v := getenv("BATON_DATA_DIR"); v != "" {
+		c.DataDir = v
+	}
+	if v := getenv("BATON_MEMORY"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("config: BATON_MEMORY=%q: %w", v, err)
+		}
+		c.Memory = b
+	}
+	if v := getenv("BATON_DURABILITY"); v != "" {
+		c.Durability = v
+	}
+	if v := getenv("BATON_SYNC_INTERVAL"); v != "" {
+		d, err := ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("config: BATON_SYNC_INTERVAL=%q: %w", v, err)
+		}
+		c.SyncInterval = Duration(d)
+	}
+	if v, ok := lookup(getenv, "BATON_MGMT_ADDR"); ok {
+		c.Listen.Mgmt = v
+	}
+	if v := getenv("BATON_LOG_LEVEL"); v != "" {
+		c.Log.Level = v
+	}
+	if v := getenv("BATON_LOG_FORMAT"); v != "" {
+		c.Log.Format = v
+	}
+	return nil
+}
+
+// lookup distinguishes "unset" from "set to off": the value "off" (or
+// "none") turns a listener off.
+func lookup(getenv func(string) string, key string) (string, bool) {
+	v := getenv(key)
+	switch strings.ToLower(v) {
+	case "":
+		return "", false
+	case "off", "none":
+		return "", true
+	}
+	return v, true
+}
+
+// Validate checks the configuration.
+func (c *Config) Validate() error {
+	var errs []error
+	if !c.Memory && c.DataDir == "" {
+		errs = append(errs, errors.New("dataDir is empty (use --memory to run without a data directory)"))
+	}
+	switch c.Durability {
+	case "fsync", "buffered":
+	default:
+		errs = append(errs, fmt.Errorf("durability %q is not one of fsync, buffered", c.Durability))
+	}
+	if c.SyncInterval <= 0 {
+		errs = append(errs, fmt.Errorf("syncInterval %v must be positive", time.Duration(c.SyncInterval)))
+	}
+	if _, err := c.Log.SlogLevel(); err != nil {
+		errs = append(errs, err)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		errs = append(errs, fmt.Errorf("log format %q is not one of text, json", c.Log.Format))
+	}
+	seen := map[string]bool{}
+	for i, q := range c.Queues {
+		key := strings.ToLower(q.Name)
+		if q.Name == "" {
+			errs = append(errs, fmt.Errorf("queues[%d] has no name", i))
+		} else if seen[key] {
+			errs = append(errs, fmt.Errorf("queue %q is declared twice", q.Name))
+		}
+		seen[key] = true
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("config: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// SlogLevel parses the log level.
+func (l Log) SlogLevel() (slog.Level, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(l.Level)); err != nil {
+		return 0, fmt.Errorf("log level %q is not one of debug, info, warn, error", l.Level)
+	}
+	return lv, nil
+}
+
+// Duration is a time.Duration that reads and writes JSON as a string in Go
+// syntax ("30s") or ISO 8601 ("PT30S"), or as a number of seconds.
+type Duration time.Duration
+
+// MarshalJSON writes Go syntax.
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Duration(d).String())
+}
+
+// UnmarshalJSON reads Go syntax, ISO 8601 or seconds.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var n float64
+	if err := json.Unmarshal(b, &n); err == nil {
+		*d = Duration(n * float64(time.Second))
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration must be a string like \"30s\" or \"PT30S\": %w", err)
+	}
+	v, err := ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// ParseDuration accepts Go syntax ("1h30m"), ISO 8601 durations as Azure
+// writes them ("P1DT2H", "PT30S", "P10675199DT2H48M5.4775807S" for
+// TimeSpan.MaxValue) and .NET TimeSpan text ("00:01:00", "1.02:03:04").
+func ParseDuration(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, errors.New("empty duration")
+	}
+	if s[0] == 'P' || s[0] == 'p' {
+		return parseISO(s)
+	}
+	if strings.Contains(s, ":") {
+		return parseTimeSpan(s)
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("duration %q: use Go syntax like 30s, ISO 8601 like PT30S, or hh:mm:ss", s)
+	}
+	return d, nil
+}
+
+const maxDur = time.Duration(1<<63 - 1)
+
+func parseISO(s string) (time.Duration, error) {
+	bad := fmt.Errorf("duration %q is not an ISO 8601 duration like PT30S", s)
+	rest := strings.ToUpper(s[1:])
+	var total float64
+	inTime := false
+	units := map[byte]float64{'D': 86400, 'W': 7 * 86400}
+	timeUnits := map[byte]float64{'H': 3600, 'M': 60, 'S': 1}
+	num := ""
+	seen := false
+	for i := 0; i < len(rest); i++ {
+		c := rest[i]
+		switch {
+		case c == 'T':
+			if inTime || num != "" {
+				return 0, bad
+			}
+			inTime = true
+		case c >= '0' && c <= '9' || c == '.' || c == ',':
+			if c == ',' {
+				c = '.'
+			}
+			num += string(c)
+		default:
+			mult, ok := units[c]
+			if inTime {
+				mult, ok = timeUnits[c]
+			}
+			if !ok || num == "" {
+				return 0, bad
+			}
+			v, err := strconv.ParseFloat(num, 64)
+			if err != nil {
+				return 0, bad
+			}
+			total += v * mult
+			num = ""
+			seen = true
+		}
+	}
+	if num != "" || !seen || strings.HasSuffix(rest, "T") {
+		return 0, bad
+	}
+	if total*1e9 >= float64(maxDur) {
+		return maxDur, nil
+	}
+	return time.Duration(total * 1e9), nil
+}
+
+func parseTimeSpan(s string) (time.Duration, error) {
+	bad := fmt.Errorf("duration %q is not a TimeSpan like 00:01:00 or 1.02:03:04", s)
+	days := 0.0
+	parts := strings.Split(s, ":")
+	if len(parts) != 3 {
+		return 0, bad
+	}
+	h := parts[0]
+	if i := strings.IndexByte(h, '.'); i >= 0 {
+		d, err := strconv.ParseFloat(h[:i], 64)
+		if err != nil {
+			return 0, bad
+		}
+		days, h = d, h[i+1:]
+	}
+	hv, err1 := strconv.ParseFloat(h, 64)
+	mv, err2 := strconv.ParseFloat(parts[1], 64)
+	sv, err3 := strconv.ParseFloat(parts[2], 64)
+	if err1 != nil || err2 != nil || err3 != nil || hv < 0 || mv < 0 || sv < 0 {
+		return 0, bad
+	}
+	total := days*86400 + hv*3600 + mv*60 + sv
+	if total*1e9 >= float64(maxDur) {
+		return maxDur, nil
+	}
+	return time.Duration(total * 1e9), nil
+}
