@@ -8,7 +8,9 @@ import (
 	"math/rand/v2"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/batonmq/baton/internal/clock"
 	"github.com/batonmq/baton/internal/vfs"
 )
 
@@ -81,7 +83,7 @@ func TestCrashRecovery(t *testing.T) {
 		seeds = 10
 	}
 	for seed := 0; seed < seeds; seed++ {
-		for _, mode := range []string{"clean", "torn", "torn+flips"} {
+		for _, mode := range []string{"clean", "torn", "torn+flips", "interval"} {
 			t.Run(fmt.Sprintf("seed=%d/%s", seed, mode), func(t *testing.T) {
 				t.Parallel()
 				crashRun(t, uint64(seed), mode)
@@ -96,6 +98,12 @@ func crashRun(t *testing.T, seed uint64, mode string) {
 	cfg := Config{SegmentSize: sizes[rng.IntN(len(sizes))]}
 	if rng.IntN(3) == 0 {
 		cfg.MaxWriteBytes = 1024 // several writes per group commit
+	}
+	if mode == "interval" {
+		// Buffered appends; durability comes only from explicit Syncs (the
+		// fake clock never moves, so the timer never fires).
+		cfg.SyncMode = SyncInterval
+		cfg.Clock = clock.NewFake(time.Unix(0, 0))
 	}
 	fsys := vfs.NewMem()
 	m := newCrashModel()
@@ -128,8 +136,16 @@ func crashRun(t *testing.T, seed uint64, mode string) {
 			}
 		}
 		m.mu.Unlock()
+		if mode == "interval" {
+			// What was acknowledged before Sync is durable once it returns.
+			if err := l.Sync(); err != nil {
+				t.Fatal(err)
+			}
+		}
 		opts := vfs.CrashOptions{Rand: rand.New(rand.NewPCG(seed, uint64(round)))}
 		switch mode {
+		case "interval":
+			opts.TornWrites = true
 		case "torn":
 			opts.TornWrites = true
 		case "torn+flips":
