@@ -34,6 +34,7 @@ type DecodeError struct {
 	Err error
 }
 
+// Error implements the error interface.
 func (e *DecodeError) Error() string {
 	return fmt.Sprintf("amqp decode error at offset %d: %s", e.Offset, e.Reason)
 }

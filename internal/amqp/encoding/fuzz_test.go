@@ -145,6 +145,10 @@ func FuzzParseMessage(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
+		// Helpers given raw, unvalidated bytes must fail cleanly too.
+		_, _ = RewriteAppProperties(nil, in, Map{{"k", "v"}})
+		_, _ = AppendDelivery(nil, &Delivery{SenderAnnotations: in})
+		_, _, _ = LookupMap(in, "k")
 		m, err := ParseMessage(in)
 		if err != nil {
 			var de *DecodeError

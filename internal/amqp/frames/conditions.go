@@ -77,6 +77,7 @@ type Error struct {
 	Info encoding.Map
 }
 
+// Error implements the error interface.
 func (e *Error) Error() string {
 	if e.Description == "" {
 		return string(e.Condition)

@@ -31,6 +31,7 @@ const (
 	TypeSASL Type = 1
 )
 
+// String implements fmt.Stringer.
 func (t Type) String() string {
 	switch t {
 	case TypeAMQP:
@@ -67,6 +68,7 @@ type FramingError struct {
 	Reason string
 }
 
+// Error implements the error interface.
 func (e *FramingError) Error() string { return "amqp framing error: " + e.Reason }
 
 // Condition returns amqp:connection:framing-error.

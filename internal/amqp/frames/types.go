@@ -12,28 +12,33 @@ type Symbol = encoding.Symbol
 // Handle identifies a link within a session.
 type Handle uint32
 
+// String implements fmt.Stringer.
 func (h Handle) String() string { return "handle " + strconv.FormatUint(uint64(h), 10) }
 
 // DeliveryNumber is a delivery-id: a sequence number of a delivery within a
 // session.
 type DeliveryNumber uint32
 
+// String implements fmt.Stringer.
 func (d DeliveryNumber) String() string { return "delivery " + strconv.FormatUint(uint64(d), 10) }
 
 // TransferNumber numbers transfer frames within a session
 // (next-incoming-id, next-outgoing-id).
 type TransferNumber uint32
 
+// String implements fmt.Stringer.
 func (t TransferNumber) String() string { return "transfer " + strconv.FormatUint(uint64(t), 10) }
 
 // SequenceNo is a link delivery-count (RFC 1982 serial number arithmetic).
 type SequenceNo uint32
 
+// String implements fmt.Stringer.
 func (s SequenceNo) String() string { return strconv.FormatUint(uint64(s), 10) }
 
 // Channel is a session's channel number on a connection.
 type Channel uint16
 
+// String implements fmt.Stringer.
 func (c Channel) String() string { return "channel " + strconv.FormatUint(uint64(c), 10) }
 
 // Role is a link endpoint's role: false is sender, true is receiver.
@@ -45,6 +50,7 @@ const (
 	RoleReceiver Role = true
 )
 
+// String implements fmt.Stringer.
 func (r Role) String() string {
 	if r {
 		return "receiver"
@@ -62,6 +68,7 @@ const (
 	SenderSettleMixed     SenderSettleMode = 2 // default
 )
 
+// String implements fmt.Stringer.
 func (m SenderSettleMode) String() string {
 	switch m {
 	case SenderSettleUnsettled:
@@ -83,6 +90,7 @@ const (
 	ReceiverSettleSecond ReceiverSettleMode = 1
 )
 
+// String implements fmt.Stringer.
 func (m ReceiverSettleMode) String() string {
 	switch m {
 	case ReceiverSettleFirst:
@@ -123,6 +131,7 @@ const (
 	SASLSysTemp SASLCode = 4
 )
 
+// String implements fmt.Stringer.
 func (c SASLCode) String() string {
 	switch c {
 	case SASLOK:
