@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The project's test command: installs what the tests need, then runs the
+# formatting check, go vet and every test with the race detector.
+# Usage: ./test.sh            (what CI runs)
+#        BATON_SOAK=1 ./test.sh  (also the long soak/crash runs, when present)
+set -euo pipefail
+cd "$(dirname "$0")"
+
+echo "== toolchain: $(go version)"
+go mod download
+
+echo "== gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*'))
+if [ -n "$unformatted" ]; then
+	echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+
+echo "== go vet"
+go vet ./...
+
+echo "== go build"
+go build -o /dev/null ./cmd/baton
+
+echo "== go test -race"
+# -race on every package: the engine, the stores, the WAL and the faces all
+# run goroutines. -p 2 matches the 2-core machines.
+go test -race -p 2 -timeout 15m ./... 2>&1 | tee /tmp/baton-test.log
