@@ -53,7 +53,7 @@ func sampleFrames() []sampleFrame {
 			Properties: encoding.Map{{Key: Symbol("product"), Value: "MSGolangClient"}, {Key: Symbol("version"), Value: "1.10.0"}},
 		}},
 		{name: "open-full", typ: TypeAMQP, body: &Open{
-			ContainerID: "baton", Hostname: "h", MaxFrameSize: 1 << 20, ChannelMax: 0, IdleTimeOut: 120000,
+			ContainerID: "baton", Hostname: "h", MaxFrameSize: 1 << 20, ChannelMax: 7, IdleTimeOut: 120000,
 			OutgoingLocales: []Symbol{"en-US"}, IncomingLocales: []Symbol{"en-US", "de-DE"},
 			OfferedCapabilities: []Symbol{"ANONYMOUS-RELAY"}, DesiredCapabilities: []Symbol{"x"},
 			Properties: encoding.Map{{Key: Symbol("k"), Value: int64(1)}},
@@ -138,6 +138,13 @@ func normalise(b Body) Body {
 	case *Open:
 		if v.MaxFrameSize == 0 {
 			v.MaxFrameSize = math.MaxUint32
+		}
+		if v.ChannelMax == 0 {
+			v.ChannelMax = math.MaxUint16
+		}
+	case *Begin:
+		if v.HandleMax == 0 {
+			v.HandleMax = math.MaxUint32
 		}
 	case *Attach:
 		if v.Source != nil && v.Source.ExpiryPolicy == "" {
@@ -226,6 +233,25 @@ func TestGoldenFrames(t *testing.T) {
 
 func TestDecodeDefaults(t *testing.T) {
 	t.Parallel()
+	// A zero Open or Begin advertises the defaults, not channel-max 0 or
+	// handle-max 0.
+	for _, b := range []Body{&Open{ContainerID: "c"}, &Begin{}} {
+		frame, _ := AppendFrame(nil, TypeAMQP, 0, b, nil)
+		f, _, err := ParseFrame(frame, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch v := f.Body.(type) {
+		case *Open:
+			if v.ChannelMax != math.MaxUint16 || v.MaxFrameSize != math.MaxUint32 {
+				t.Fatalf("%+v", v)
+			}
+		case *Begin:
+			if v.HandleMax != math.MaxUint32 {
+				t.Fatalf("%+v", v)
+			}
+		}
+	}
 	// open with only container-id.
 	body := unhex(t, "00 53 10 c0 03 01 a1 00")
 	b, _, err := DecodeBody(TypeAMQP, body)

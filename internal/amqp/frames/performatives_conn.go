@@ -12,7 +12,9 @@ type Open struct {
 	Hostname    string
 	// MaxFrameSize defaults to 4294967295. Zero is encoded as absent.
 	MaxFrameSize uint32
-	// ChannelMax defaults to 65535.
+	// ChannelMax defaults to 65535. Zero is encoded as absent (so a zero
+	// Open does not restrict the peer to one session); a channel-max of 0
+	// cannot be sent.
 	ChannelMax uint16
 	// IdleTimeOut is in milliseconds; zero means none.
 	IdleTimeOut         uint32
@@ -34,7 +36,7 @@ func (o *Open) AppendTo(w *encoding.Buffer) error {
 	w.Field(&c)
 	putString(w, &c, o.Hostname)
 	putUint32(w, &c, o.MaxFrameSize, o.MaxFrameSize != 0 && o.MaxFrameSize != math.MaxUint32)
-	if o.ChannelMax != math.MaxUint16 {
+	if o.ChannelMax != 0 && o.ChannelMax != math.MaxUint16 {
 		w.AppendUint16(o.ChannelMax)
 		w.Field(&c)
 	} else {
@@ -97,7 +99,9 @@ type Begin struct {
 	NextOutgoingID TransferNumber // mandatory
 	IncomingWindow uint32         // mandatory
 	OutgoingWindow uint32         // mandatory
-	// HandleMax defaults to 4294967295.
+	// HandleMax defaults to 4294967295. Zero is encoded as absent (so a
+	// zero Begin does not restrict the peer to one link); a handle-max of 0
+	// cannot be sent.
 	HandleMax           Handle
 	OfferedCapabilities []Symbol
 	DesiredCapabilities []Symbol
@@ -120,7 +124,7 @@ func (b *Begin) AppendTo(w *encoding.Buffer) error {
 	putUint32(w, &c, uint32(b.NextOutgoingID), true)
 	putUint32(w, &c, b.IncomingWindow, true)
 	putUint32(w, &c, b.OutgoingWindow, true)
-	putUint32(w, &c, uint32(b.HandleMax), b.HandleMax != math.MaxUint32)
+	putUint32(w, &c, uint32(b.HandleMax), b.HandleMax != 0 && b.HandleMax != math.MaxUint32)
 	putSymbols(w, &c, b.OfferedCapabilities)
 	putSymbols(w, &c, b.DesiredCapabilities)
 	if err := putMap(w, &c, b.Properties); err != nil {
