@@ -2,10 +2,102 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/batonmq/baton/internal/config"
+	"github.com/batonmq/baton/internal/server"
 )
 
-// runServe is filled in by internal/server wiring.
+// runServe starts Baton and runs until ctx ends (SIGINT/SIGTERM).
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return &usageError{"serve: not wired yet"}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "JSON config `file`")
+	dataDir := fs.String("data-dir", "", "data `directory` (default ./baton-data)")
+	memory := fs.Bool("memory", false, "keep everything in memory; nothing is written to disk")
+	durability := fs.String("durability", "", "embedded store durability: fsync (default) or buffered")
+	mgmtAddr := fs.String("mgmt-addr", "", "management API `address` (default 127.0.0.1:8088; \"off\" disables)")
+	logLevel := fs.String("log-level", "", "debug, info, warn or error")
+	logFormat := fs.String("log-format", "", "text or json")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return &usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return &usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	cfg := config.Default()
+	if *configPath != "" {
+		var err error
+		if cfg, err = config.Load(*configPath); err != nil {
+			return err
+		}
+	}
+	if err := cfg.ApplyEnv(os.Getenv); err != nil {
+		return err
+	}
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "data-dir":
+			cfg.DataDir = *dataDir
+		case "memory":
+			cfg.Memory = *memory
+		case "durability":
+			cfg.Durability = *durability
+		case "mgmt-addr":
+			cfg.Listen.Mgmt = *mgmtAddr
+			if *mgmtAddr == "off" {
+				cfg.Listen.Mgmt = ""
+			}
+		case "log-level":
+			cfg.Log.Level = *logLevel
+		case "log-format":
+			cfg.Log.Format = *logFormat
+		}
+	})
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	logger := newLogger(cfg.Log, stderr)
+	srv, err := server.New(cfg, server.Options{Logger: logger})
+	if err != nil {
+		return err
+	}
+	if err := srv.Start(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Baton is ready.\n  store:          %s\n", srv.StoreDescription())
+	if u := srv.MgmtURL(); u != "" {
+		fmt.Fprintf(stdout, "  management API: %s  (baton queue list, /healthz, /readyz)\n", u)
+	}
+	fmt.Fprintln(stdout, "Press Ctrl+C to stop.")
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-srv.Err():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.ShutdownTimeout))
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && runErr == nil {
+		runErr = err
+	}
+	return runErr
+}
+
+func newLogger(c config.Log, w io.Writer) *slog.Logger {
+	lv, _ := c.SlogLevel()
+	opts := &slog.HandlerOptions{Level: lv}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }

@@ -110,6 +110,9 @@ func (b *Broker) Send(ctx context.Context, path string, msgs []*Message) ([]int6
 		e.pendingBytes -= en.msg.BodySize
 		if err == nil {
 			en.committed = true
+			if en.msg.BodyRef != 0 {
+				en.msg.Body = nil // the store keeps it; read back on delivery
+			}
 			continue
 		}
 		en.st = stRemoved
