@@ -126,8 +126,8 @@ func (w *Buffer) appendBrokerAnnotations(a *BrokerAnnotations, sender []byte) er
 		pairs++
 	}
 	if sender != nil {
-		n, err := w.copyMapExcept(sender, func(key []byte, isSymbol bool) bool {
-			return isSymbol && brokerOwnsKey(key, a)
+		n, err := w.copyAnnotationsExcept(sender, func(key []byte) bool {
+			return brokerOwnsKey(key, a)
 		})
 		if err != nil {
 			return fmt.Errorf("encoding: stored message-annotations: %w", err)
@@ -162,11 +162,12 @@ func brokerOwnsKey(key []byte, a *BrokerAnnotations) bool {
 	return false
 }
 
-// copyMapExcept validates the encoded map raw and copies its entries (raw
-// key and value bytes) to w, leaving out those for which skip returns true.
-// skip receives string and symbol key bytes; other keys are always copied.
-// It returns the number of entries copied.
-func (w *Buffer) copyMapExcept(raw []byte, skip func(key []byte, isSymbol bool) bool) (int, error) {
+// copyAnnotationsExcept validates the encoded annotations map raw and
+// copies its entries to w, leaving out those whose symbol or string key
+// makes skip return true. String keys (as rhea sends them) are rewritten as
+// symbols; values and other keys are copied byte for byte. It returns the
+// number of entries copied.
+func (w *Buffer) copyAnnotationsExcept(raw []byte, skip func(key []byte) bool) (int, error) {
 	var r Reader
 	r.Reset(raw)
 	n, end, err := r.ReadMapHeader()
@@ -176,29 +177,35 @@ func (w *Buffer) copyMapExcept(raw []byte, skip func(key []byte, isSymbol bool) 
 	copied := 0
 	for range n {
 		keyStart := r.off
-		var key []byte
-		isSymbol, isString := false, false
-		if c, err := r.PeekCode(); err == nil {
-			isSymbol = c == CodeSym8 || c == CodeSym32
-			isString = c == CodeStr8 || c == CodeStr32
+		c, err := r.PeekCode()
+		if err != nil {
+			return 0, err
 		}
-		if isSymbol {
+		var key []byte
+		switch c {
+		case CodeSym8, CodeSym32:
 			key, err = r.ReadSymbolBytes()
-		} else if isString {
+		case CodeStr8, CodeStr32:
 			key, err = r.ReadStringBytes()
-		} else {
+		default:
 			err = r.SkipValue()
 		}
 		if err != nil {
 			return 0, err
 		}
+		keyEnd := r.off
 		if err := r.SkipValue(); err != nil {
 			return 0, err
 		}
-		if (isSymbol || isString) && skip(key, isSymbol) {
+		if key != nil && skip(key) {
 			continue
 		}
-		w.b = append(w.b, raw[keyStart:r.off]...)
+		if c == CodeStr8 || c == CodeStr32 {
+			w.AppendSymbol(string(key))
+			w.b = append(w.b, raw[keyEnd:r.off]...)
+		} else {
+			w.b = append(w.b, raw[keyStart:r.off]...)
+		}
 		copied++
 	}
 	return copied, r.checkEnd(end, "map")

@@ -246,18 +246,20 @@ func readHeaderFields(r *Reader, h *Header) error {
 	return f.Finish()
 }
 
-// annotationKey checks that a map key is a symbol or ulong (the key types
-// annotations allow).
+// annotationKey checks the type of an annotations map key. The spec allows
+// symbol and ulong; string is accepted too because rhea (the JavaScript
+// SDK's AMQP library) writes message-annotations keys such as
+// x-opt-partition-key as strings. AppendDelivery re-emits them as symbols.
 func annotationKey(r *Reader) error {
 	c, err := r.PeekCode()
 	if err != nil {
 		return err
 	}
 	switch c {
-	case CodeSym8, CodeSym32, CodeUlong0, CodeSmallUlong, CodeUlong:
+	case CodeSym8, CodeSym32, CodeUlong0, CodeSmallUlong, CodeUlong, CodeStr8, CodeStr32:
 		return r.SkipValue()
 	}
-	return r.unexpected("symbol or ulong annotation key", c)
+	return r.unexpected("symbol, ulong or string annotation key", c)
 }
 
 func skipAnnotations(r *Reader) error {

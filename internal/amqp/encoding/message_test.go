@@ -173,7 +173,7 @@ func TestParseMessageErrors(t *testing.T) {
 		{"header bad durable", section(t, SectionHeader, []any{"x"})},
 		{"properties bad id", section(t, SectionProperties, []any{int32(1)})},
 		{"properties bad to", section(t, SectionProperties, []any{nil, nil, uint32(1)})},
-		{"annotations string key", section(t, SectionMessageAnnotations, Map{{"k", 1}})},
+		{"annotations int key", section(t, SectionMessageAnnotations, Map{{int32(1), 1}})},
 		{"app properties symbol key", section(t, SectionApplicationProps, Map{{Symbol("k"), 1}})},
 		{"app properties not map", section(t, SectionApplicationProps, []any{})},
 		{"truncated", cat(props, data)[:len(props)+3]},
@@ -461,5 +461,53 @@ func TestElementLimit(t *testing.T) {
 	r.SetMaxDepth(1)
 	if _, err := r.ReadValue(); !errors.Is(err, ErrLimit) {
 		t.Fatalf("depth: %v", err)
+	}
+}
+
+// TestStringAnnotationKeys covers rhea (JavaScript SDK) messages, whose
+// message-annotations keys are strings: they parse, the helpers find them,
+// and deliveries re-emit them as symbols.
+func TestStringAnnotationKeys(t *testing.T) {
+	t.Parallel()
+	var w Buffer
+	w.AppendDescriptor(SectionMessageAnnotations)
+	_ = w.AppendValue(Map{{AnnotationPartitionKey, "pk"}, {AnnotationScheduledEnqueueTime, testEnqueued}, {AnnotationSequenceNumber, int64(99)}})
+	w.AppendProperties(&Properties{MessageID: StringID("m")})
+	w.AppendDataSection([]byte("b"))
+	m, err := ParseMessage(w.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pk, ok := m.PartitionKey(); !ok || pk != "pk" {
+		t.Fatalf("partition key %q %v", pk, ok)
+	}
+	if _, ok := m.ScheduledEnqueueTime(); !ok {
+		t.Fatal("scheduled time")
+	}
+	out, err := AppendDelivery(nil, &Delivery{
+		Annotations:       BrokerAnnotations{SequenceNumber: 5, EnqueuedTime: testEnqueued},
+		SenderAnnotations: m.MessageAnnotationsRaw(),
+		Bare:              m.Bare(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := ParseMessage(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range d.MessageAnnotations {
+		if _, ok := kv.Key.(Symbol); !ok {
+			t.Fatalf("key %#v is not a symbol", kv.Key)
+		}
+	}
+	if v, _ := d.MessageAnnotations.GetSymbol(AnnotationSequenceNumber); v != int64(5) {
+		t.Fatalf("sender's sequence number not overridden: %v", v)
+	}
+	if v, _ := d.MessageAnnotations.GetSymbol(AnnotationPartitionKey); v != "pk" {
+		t.Fatalf("partition key %v", v)
+	}
+	if len(d.MessageAnnotations) != 5 {
+		t.Fatalf("%#v", d.MessageAnnotations)
 	}
 }

@@ -143,17 +143,17 @@ func (m *MessageView) AllData() iter.Seq[[]byte] {
 func (m *MessageView) FooterRaw() []byte { return m.footer.raw(m.payload) }
 
 // ScheduledEnqueueTime returns the x-opt-scheduled-enqueue-time message
-// annotation when it is present and a timestamp.
+// annotation (symbol or string key) when it is present and a timestamp.
 func (m *MessageView) ScheduledEnqueueTime() (time.Time, bool) {
-	v, ok := m.MessageAnnotations.GetSymbol(AnnotationScheduledEnqueueTime)
+	v, ok := m.MessageAnnotations.Lookup(AnnotationScheduledEnqueueTime)
 	t, isTime := v.(time.Time)
 	return t, ok && isTime
 }
 
-// PartitionKey returns the x-opt-partition-key message annotation when it is
-// present and a string.
+// PartitionKey returns the x-opt-partition-key message annotation (symbol
+// or string key) when it is present and a string.
 func (m *MessageView) PartitionKey() (string, bool) {
-	v, ok := m.MessageAnnotations.GetSymbol(AnnotationPartitionKey)
+	v, ok := m.MessageAnnotations.Lookup(AnnotationPartitionKey)
 	s, isString := v.(string)
 	return s, ok && isString
 }

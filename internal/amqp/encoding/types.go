@@ -92,6 +92,25 @@ func (m Map) GetSymbol(k string) (any, bool) { return m.Get(Symbol(k)) }
 // GetString returns the value under the string key k.
 func (m Map) GetString(k string) (any, bool) { return m.Get(k) }
 
+// Lookup returns the value under a string or Symbol key equal to name,
+// for maps whose senders disagree on the key type (fields maps, the
+// properties to modify on abandon and dead-letter).
+func (m Map) Lookup(name string) (any, bool) {
+	for i := range m {
+		switch k := m[i].Key.(type) {
+		case string:
+			if k == name {
+				return m[i].Value, true
+			}
+		case Symbol:
+			if string(k) == name {
+				return m[i].Value, true
+			}
+		}
+	}
+	return nil, false
+}
+
 // Set replaces the value under key, or appends a new entry, and returns the
 // map (which may have been reallocated, as with append).
 func (m Map) Set(key, value any) Map {

@@ -43,7 +43,11 @@ func expectDescriptor(r *encoding.Reader, want uint64, what string) error {
 	return nil
 }
 
-// readFieldsMap reads a fields map (symbol keys).
+// readFieldsMap reads a fields map. The spec requires symbol keys, but
+// go-amqp (used by the Azure Go SDK) writes the info map of an error, for
+// example the dead-letter reason of a rejected outcome, with string keys.
+// Both are accepted and kept as they came; use Map.Lookup to find a key
+// of either type. Any other key type is an error.
 func readFieldsMap(r *encoding.Reader) (encoding.Map, error) {
 	start := r.Offset()
 	m, err := r.ReadMap()
@@ -51,9 +55,11 @@ func readFieldsMap(r *encoding.Reader) (encoding.Map, error) {
 		return nil, err
 	}
 	for _, kv := range m {
-		if _, ok := kv.Key.(encoding.Symbol); !ok {
+		switch kv.Key.(type) {
+		case encoding.Symbol, string:
+		default:
 			_ = r.Seek(start)
-			return nil, r.Errorf(encoding.ErrUnexpectedType, "fields map key is not a symbol")
+			return nil, r.Errorf(encoding.ErrUnexpectedType, "fields map key is neither a symbol nor a string")
 		}
 	}
 	return m, nil

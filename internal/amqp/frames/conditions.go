@@ -73,7 +73,8 @@ const (
 type Error struct {
 	Condition   Condition
 	Description string
-	// Info is a fields map (symbol keys).
+	// Info is a fields map. Keys are Symbols, or strings when the peer is
+	// go-amqp (the Azure Go SDK); use Info.Lookup to read either.
 	Info encoding.Map
 }
 

@@ -313,7 +313,7 @@ func TestDecodeBodyErrors(t *testing.T) {
 		{"amqp in sasl frame", TypeSASL, body(DescClose)},
 		{"open without container-id", TypeAMQP, body(DescOpen)},
 		{"open bad container-id", TypeAMQP, body(DescOpen, uint32(1))},
-		{"open properties string key", TypeAMQP, body(DescOpen, "c", nil, nil, nil, nil, nil, nil, nil, nil, encoding.Map{{Key: "k", Value: 1}})},
+		{"open properties int key", TypeAMQP, body(DescOpen, "c", nil, nil, nil, nil, nil, nil, nil, nil, encoding.Map{{Key: int32(1), Value: 1}})},
 		{"begin missing windows", TypeAMQP, body(DescBegin, nil, uint32(0))},
 		{"attach missing role", TypeAMQP, body(DescAttach, "n", uint32(0))},
 		{"attach bad target", TypeAMQP, body(DescAttach, "n", uint32(0), true, nil, nil, nil, encoding.Described{Descriptor: uint64(DescSource), Value: []any{}})},
@@ -455,5 +455,39 @@ func TestStrings(t *testing.T) {
 	e := &Error{Condition: ErrCondNotFound, Description: "x"}
 	if e.Error() != "amqp:not-found: x" {
 		t.Fatal(e.Error())
+	}
+}
+
+// TestDeadLetterFromGoClient decodes the disposition go-amqp sends for
+// azservicebus DeadLetterMessage: a rejected outcome whose error info map
+// has string keys (go-amqp writes Error.Info as map[string]any).
+func TestDeadLetterFromGoClient(t *testing.T) {
+	t.Parallel()
+	var w encoding.Buffer
+	w.AppendDescriptor(DescDisposition)
+	err := w.AppendValue([]any{true, uint32(3), nil, false, encoding.Described{Descriptor: uint64(DescRejected), Value: []any{
+		encoding.Described{Descriptor: uint64(DescError), Value: []any{
+			Symbol(ErrCondDeadLetter), nil,
+			encoding.Map{{Key: "DeadLetterReason", Value: "bad"}, {Key: "DeadLetterErrorDescription", Value: "really"}},
+		}},
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _, err := DecodeBody(TypeAMQP, w.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rej, ok := b.(*Disposition).State.(Rejected)
+	if !ok || rej.Error == nil || rej.Error.Condition != ErrCondDeadLetter {
+		t.Fatalf("%+v", b)
+	}
+	if v, ok := rej.Error.Info.Lookup("DeadLetterReason"); !ok || v != "bad" {
+		t.Fatalf("reason %v %v", v, ok)
+	}
+	// The JS client sends symbol keys; Lookup finds those too.
+	info := encoding.Map{{Key: Symbol("DeadLetterReason"), Value: "x"}}
+	if v, ok := info.Lookup("DeadLetterReason"); !ok || v != "x" {
+		t.Fatal("symbol key")
 	}
 }
