@@ -35,6 +35,10 @@
 // the old segment, writes and syncs the new header, renames the file to its
 // segment name and syncs the directory, all before anything is acknowledged
 // in the new segment. Stale .prep files hold no data and are removed by Open.
+// With Config.ZeroFill the preparation also writes zeros over the file, so
+// that appends overwrite written blocks and fdatasync has no extent metadata
+// to commit (measured: about half the sync latency on this project's ext4
+// virtio disks, for twice the bytes written).
 //
 // # Group commit
 //

@@ -58,7 +58,7 @@ type Stats struct {
 	Records     uint64 // records in those appends
 	Bytes       uint64 // bytes written, frames and padding included
 	Writes      uint64 // write calls to the segment files
-	Syncs       uint64 // fdatasyncs of segment files (rotation included)
+	Syncs       uint64 // fdatasyncs on the write path, rotation included (not the background preparation of segments)
 	Rotations   uint64 // segments started
 	WriteErrors uint64 // failed writes
 	SyncErrors  uint64 // failed fdatasyncs
