@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/batonmq/baton/internal/clock"
@@ -39,6 +40,8 @@ type Broker struct {
 	timers timerHeap
 	dueMu  sync.Mutex   // serialises runDue
 	dueBuf []timerEvent // guarded by dueMu
+
+	draining atomic.Bool // receives no longer wait (graceful shutdown)
 
 	wg     sync.WaitGroup
 	stop   chan struct{}
@@ -123,6 +126,37 @@ func (b *Broker) Close() error {
 		b.wg.Wait()
 	}
 	return nil
+}
+
+// Drain starts a graceful shutdown: receives and session accepts stop
+// waiting (they return what is there, possibly nothing) while every other
+// operation goes on working until Close.
+func (b *Broker) Drain() {
+	b.draining.Store(true)
+	b.mu.RLock()
+	ents := make([]*entity, 0, len(b.entities))
+	for _, e := range b.entities {
+		ents = append(ents, e)
+	}
+	b.mu.RUnlock()
+	for _, e := range ents {
+		e.mu.Lock()
+		e.wakeAllLocked()
+		e.mu.Unlock()
+	}
+}
+
+// Waiters returns the number of receives and session accepts waiting.
+func (b *Broker) Waiters() int {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	n := 0
+	for _, e := range b.entities {
+		e.mu.Lock()
+		n += len(e.waiters)
+		e.mu.Unlock()
+	}
+	return n
 }
 
 // Now returns the broker clock's time.

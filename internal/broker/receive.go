@@ -41,7 +41,7 @@ func (b *Broker) Receive(ctx context.Context, path string, opts ReceiveOptions) 
 	for {
 		e.mu.Lock()
 		msgs, ch, err := e.takeLocked(dlq, opts)
-		if err != nil || len(msgs) > 0 || opts.Wait <= 0 {
+		if err != nil || len(msgs) > 0 || opts.Wait <= 0 || b.draining.Load() {
 			e.mu.Unlock()
 			if err == nil && ch != nil {
 				msgs, err = e.finishDeleteLocked(msgs, ch)

@@ -61,7 +61,7 @@ func (b *Broker) AcceptSession(ctx context.Context, path, sessionID string, wait
 			e.mu.Unlock()
 			return l, nil
 		}
-		if wait <= 0 {
+		if wait <= 0 || b.draining.Load() {
 			e.mu.Unlock()
 			return nil, errorf(CodeTimeout, "no session is available in %q", e.def.Name)
 		}

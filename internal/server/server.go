@@ -176,6 +176,9 @@ func (s *Server) Err() <-chan error { return s.serveErr }
 // ctx ends, then everything is closed.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.ready.Store(false)
+	if s.broker != nil {
+		s.broker.Drain() // waiting receives return now, so requests can finish
+	}
 	var errs []error
 	if s.mgmtSrv != nil {
 		if err := s.mgmtSrv.Shutdown(ctx); err != nil {
