@@ -1,10 +1,12 @@
 package wal
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -121,7 +123,9 @@ func Open(fsys vfs.FS, dir string, cfg Config) (*Log, error) {
 		return nil, err
 	}
 	l.startPreparing(l.w.active.id + 1)
-	go l.run()
+	go pprof.Do(context.Background(), pprof.Labels("component", "wal-writer", "dir", dir), func(context.Context) {
+		l.run()
+	})
 	return l, nil
 }
 
