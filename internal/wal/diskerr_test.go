@@ -270,3 +270,41 @@ func assertRecordsAfterCrash(t *testing.T, mem *vfs.Mem, want ...string) {
 	t.Helper()
 	assertRecords(t, mem.CrashClone(vfs.CrashOptions{}), want...)
 }
+
+func TestRemoveSegmentsFailure(t *testing.T) {
+	t.Parallel()
+	mem := vfs.NewMem()
+	efs := vfs.NewErrorFS(mem)
+	l := openT(t, efs, Config{SegmentSize: testSegSize})
+	ctx := context.Background()
+	var ps []Pos
+	for i := 0; i < 4; i++ {
+		p, err := l.Append(ctx, rec(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps = append(ps, p)
+		if err := l.Rotate(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	efs.SetInjector(vfs.FailAfter(1, vfs.ErrInjectedIO, vfs.OpRemove))
+	n, err := l.RemoveSegmentsBefore(4)
+	if n != 1 || !errors.Is(err, syscall.EIO) {
+		t.Fatalf("RemoveSegmentsBefore = %d, %v; want 1, EIO", n, err)
+	}
+	efs.SetInjector(nil)
+	if got := l.Segments(); len(got) != 4 || got[0] != 2 {
+		t.Fatalf("Segments = %v", got)
+	}
+	if b, err := l.ReadAt(ps[1]); err != nil || !bytes.Equal(b, rec(1)) {
+		t.Fatalf("ReadAt of a segment whose removal failed: %q, %v", b, err)
+	}
+	if n, err := l.RemoveSegmentsBefore(4); n != 2 || err != nil {
+		t.Fatalf("retry = %d, %v", n, err)
+	}
+	got := replayAll(t, l)
+	if len(got) != 1 || !bytes.Equal(got[0].rec, rec(3)) {
+		t.Fatalf("replayed %d records", len(got))
+	}
+}

@@ -359,23 +359,30 @@ func (l *Log) Segments() []SegmentID {
 
 // RemoveSegmentsBefore deletes every segment with an id below id, except the
 // active segment, which is never removed. The caller must no longer need any
-// record in them (all settled). It returns how many segments were removed.
+// record in them (all settled); reads of them fail with ErrNotFound from the
+// moment the call starts. It returns how many segments were removed. The
+// files are removed oldest first, then the directory is synced, without
+// holding up appends or reads of other segments.
 func (l *Log) RemoveSegmentsBefore(id SegmentID) (int, error) {
 	l.segMu.Lock()
-	defer l.segMu.Unlock()
 	if l.segs == nil {
+		l.segMu.Unlock()
 		return 0, ErrClosed
 	}
 	n := 0
 	for n < len(l.segs)-1 && l.segs[n].id < id {
 		n++
 	}
+	victims := l.segs[:n:n]
+	l.segs = append([]*segment(nil), l.segs[n:]...)
+	l.segMu.Unlock()
 	if n == 0 {
 		return 0, nil
 	}
+
 	var firstErr error
 	removed := 0
-	for _, s := range l.segs[:n] {
+	for _, s := range victims {
 		_ = s.f.Close()
 		if err := l.fs.Remove(segmentPath(l.dir, s.id)); err != nil {
 			firstErr = fmt.Errorf("wal: remove segment %s: %w", s.id, err)
@@ -383,19 +390,30 @@ func (l *Log) RemoveSegmentsBefore(id SegmentID) (int, error) {
 		}
 		removed++
 	}
-	l.segs = append(l.segs[:0:0], l.segs[removed:]...)
 	if err := l.fs.SyncDir(l.dir); err != nil && firstErr == nil {
 		firstErr = fmt.Errorf("wal: remove segments: %w", err)
 	}
-	if firstErr != nil && removed < n {
-		// The segment whose removal failed has a closed file; reopen it so
-		// that reads keep working.
-		s := l.segs[0]
-		f, err := l.fs.Open(segmentPath(l.dir, s.id))
-		if err != nil {
-			return removed, errors.Join(firstErr, fmt.Errorf("wal: reopen segment %s: %w", s.id, err))
+	if removed < n {
+		// Put back the segments that are still there, with fresh handles.
+		var back []*segment
+		for _, s := range victims[removed:] {
+			f, err := l.fs.Open(segmentPath(l.dir, s.id))
+			if err != nil {
+				firstErr = errors.Join(firstErr, fmt.Errorf("wal: reopen segment %s: %w", s.id, err))
+				break
+			}
+			s.f = f
+			back = append(back, s)
 		}
-		s.f = f
+		l.segMu.Lock()
+		if l.segs == nil { // closed meanwhile
+			for _, s := range back {
+				_ = s.f.Close()
+			}
+		} else {
+			l.segs = append(back, l.segs...)
+		}
+		l.segMu.Unlock()
 	}
 	return removed, firstErr
 }
