@@ -208,15 +208,17 @@ func buildLog(tb testing.TB, fsys vfs.FS, dir string, n, size int) {
 }
 
 // BenchmarkReplay1M measures recovery: Open plus Replay of a log of one
-// million 64-byte records on the real disk (page cache warm). The target is
-// well under 2 s per million.
+// million 64-byte records on the real disk (page cache warm; Open's one
+// fdatasync included, Close excluded). The target is well under 2 s per
+// million.
 func BenchmarkReplay1M(b *testing.B) {
 	const n = 1_000_000
 	dir := b.TempDir()
 	buildLog(b, vfs.OS{}, dir, n, 64)
 	b.ResetTimer()
-	start := time.Now()
+	var elapsed time.Duration
 	for i := 0; i < b.N; i++ {
+		start := time.Now()
 		l, err := Open(vfs.OS{}, dir, Config{})
 		if err != nil {
 			b.Fatal(err)
@@ -228,11 +230,14 @@ func BenchmarkReplay1M(b *testing.B) {
 		if count != n {
 			b.Fatalf("replayed %d records, want %d", count, n)
 		}
+		b.StopTimer()
+		elapsed += time.Since(start)
 		if err := l.Close(); err != nil {
 			b.Fatal(err)
 		}
+		b.StartTimer()
 	}
-	per := time.Since(start) / time.Duration(b.N)
+	per := elapsed / time.Duration(b.N)
 	b.ReportMetric(float64(per)/float64(time.Millisecond), "ms/1M-records")
 	b.ReportMetric(float64(n)/per.Seconds(), "records/s")
 }

@@ -82,8 +82,12 @@
 //     anywhere later in the segment is corruption, not a torn write: Open
 //     fails with a *CorruptionError naming the segment and the offset of the
 //     bad frame. Nothing is skipped silently;
-//   - a last segment whose header is invalid and whose bytes are all zero is
-//     the remains of a rotation cut short by a crash: it is removed.
+//   - a last segment whose header is invalid and whose bytes after the
+//     header are all zero is the remains of a rotation cut short by a crash:
+//     it is removed;
+//   - the last segment is then fdatasync'd, even if nothing was changed:
+//     records that a crashed process left only in the page cache must be
+//     durable before they are replayed and acted on.
 //
 // Segments other than the last are read by Replay up to exactly the end
 // recorded in the next segment's header; any frame that does not check out

@@ -253,6 +253,9 @@ func (l *Log) recoverTail() error {
 			return fmt.Errorf("wal: preallocate segment %s: %w", s.id, err)
 		}
 	}
+	// Sync even if nothing changed: what was just read may come from the
+	// page cache of a process that died before syncing it, and from now on
+	// it is treated as durable (replayed, made visible).
 	if err := s.f.Sync(); err != nil {
 		return fmt.Errorf("wal: sync segment %s: %w", s.id, err)
 	}
