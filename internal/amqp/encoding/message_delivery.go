@@ -39,6 +39,9 @@ type BrokerAnnotations struct {
 
 // Delivery describes the payload of one delivery.
 type Delivery struct {
+	// Header is written as given. Start from the stored message's
+	// MessageView.Header (which defaults priority to 4); a zero Header
+	// carries priority 0.
 	Header Header
 	// LockToken, when HasLockToken is set, is written as the delivery
 	// annotation x-opt-lock-token (uuid).
