@@ -1,0 +1,79 @@
+package filestore_test
+
+import (
+	"testing"
+
+	"github.com/batonmq/baton/internal/broker"
+	"github.com/batonmq/baton/internal/broker/brokertest"
+	"github.com/batonmq/baton/internal/store/filestore"
+	"github.com/batonmq/baton/internal/vfs"
+)
+
+// osFactory opens stores on t.TempDir() on the real disk.
+func osFactory(cfg filestore.Config) brokertest.Factory {
+	dirs := map[broker.Store]string{}
+	return brokertest.Factory{
+		New: func(t *testing.T) broker.Store {
+			dir := t.TempDir()
+			s, err := filestore.Open(vfs.OS{}, dir, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dirs[s] = dir
+			return s
+		},
+		Reopen: func(t *testing.T, old broker.Store) broker.Store {
+			dir := dirs[old]
+			if err := old.Close(); err != nil {
+				t.Fatal(err)
+			}
+			s, err := filestore.Open(vfs.OS{}, dir, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dirs[s] = dir
+			return s
+		},
+	}
+}
+
+// memFactory opens stores on an in-memory filesystem; Reopen reopens the
+// same filesystem (a process restart, not a power loss).
+func memFactory(cfg filestore.Config) brokertest.Factory {
+	fss := map[broker.Store]*vfs.Mem{}
+	return brokertest.Factory{
+		New: func(t *testing.T) broker.Store {
+			fs := vfs.NewMem()
+			s, err := filestore.Open(fs, "/data", cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fss[s] = fs
+			return s
+		},
+		Reopen: func(t *testing.T, old broker.Store) broker.Store {
+			fs := fss[old]
+			if err := old.Close(); err != nil {
+				t.Fatal(err)
+			}
+			s, err := filestore.Open(fs, "/data", cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fss[s] = fs
+			return s
+		},
+	}
+}
+
+func TestConformanceOS(t *testing.T) { brokertest.Run(t, osFactory(filestore.Config{})) }
+
+func TestModelOS(t *testing.T) { brokertest.RunModel(t, osFactory(filestore.Config{})) }
+
+func TestConformanceMem(t *testing.T) {
+	brokertest.Run(t, memFactory(filestore.Config{SegmentSize: 4 << 20}))
+}
+
+func TestModelMem(t *testing.T) {
+	brokertest.RunModel(t, memFactory(filestore.Config{SegmentSize: 4 << 20}))
+}
