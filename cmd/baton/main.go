@@ -26,6 +26,7 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		"serve": {"start the broker with all its faces", runServe},
+		"bench": {"measure: 'bench disk' gives the fdatasync latency and group-commit ceiling", runBench},
 	}
 }
 

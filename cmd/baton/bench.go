@@ -1,0 +1,46 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/batonmq/baton/internal/diskbench"
+)
+
+// runBench dispatches `baton bench` subcommands. Today: `disk`.
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return &usageError{"usage: baton bench disk [--dir DIR] [--duration 3s] [--write-size 1024]"}
+	}
+	switch args[0] {
+	case "disk":
+		return runBenchDisk(ctx, args[1:], stdout, stderr)
+	}
+	return &usageError{fmt.Sprintf("unknown benchmark %q (known: disk)", args[0])}
+}
+
+// runBenchDisk measures fdatasync latency on the data directory's disk and
+// the group-commit ceiling it implies.
+func runBenchDisk(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench disk", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("dir", "baton-data", "`directory` on the disk to measure (the data directory)")
+	duration := fs.Duration("duration", 3*time.Second, "how long to measure")
+	size := fs.Int("write-size", 1024, "bytes written before each fdatasync")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return &usageError{err.Error()}
+	}
+	res, err := diskbench.Run(ctx, diskbench.Config{Dir: *dir, Duration: *duration, WriteSize: *size})
+	if err != nil {
+		return err
+	}
+	res.Report(stdout)
+	return nil
+}

@@ -1,0 +1,152 @@
+// Package diskbench measures the physical limit of a durable broker on one
+// disk: how long an fdatasync of a small write takes, and the group-commit
+// throughput that latency allows. `baton bench disk` prints its report.
+package diskbench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/batonmq/baton/internal/clock"
+	"github.com/batonmq/baton/internal/vfs"
+)
+
+// Config configures a run. Zero values take defaults.
+type Config struct {
+	FS         vfs.FS      // default vfs.OS{}
+	Dir        string      // where the test file goes (required)
+	Clock      clock.Clock // default clock.Real
+	WriteSize  int         // bytes written before each sync (default 1024)
+	Duration   time.Duration
+	MaxSyncs   int   // stop after this many syncs (default 100000)
+	FileSize   int64 // preallocated file size (default 64 MiB)
+	NoPrealloc bool  // skip preallocation (the WAL preallocates its segments)
+}
+
+// Result is what a run measured.
+type Result struct {
+	Dir       string
+	WriteSize int
+	Syncs     int
+	Elapsed   time.Duration
+	Latencies []time.Duration // sorted
+}
+
+// Quantile returns the q-quantile of the sync latencies.
+func (r *Result) Quantile(q float64) time.Duration {
+	if len(r.Latencies) == 0 {
+		return 0
+	}
+	i := int(q * float64(len(r.Latencies)-1))
+	return r.Latencies[i]
+}
+
+// SyncsPerSecond is the rate of back-to-back write+fdatasync rounds: the
+// ceiling for one sender that waits for its own fsync.
+func (r *Result) SyncsPerSecond() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.Syncs) / r.Elapsed.Seconds()
+}
+
+// GroupCommitCeiling is the durable messages/s that n concurrent senders
+// could reach if every sync carried one message from each of them: n
+// messages per median sync.
+func (r *Result) GroupCommitCeiling(n int) float64 {
+	p50 := r.Quantile(0.5)
+	if p50 <= 0 {
+		return 0
+	}
+	return float64(n) / p50.Seconds()
+}
+
+// Run writes and fdatasyncs a file in cfg.Dir until the duration or the
+// sync count is reached, then removes the file.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	if cfg.Dir == "" {
+		return nil, fmt.Errorf("diskbench: no directory")
+	}
+	if cfg.FS == nil {
+		cfg.FS = vfs.OS{}
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.WriteSize <= 0 {
+		cfg.WriteSize = 1024
+	}
+	if cfg.Duration <= 0 {
+		cfg.Duration = 3 * time.Second
+	}
+	if cfg.MaxSyncs <= 0 {
+		cfg.MaxSyncs = 100000
+	}
+	if cfg.FileSize <= 0 {
+		cfg.FileSize = 64 << 20
+	}
+	if err := cfg.FS.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("diskbench: %w", err)
+	}
+	name := filepath.Join(cfg.Dir, "baton-diskbench.tmp")
+	f, err := cfg.FS.Create(name)
+	if err != nil {
+		return nil, fmt.Errorf("diskbench: %w", err)
+	}
+	defer cfg.FS.Remove(name)
+	defer f.Close()
+	if !cfg.NoPrealloc {
+		if err := f.Preallocate(0, cfg.FileSize); err != nil {
+			return nil, fmt.Errorf("diskbench: preallocate: %w", err)
+		}
+		if err := f.Sync(); err != nil {
+			return nil, fmt.Errorf("diskbench: %w", err)
+		}
+	}
+	buf := make([]byte, cfg.WriteSize)
+	for i := range buf {
+		buf[i] = byte(i)
+	}
+	res := &Result{Dir: cfg.Dir, WriteSize: cfg.WriteSize}
+	start := cfg.Clock.Now()
+	var off int64
+	for res.Syncs < cfg.MaxSyncs && ctx.Err() == nil {
+		t0 := cfg.Clock.Now()
+		if t0.Sub(start) >= cfg.Duration {
+			break
+		}
+		if off+int64(len(buf)) > cfg.FileSize {
+			off = 0
+		}
+		if _, err := f.WriteAt(buf, off); err != nil {
+			return nil, fmt.Errorf("diskbench: write: %w", err)
+		}
+		if err := f.Sync(); err != nil {
+			return nil, fmt.Errorf("diskbench: fdatasync: %w", err)
+		}
+		off += int64(len(buf))
+		res.Latencies = append(res.Latencies, cfg.Clock.Now().Sub(t0))
+		res.Syncs++
+	}
+	res.Elapsed = cfg.Clock.Now().Sub(start)
+	slices.Sort(res.Latencies)
+	return res, nil
+}
+
+// Report writes a human-readable report.
+func (r *Result) Report(w io.Writer) {
+	fmt.Fprintf(w, "disk: %s\n", r.Dir)
+	fmt.Fprintf(w, "write %d B + fdatasync, back to back: %d syncs in %v = %.0f syncs/s\n",
+		r.WriteSize, r.Syncs, r.Elapsed.Round(time.Millisecond), r.SyncsPerSecond())
+	fmt.Fprintf(w, "fdatasync latency: p50 %v  p90 %v  p99 %v  p99.9 %v  max %v\n",
+		r.Quantile(0.5).Round(time.Microsecond), r.Quantile(0.9).Round(time.Microsecond), r.Quantile(0.99).Round(time.Microsecond),
+		r.Quantile(0.999).Round(time.Microsecond), r.Quantile(1).Round(time.Microsecond))
+	fmt.Fprintln(w, "group-commit ceiling (n senders, one message each per median sync):")
+	for _, n := range []int{1, 16, 64, 256} {
+		fmt.Fprintf(w, "  %4d senders: %10.0f durable msgs/s\n", n, r.GroupCommitCeiling(n))
+	}
+}
