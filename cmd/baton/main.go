@@ -27,6 +27,7 @@ func commands() map[string]command {
 	return map[string]command{
 		"serve": {"start the broker with all its faces", runServe},
 		"bench": {"measure: 'bench disk' gives the fdatasync latency and group-commit ceiling", runBench},
+		"cert":  {"show where the development CA is and how to trust it", runCert},
 	}
 }
 
