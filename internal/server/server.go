@@ -15,7 +15,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sync"
+	"syscall"
 	"sync/atomic"
 	"time"
 
@@ -23,7 +26,10 @@ import (
 	"github.com/batonmq/baton/internal/clock"
 	"github.com/batonmq/baton/internal/config"
 	"github.com/batonmq/baton/internal/httpapi/mgmt"
+	"github.com/batonmq/baton/internal/store/filestore"
 	"github.com/batonmq/baton/internal/store/memstore"
+	"github.com/batonmq/baton/internal/vfs"
+	"github.com/batonmq/baton/internal/wal"
 )
 
 // Server is a running Baton.
@@ -34,6 +40,7 @@ type Server struct {
 
 	store     broker.Store
 	storeDesc string
+	dirLock   *os.File
 	broker    *broker.Broker
 
 	mgmtLn  net.Listener
@@ -113,16 +120,50 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	return nil
 }
 
-// openStore opens the configured store.
+// openStore opens the configured store: memstore with Memory, else the
+// durable filestore under DataDir/store, with the data directory locked
+// against a second process.
 func (s *Server) openStore(ctx context.Context) error {
-	// The durable embedded store takes over here when it lands; until then
-	// every mode runs on memstore and says so.
-	s.store = memstore.New()
-	s.storeDesc = "memory (nothing on disk)"
-	if !s.cfg.Memory {
-		s.log.Warn("the durable store is not built yet: running in memory, nothing is written to disk", "dataDir", s.cfg.DataDir)
+	if s.cfg.Memory {
+		s.store = memstore.New()
+		s.storeDesc = "memory (nothing on disk)"
+		return nil
 	}
+	if err := os.MkdirAll(s.cfg.DataDir, 0o755); err != nil {
+		return fmt.Errorf("server: data directory: %w", err)
+	}
+	lock, err := lockDir(s.cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	s.dirLock = lock
+	fcfg := filestore.Config{Sync: wal.SyncAlways, Clock: s.clock, Logger: s.log.With("component", "filestore")}
+	if s.cfg.Durability == "buffered" {
+		fcfg.Sync = wal.SyncInterval
+		fcfg.SyncInterval = time.Duration(s.cfg.SyncInterval)
+	}
+	dir := filepath.Join(s.cfg.DataDir, "store")
+	st, err := filestore.Open(vfs.OS{}, dir, fcfg)
+	if err != nil {
+		return fmt.Errorf("server: opening the store in %s: %w", dir, err)
+	}
+	s.store = st
+	s.storeDesc = fmt.Sprintf("%s (%s)", dir, s.cfg.Durability)
 	return nil
+}
+
+// lockDir takes an exclusive lock on dir/LOCK so that two processes never
+// share a data directory.
+func lockDir(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, "LOCK"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("server: lock file: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("server: data directory %s is in use by another Baton process: %w", dir, err)
+	}
+	return f, nil
 }
 
 func (s *Server) declareEntities(ctx context.Context) error {
@@ -209,6 +250,10 @@ func (s *Server) closeAll() error {
 			errs = append(errs, fmt.Errorf("server: closing the store: %w", err))
 		}
 		s.store = nil
+	}
+	if s.dirLock != nil {
+		s.dirLock.Close() // releases the flock
+		s.dirLock = nil
 	}
 	return errors.Join(errs...)
 }

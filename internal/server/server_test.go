@@ -129,3 +129,37 @@ func TestStartErrors(t *testing.T) {
 		t.Fatal("started on a port in use")
 	}
 }
+
+// TestDurableRestart sends on the default (filestore) configuration, stops
+// the server and finds the message after a restart; a second server on the
+// same data directory is refused.
+func TestDurableRestart(t *testing.T) {
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.Listen.Mgmt = "127.0.0.1:0"
+	s := startServer(t, cfg)
+	ctx := t.Context()
+	c, _ := mgmt.NewClient(s.MgmtURL(), nil)
+	if _, err := c.CreateQueue(ctx, "orders", mgmt.QueueProperties{}); err != nil {
+		t.Fatal(err)
+	}
+	body := "kept"
+	if _, err := c.Send(ctx, "orders", mgmt.SendMessage{Body: &body}); err != nil {
+		t.Fatal(err)
+	}
+	second, _ := New(cfg, Options{})
+	if err := second.Start(ctx); err == nil {
+		second.Shutdown(context.Background())
+		t.Fatal("a second server opened the same data directory")
+	}
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s = startServer(t, cfg)
+	defer s.Shutdown(context.Background())
+	c, _ = mgmt.NewClient(s.MgmtURL(), nil)
+	msgs, err := c.Receive(ctx, "orders", mgmt.ReceiveRequest{Mode: "receiveanddelete"})
+	if err != nil || len(msgs) != 1 || *msgs[0].Body != "kept" {
+		t.Fatalf("after restart: %+v, %v", msgs, err)
+	}
+}
