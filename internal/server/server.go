@@ -18,8 +18,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/batonmq/baton/internal/broker"
