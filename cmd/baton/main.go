@@ -16,6 +16,10 @@ import (
 	"syscall"
 )
 
+// version is the release, set at build time with
+// -ldflags "-X main.version=v1.2.3".
+var version = "dev"
+
 // command is one subcommand.
 type command struct {
 	summary string
@@ -25,9 +29,14 @@ type command struct {
 // commands is the subcommand table.
 func commands() map[string]command {
 	return map[string]command{
-		"serve": {"start the broker with all its faces", runServe},
-		"bench": {"measure: 'bench disk' gives the fdatasync latency and group-commit ceiling", runBench},
-		"cert":  {"show where the development CA is and how to trust it", runCert},
+		"serve":   {"start the broker with all its faces", runServe},
+		"bench":   {"measure: 'bench disk' gives the fdatasync latency and group-commit ceiling", runBench},
+		"queue":   {"create, list, show or delete queues", runQueue},
+		"send":    {"send a text message to a queue", runSend},
+		"receive": {"receive (or --peek at) messages of a queue", runReceive},
+		"dlq":     {"'dlq resubmit QUEUE' moves dead-lettered messages back to their queue", runDLQ},
+		"version": {"print the version", runVersion},
+		"cert":    {"show where the development CA is and how to trust it", runCert},
 	}
 }
 

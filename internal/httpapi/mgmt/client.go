@@ -31,7 +31,12 @@ type UnreachableError struct {
 }
 
 func (e *UnreachableError) Error() string {
-	return fmt.Sprintf("could not reach the Baton server at %s: %v", e.URL, e.Err)
+	cause := e.Err
+	var ue *url.Error
+	if errors.As(cause, &ue) {
+		cause = ue.Err // the URL is said already
+	}
+	return fmt.Sprintf("could not reach the Baton server at %s: %v", e.URL, cause)
 }
 
 // Unwrap returns the transport error.
