@@ -155,11 +155,11 @@ func printMessage(w io.Writer, o receiveOptions, m *mgmt.Message) error {
 		return err
 	}
 	switch {
-	case m.Format == "amqp":
-		_, err := fmt.Fprintf(w, "[AMQP message, base64; use --json for details] %s\n", m.BodyBase64)
-		return err
 	case m.Body != nil:
 		_, err := fmt.Fprintln(w, *m.Body)
+		return err
+	case m.Format == "amqp":
+		_, err := fmt.Fprintf(w, "[AMQP message, base64] %s\n", m.BodyBase64)
 		return err
 	default:
 		_, err := fmt.Fprintf(w, "[binary body, base64] %s\n", m.BodyBase64)

@@ -185,8 +185,7 @@ func messageOf(m *broker.Message) *Message {
 	}
 	out.Body, out.BodyBase64 = textOrBase64(m.Body)
 	if m.Format == broker.FormatAMQP {
-		out.Format = "amqp"
-		out.Body, out.BodyBase64 = nil, base64.StdEncoding.EncodeToString(m.Body)
+		amqpView(out, m)
 	}
 	if m.TimeToLive > 0 {
 		d := Duration(m.TimeToLive)

@@ -97,8 +97,9 @@ type SendResult struct {
 
 // Message is a message as returned by peek and receive. Body holds the body
 // when it is valid UTF-8, BodyBase64 otherwise. Format is "amqp" when the
-// message was sent over AMQP: the body is then the AMQP bare message as the
-// client encoded it.
+// message was sent over AMQP: the body is then its data section (or
+// string/binary amqp-value), and Properties its application-properties; a
+// body of any other shape is the whole AMQP bare message in BodyBase64.
 type Message struct {
 	Body                  *string        `json:"body,omitempty"`
 	BodyBase64            string         `json:"bodyBase64,omitempty"`
