@@ -21,7 +21,9 @@ package filestore
 // group commit.
 
 import (
+	"cmp"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/batonmq/baton/internal/broker"
@@ -60,6 +62,8 @@ func (s *Store) maintain() {
 // maintainOnce does one round of expiry, GC and compaction and returns when
 // the next expiry is due.
 func (s *Store) maintainOnce() time.Time {
+	s.maintMu.Lock()
+	defer s.maintMu.Unlock()
 	s.mu.Lock()
 	next := s.idx.expireGrave(s.clk.Now(), s.cfg.RemovedBodyGrace)
 	s.mu.Unlock()
@@ -235,11 +239,26 @@ func (s *Store) compact(target wal.SegmentID) (bool, error) {
 	s.inflight += len(groups)
 	s.mu.Unlock()
 
+	// Wait for the copies to be applied, so that collect sees the segment
+	// unpinned.
+	var wg sync.WaitGroup
+	var errMu sync.Mutex
+	var firstErr error
+	wg.Add(len(groups))
 	for _, g := range groups {
+		g.done = func(err error) {
+			if err != nil {
+				errMu.Lock()
+				firstErr = cmp.Or(firstErr, err)
+				errMu.Unlock()
+			}
+			wg.Done()
+		}
 		s.append(g)
 	}
 	s.resume()
-	return len(groups) > 0, nil
+	wg.Wait()
+	return len(groups) > 0, firstErr
 }
 
 // resume appends the groups held during a pause, in order, and ends it.

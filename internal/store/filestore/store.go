@@ -127,9 +127,10 @@ type Store struct {
 
 	bufPool sync.Pool // of *[]byte: encoding buffers
 
-	kick chan struct{} // capacity 1: maintenance has work
-	stop chan struct{}
-	wg   sync.WaitGroup // the maintenance goroutine
+	maintMu sync.Mutex    // serialises maintainOnce (the goroutine and tests)
+	kick    chan struct{} // capacity 1: maintenance has work
+	stop    chan struct{}
+	wg      sync.WaitGroup // the maintenance goroutine
 }
 
 // group is one Submit: its encoded records and what they change.
