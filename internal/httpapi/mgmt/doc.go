@@ -26,6 +26,11 @@
 //	GET    /api/v1/queues/{name}/sessions/{id}/state  ?lockToken= → SessionState
 //	PUT    /api/v1/queues/{name}/sessions/{id}/state  {"lockToken","state"|"stateBase64"} → 204
 //
+// POST, PUT and PATCH requests must send Content-Type: application/json
+// (also with an empty body): a web page cannot send that cross-site without
+// a CORS preflight, which this API never grants, so a page open in the
+// developer's browser cannot drive the local server.
+//
 // Queue names may contain '/'; a client escapes it as %2F inside the {name}
 // segment (Client does). Names are checked with broker.ValidateEntityName on
 // every request, so a name can never reach a dead-letter sub-queue by
@@ -62,7 +67,7 @@
 // Errors produced by this package itself use the same shape: RequestTooLarge
 // (413) for a request body over Config.MaxRequestBytes, NotFound (404) and
 // MethodNotAllowed (405) for unknown routes, UnsupportedMediaType (415) for a
-// body that declares a content type other than JSON.
+// POST, PUT or PATCH without Content-Type: application/json.
 //
 // # Resubmitting dead-lettered messages
 //

@@ -108,7 +108,7 @@ func (f *fixture) raw(method, path, body string, header ...string) (int, []byte)
 	if err != nil {
 		f.t.Fatalf("NewRequest: %v", err)
 	}
-	if body != "" {
+	if method == "POST" || method == "PUT" || method == "PATCH" {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	for i := 0; i+1 < len(header); i += 2 {
