@@ -157,6 +157,7 @@ func TestCLIErrors(t *testing.T) {
 		{[]string{"receive", "orders", "--max", "0"}, "baton receive: --max must be at least 1\n", 2, true},
 		{[]string{"receive", "orders", "--wait", "1h"}, "baton receive: wait 1h0m0s is longer than 5m0s (InvalidArgument)\n", 1, true},
 		{[]string{"receive", "orders", "--session-id", "s"}, "baton receive: queue \"orders\" does not require sessions; drop --session-id\n", 1, true},
+		{[]string{"receive", "orders", "--dlq", "--session-id", "s"}, "baton receive: a dead-letter queue has no sessions;", 1, false},
 		{[]string{"receive", "orders", "--bogus"}, "baton receive: flag provided but not defined: -bogus", 2, false},
 		{[]string{"dlq"}, "baton dlq: usage: baton dlq resubmit QUEUE [--max N]\n", 2, true},
 		{[]string{"dlq", "resubmit", "orders", "--max", "-1"}, "baton dlq: --max must not be negative\n", 2, true},

@@ -70,6 +70,9 @@ func receive(ctx context.Context, c *mgmt.Client, o receiveOptions, stdout, stde
 		}
 		return printMessages(stdout, o, msgs)
 	}
+	if o.dlq && o.sessionID != "" {
+		return fmt.Errorf("a dead-letter queue has no sessions; drop --session-id (or add --peek to peek at one session's dead letters)")
+	}
 	q, err := c.GetQueue(ctx, o.queue)
 	if err != nil {
 		return err
@@ -87,15 +90,18 @@ func receive(ctx context.Context, c *mgmt.Client, o receiveOptions, stdout, stde
 		if err != nil {
 			return err
 		}
+		if o.sessionID == "" {
+			// The next available session has messages: take them, no wait.
+			req.Wait = nil
+		}
 		o.sessionID = l.SessionID
 		req.SessionID, req.SessionLockToken = l.SessionID, l.LockToken
-		req.Wait = nil // the session is ours; take what it holds
 		if !o.noComplete {
 			// Releasing unlocks what is not completed; with --no-complete
 			// the session stays locked until its lock expires.
 			defer c.ReleaseSession(context.WithoutCancel(ctx), o.queue, l)
 		}
-	} else if o.sessionID != "" && !o.dlq {
+	} else if o.sessionID != "" {
 		return fmt.Errorf("queue %q does not require sessions; drop --session-id", o.queue)
 	}
 	msgs, err := c.Receive(ctx, o.queue, req)

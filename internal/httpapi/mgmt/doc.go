@@ -69,6 +69,15 @@
 // MethodNotAllowed (405) for unknown routes, UnsupportedMediaType (415) for a
 // POST, PUT or PATCH without Content-Type: application/json.
 //
+// # Receiving
+//
+// A receive may wait (long-poll) up to MaxWait for a first message. In
+// peek-lock mode a response lost on the way (the client went away) costs
+// nothing: the locks expire and the messages are delivered again. In
+// receiveanddelete mode the messages are removed before the response is
+// written, so a lost response loses them: that is the mode's contract
+// (at most once), the same as over AMQP.
+//
 // # Resubmitting dead-lettered messages
 //
 // dlq/resubmit locks messages of the dead-letter sub-queue, sends copies of

@@ -190,3 +190,38 @@ func TestSessionBadInput(t *testing.T) {
 		t.Fatalf("state changed by a bad request: %q %v", st, err)
 	}
 }
+
+func TestResubmitSessionMessages(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	f.queue("s", QueueProperties{RequiresSession: ptr(true)})
+	m := TextMessage("x")
+	m.SessionID = "a"
+	if _, err := f.c.Send(f.ctx, "s", m, m); err != nil {
+		t.Fatal(err)
+	}
+	l, err := f.c.AcceptSession(f.ctx, "s", "a", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := f.c.Receive(f.ctx, "s", ReceiveRequest{SessionID: "a", SessionLockToken: l.LockToken, Max: 2})
+	if err != nil || len(msgs) != 2 {
+		t.Fatalf("receive: %+v %v", msgs, err)
+	}
+	for _, m := range msgs {
+		if err := f.c.Settle(f.ctx, "s", SettleRequest{LockToken: m.LockToken, Disposition: "deadletter"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.c.ReleaseSession(f.ctx, "s", l); err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.c.ResubmitDeadLetters(f.ctx, "s", 0)
+	if err != nil || res.Resubmitted != 2 {
+		t.Fatalf("resubmit: %+v %v", res, err)
+	}
+	p, err := f.c.Peek(f.ctx, "s", PeekOptions{Max: 10, SessionID: "a"})
+	if err != nil || len(p) != 2 || p[0].SessionID != "a" {
+		t.Fatalf("resubmitted to the session: %+v %v", p, err)
+	}
+}
