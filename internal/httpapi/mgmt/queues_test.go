@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,8 +13,8 @@ import (
 
 func TestHealthAndReady(t *testing.T) {
 	t.Parallel()
-	ready := false
-	f := setupWith(t, setupOptions{ready: func() bool { return ready }})
+	var ready atomic.Bool
+	f := setupWith(t, setupOptions{ready: ready.Load})
 	if code, body := f.raw("GET", "/healthz", ""); code != 200 || string(body) != "ok\n" {
 		t.Fatalf("healthz: %d %q", code, body)
 	}
@@ -21,7 +22,7 @@ func TestHealthAndReady(t *testing.T) {
 		t.Fatalf("readyz while not ready: %d", code)
 	}
 	wantAPIError(t, f.c.Ready(f.ctx), 503, "HTTP503")
-	ready = true
+	ready.Store(true)
 	if err := f.c.Ready(f.ctx); err != nil {
 		t.Fatalf("Ready: %v", err)
 	}
