@@ -543,6 +543,15 @@ func (s *Store) ReadBody(ctx context.Context, entity string, ref uint64) ([]byte
 	}
 }
 
+// Sync waits until every group acknowledged (done called) before the call
+// is on disk, in any sync mode.
+func (s *Store) Sync() error {
+	if err := s.log.Sync(); err != nil {
+		return fmt.Errorf("filestore: sync: %w", err)
+	}
+	return nil
+}
+
 // Close stops the background work, waits for every group submitted so far,
 // syncs and closes the log. Later calls fail with ErrClosed.
 func (s *Store) Close() error {
