@@ -23,7 +23,7 @@ var epoch = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 // fixture is one API server over a real loopback listener, backed by a
 // broker on memstore with a fake clock.
 type fixture struct {
-	t     *testing.T
+	t     testing.TB
 	ctx   context.Context
 	clock *clock.Fake
 	b     *broker.Broker
@@ -36,9 +36,9 @@ type setupOptions struct {
 	maxBytes int64
 }
 
-func setup(t *testing.T) *fixture { return setupWith(t, setupOptions{}) }
+func setup(t testing.TB) *fixture { return setupWith(t, setupOptions{}) }
 
-func setupWith(t *testing.T, o setupOptions) *fixture {
+func setupWith(t testing.TB, o setupOptions) *fixture {
 	t.Helper()
 	f := &fixture{t: t, ctx: t.Context(), clock: clock.NewFake(epoch)}
 	st := memstore.New()
