@@ -108,9 +108,9 @@ func (h *root) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if allow := cw.header.Get("Allow"); allow != "" {
 				w.Header().Set("Allow", allow)
 			}
-			writeError(w, cw.status, "MethodNotAllowed", fmt.Sprintf("method %s is not allowed on %s", r.Method, r.URL.Path))
-		case cw.status >= 400:
-			writeError(w, http.StatusNotFound, "NotFound", fmt.Sprintf("no such endpoint: %s %s", r.Method, r.URL.Path))
+			writeError(w, cw.status, "MethodNotAllowed", fmt.Sprintf("method %s is not allowed on %s", r.Method, truncate(r.URL.Path, 200)))
+		case cw.status >= 400 || cw.status == 0:
+			writeError(w, http.StatusNotFound, "NotFound", fmt.Sprintf("no such endpoint: %s %s", truncate(r.Method, 20), truncate(r.URL.Path, 200)))
 		default: // a redirect to the cleaned path
 			for k, v := range cw.header {
 				w.Header()[k] = v
