@@ -259,8 +259,10 @@ func ValidateEntityName(name string, maxLen int) error {
 	if !isAlnum(name[0]) || !isAlnum(name[len(name)-1]) {
 		return errorf(CodeInvalidArgument, "entity name %q must start and end with a letter or digit", name)
 	}
-	if strings.Contains(name, "//") {
-		return errorf(CodeInvalidArgument, "entity name %q contains an empty segment", name)
+	for _, seg := range strings.Split(name, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return errorf(CodeInvalidArgument, "entity name %q contains an empty, '.' or '..' segment", name)
+		}
 	}
 	return nil
 }

@@ -120,6 +120,12 @@ func (e *entity) lockSessionLocked(s *session, now time.Time) *SessionLock {
 
 // heldSessionLocked returns the session l names if l still holds it.
 func (e *entity) heldSessionLocked(l *SessionLock, now time.Time) (*session, error) {
+	if err := e.usableLocked(); err != nil {
+		return nil, err
+	}
+	if !e.def.Properties.RequiresSession {
+		return nil, errorf(CodeInvalidArgument, "entity %q does not require sessions", e.def.Name)
+	}
 	s := e.sessions[l.SessionID]
 	if s == nil || s.lockToken != l.Token || !s.lockValid(now) {
 		return nil, errorf(CodeSessionLockLost, "the session lock of session %q was lost or is held by another receiver", l.SessionID)
@@ -186,8 +192,14 @@ func (b *Broker) ReleaseSession(ctx context.Context, path string, l *SessionLock
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if s, err := e.heldSessionLocked(l, b.clock.Now()); err == nil {
+	s, err := e.heldSessionLocked(l, b.clock.Now())
+	switch CodeOf(err) {
+	case CodeUnknown:
 		e.releaseSessionLocked(s, b.clock.Now())
+	case CodeSessionLockLost:
+		// Releasing a lock that is gone already is not an error.
+	default:
+		return err
 	}
 	return nil
 }

@@ -122,7 +122,7 @@ func testEntityNames(t *testing.T, f Factory) {
 			t.Errorf("CreateQueue(%q): %v", n, err)
 		}
 	}
-	bad := []string{"", "-a", "a-", ".a", "a.", "/a", "a/", "a//b", "a b", "a$b", "ä", "a?b", "a#b", "a\\b", strings.Repeat("x", 261)}
+	bad := []string{"", "-a", "a-", ".a", "a.", "/a", "a/", "a//b", "a/./b", "a/../b", "a b", "a$b", "ä", "a?b", "a#b", "a\\b", strings.Repeat("x", 261)}
 	for _, n := range bad {
 		_, err := env.Broker.CreateQueue(env.Ctx, n, broker.QueueProperties{})
 		if broker.CodeOf(err) != broker.CodeInvalidArgument {

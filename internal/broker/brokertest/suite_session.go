@@ -181,6 +181,25 @@ func testSessionErrors(t *testing.T, f Factory) {
 	WantCode(t, err, broker.CodeInvalidArgument)
 	_, err = b.GetSessionState(env.Ctx, "s", &broker.SessionLock{SessionID: "A"})
 	WantCode(t, err, broker.CodeSessionLockLost)
+	for name, err := range map[string]error{
+		"GetSessionState": func() error {
+			_, err := b.GetSessionState(env.Ctx, "plain", &broker.SessionLock{SessionID: "A"})
+			return err
+		}(),
+		"SetSessionState": b.SetSessionState(env.Ctx, "plain", &broker.SessionLock{SessionID: "A"}, []byte("x")),
+		"RenewSessionLock": func() error {
+			_, err := b.RenewSessionLock(env.Ctx, "plain", &broker.SessionLock{SessionID: "A"})
+			return err
+		}(),
+		"ReleaseSession": b.ReleaseSession(env.Ctx, "plain", &broker.SessionLock{SessionID: "A"}),
+	} {
+		if broker.CodeOf(err) != broker.CodeInvalidArgument {
+			t.Errorf("%s on a queue without sessions = %v; want InvalidArgument", name, err)
+		}
+	}
+	if err := b.ReleaseSession(env.Ctx, "s", &broker.SessionLock{SessionID: "A"}); err != nil {
+		t.Fatalf("releasing a lock that is not held: %v", err)
+	}
 	// The DLQ of a session queue is received without sessions.
 	env.SendMsgs("s", sessionMsg("A", "a"))
 	l, _ := b.AcceptSession(env.Ctx, "s", "A", 0)
