@@ -207,7 +207,7 @@ func (s *Store) compact(target wal.SegmentID) (bool, error) {
 		}
 		switch it.kind {
 		case kindEnqueue:
-			m, ok := es.msgs[it.seq]
+			m, ok := es.msgs.get(it.seq)
 			if !ok || m != it.loc {
 				continue
 			}
@@ -293,15 +293,13 @@ func (s *Store) pickItems(target wal.SegmentID) []copyItem {
 		if es.defLoc.pos.Segment == target || es.seqPos.Segment == target {
 			items = append(items, copyItem{kind: kindEntityState, es: es})
 		}
-		for seq, m := range es.msgs {
+		es.msgs.each(func(seq int64, m msgLoc) bool {
 			if m.enq.Segment == target || m.upd.Segment == target {
 				items = append(items, copyItem{kind: kindEnqueue, es: es, seq: seq, loc: m})
 				bytes += int64(m.enqSize)
-				if bytes >= s.cfg.compactChunk {
-					break
-				}
 			}
-		}
+			return bytes < s.cfg.compactChunk
+		})
 		for id, l := range es.sessions {
 			if l.pos.Segment == target {
 				items = append(items, copyItem{kind: kindSessionState, es: es, sess: id, pos: l.pos})

@@ -73,7 +73,7 @@ type entityState struct {
 	defLoc  itemLoc
 	lastSeq int64
 	seqPos  wal.Pos // the record that set lastSeq
-	msgs    map[int64]msgLoc
+	msgs    msgIndex
 	// removed maps the sequence numbers of messages removed less than
 	// Config.RemovedBodyGrace ago to their body records (see graveyard).
 	removed  map[int64]wal.Pos
@@ -81,14 +81,14 @@ type entityState struct {
 	dedup    map[string]dedupEntry
 
 	// Filled by the replay for Load, then dropped.
-	loadMsgs     map[int64]*broker.Message
+	loadMsgs     *seqIndex[*broker.Message]
 	loadSessions map[string]broker.SessionSnapshot
 }
 
 func newEntityState(key string) *entityState {
 	return &entityState{
 		key:      key,
-		msgs:     make(map[int64]msgLoc),
+		msgs:     newMsgIndex(),
 		removed:  make(map[int64]wal.Pos),
 		sessions: make(map[string]itemLoc),
 		dedup:    make(map[string]dedupEntry),
@@ -233,11 +233,11 @@ func (x *index) apply(o *op, pos wal.Pos, now time.Time) {
 	}
 	switch o.kind {
 	case kindEnqueue:
-		if old, ok := es.msgs[o.seq]; ok { // a compaction copy replaces
+		if old, ok := es.msgs.get(o.seq); ok { // a compaction copy replaces
 			x.unpin(old.enq, old.enqSize)
 			x.unpin(old.upd, old.updSize)
 		}
-		es.msgs[o.seq] = msgLoc{enq: pos, enqSize: o.size}
+		es.msgs.set(o.seq, msgLoc{enq: pos, enqSize: o.size})
 		x.pin(pos, o.size)
 		if o.seq >= es.lastSeq {
 			x.setLastSeq(es, o.seq, pos)
@@ -246,20 +246,20 @@ func (x *index) apply(o *op, pos wal.Pos, now time.Time) {
 			x.setDedup(es, o.msgID, o.until, pos)
 		}
 	case kindUpdate:
-		m, ok := es.msgs[o.seq]
+		m, ok := es.msgs.get(o.seq)
 		if !ok {
 			return
 		}
 		x.unpin(m.upd, m.updSize)
 		m.upd, m.updSize = pos, o.size
 		x.pin(pos, o.size)
-		es.msgs[o.seq] = m
+		es.msgs.set(o.seq, m)
 	case kindRemove:
-		m, ok := es.msgs[o.seq]
+		m, ok := es.msgs.get(o.seq)
 		if !ok {
 			return
 		}
-		delete(es.msgs, o.seq)
+		es.msgs.del(o.seq)
 		x.unpin(m.upd, m.updSize)
 		if x.replay {
 			x.unpin(m.enq, m.enqSize)
@@ -309,17 +309,18 @@ func (x *index) dropEntity(es *entityState) {
 	}
 	x.unpin(es.defLoc.pos, es.defLoc.size)
 	x.unpin(es.seqPos, 0)
-	for _, m := range es.msgs {
+	es.msgs.each(func(_ int64, m msgLoc) bool {
 		x.unpin(m.enq, m.enqSize)
 		x.unpin(m.upd, m.updSize)
-	}
+		return true
+	})
 	for _, s := range es.sessions {
 		x.unpin(s.pos, s.size)
 	}
 	for id, d := range es.dedup {
 		x.unpin(d.pos, dedupSize(id))
 	}
-	es.msgs, es.sessions, es.dedup = map[int64]msgLoc{}, map[string]itemLoc{}, map[string]dedupEntry{}
+	es.msgs, es.sessions, es.dedup = newMsgIndex(), map[string]itemLoc{}, map[string]dedupEntry{}
 	es.loadMsgs, es.loadSessions = nil, nil
 }
 

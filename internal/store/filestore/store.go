@@ -205,20 +205,25 @@ func (s *Store) replay() error {
 		switch r.kind {
 		case kindEnqueue:
 			if es.loadMsgs == nil {
-				es.loadMsgs = make(map[int64]*broker.Message)
+				x := newSeqIndex[*broker.Message]()
+				es.loadMsgs = &x
 			}
 			m := &slab[0]
 			slab = slab[1:]
 			s.replayedMsgs++
 			m.Body = nil
 			m.BodyRef = uint64(m.SequenceNumber)
-			es.loadMsgs[m.SequenceNumber] = m
+			es.loadMsgs.set(m.SequenceNumber, m)
 		case kindUpdate:
-			if m := es.loadMsgs[r.Update.Seq]; m != nil {
-				r.Update.Apply(m)
+			if es.loadMsgs != nil {
+				if m, ok := es.loadMsgs.get(r.Update.Seq); ok {
+					r.Update.Apply(m)
+				}
 			}
 		case kindRemove:
-			delete(es.loadMsgs, r.Seq)
+			if es.loadMsgs != nil {
+				es.loadMsgs.del(r.Seq)
+			}
 		case kindSessionState:
 			if es.loadSessions == nil {
 				es.loadSessions = make(map[string]broker.SessionSnapshot)
@@ -290,12 +295,15 @@ func (s *Store) Load(ctx context.Context) (*broker.Snapshot, error) {
 		out := &broker.EntitySnapshot{
 			Def:      es.def,
 			LastSeq:  es.lastSeq,
-			Messages: make([]*broker.Message, 0, len(es.msgs)),
+			Messages: make([]*broker.Message, 0, es.msgs.len()),
 			Dedup:    make(map[string]time.Time, len(es.dedup)),
 		}
 		if fromReplay {
-			for _, m := range es.loadMsgs {
-				out.Messages = append(out.Messages, m)
+			if es.loadMsgs != nil {
+				es.loadMsgs.each(func(_ int64, m *broker.Message) bool {
+					out.Messages = append(out.Messages, m)
+					return true
+				})
 			}
 			for _, ss := range es.loadSessions {
 				out.Sessions = append(out.Sessions, ss)
@@ -304,13 +312,18 @@ func (s *Store) Load(ctx context.Context) (*broker.Snapshot, error) {
 		} else {
 			// Reading with mu held stalls appends; this path only serves
 			// a second broker opened on the same store (tests).
-			for _, loc := range es.msgs {
-				m, _, err := s.readMessage(loc)
-				if err != nil {
-					return nil, err
+			var err error
+			es.msgs.each(func(_ int64, loc msgLoc) bool {
+				var m *broker.Message
+				if m, _, err = s.readMessage(loc); err != nil {
+					return false
 				}
 				m.Body, m.BodyRef = nil, uint64(m.SequenceNumber)
 				out.Messages = append(out.Messages, m)
+				return true
+			})
+			if err != nil {
+				return nil, err
 			}
 			for _, l := range es.sessions {
 				b, err := s.log.ReadAt(l.pos)
@@ -515,7 +528,7 @@ func (s *Store) ReadBody(ctx context.Context, entity string, ref uint64) ([]byte
 		}
 		var pos wal.Pos
 		if es := s.idx.entities[entity]; es != nil {
-			if m, ok := es.msgs[seq]; ok {
+			if m, ok := es.msgs.get(seq); ok {
 				pos = m.enq
 			} else if p, ok := es.removed[seq]; ok {
 				pos = p
