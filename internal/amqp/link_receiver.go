@@ -1,0 +1,182 @@
+package amqp
+
+import (
+	"fmt"
+
+	"github.com/batonmq/baton/internal/amqp/frames"
+	"github.com/batonmq/baton/internal/broker"
+)
+
+// This file handles links where the client sends and the server receives
+// (service-bus-amqp.md §4): transfers are reassembled (multi-frame
+// deliveries up to MaxMessageSize), mapped onto broker messages and handed
+// in order to the link's worker, which calls broker.Send and reports back;
+// the mux then settles the delivery (accepted, or rejected with the mapped
+// condition) unless the client sent it settled. Credit is kept at
+// LinkCredit minus the deliveries still in flight, so a slow broker holds
+// the client back instead of queueing without bound. On an RPC node the
+// request is settled accepted at once and answered by the node's handler.
+
+// inDelivery is a delivery from the client being assembled or sent.
+type inDelivery struct {
+	id       frames.DeliveryNumber
+	settled  bool
+	format   uint32
+	buf      []byte
+	size     uint64
+	oversize bool
+	msgs     []*broker.Message
+	err      error
+}
+
+func (l *link) onTransfer(t *frames.Transfer, payload []byte) {
+	d := l.cur
+	if d == nil {
+		if !t.HasDeliveryID {
+			l.detachWithError(&frames.Error{Condition: frames.ErrCondNotAllowed, Description: "first transfer of a delivery without delivery-id"})
+			return
+		}
+		if l.credit == 0 {
+			l.detachWithError(&frames.Error{Condition: frames.ErrCondTransferLimitExceeded, Description: "transfer without link credit"})
+			return
+		}
+		l.credit--
+		l.deliveryCount++
+		d = &inDelivery{id: t.DeliveryID, settled: t.HasSettled && t.Settled, format: t.MessageFormat}
+		l.cur = d
+	} else if t.HasSettled && t.Settled {
+		d.settled = true
+	}
+	if t.Aborted {
+		l.cur = nil
+		l.topUp()
+		return
+	}
+	d.size += uint64(len(payload))
+	switch {
+	case d.oversize:
+	case d.size > l.s.c.cfg.MaxMessageSize:
+		d.oversize, d.buf = true, nil
+	case d.buf == nil && !t.More:
+		d.buf = payload // the frame buffer is ours (conn.readFrame)
+	default:
+		d.buf = append(d.buf, payload...)
+	}
+	if t.More {
+		return
+	}
+	l.cur = nil
+	l.complete(d)
+}
+
+// complete handles a whole delivery from the client.
+func (l *link) complete(d *inDelivery) {
+	switch {
+	case d.oversize:
+		l.settleIncoming(d, frames.Rejected{Error: &frames.Error{Condition: frames.ErrCondMessageSizeExceeded,
+			Description: fmt.Sprintf("the message is %d bytes; the limit is %d", d.size, l.s.c.cfg.MaxMessageSize)}})
+	case l.rpc != nil:
+		l.settleIncoming(d, frames.Accepted{})
+		l.request(d.buf)
+	default:
+		msgs, err := toBrokerMessages(d.buf, d.format)
+		if err != nil {
+			l.settleIncoming(d, frames.Rejected{Error: amqpError(err)})
+			break
+		}
+		d.msgs, d.buf = msgs, nil
+		l.inflight++
+		l.sendQ <- d // never blocks: capacity exceeds credit
+	}
+	l.topUp()
+}
+
+func (l *link) settleIncoming(d *inDelivery, state frames.DeliveryState) {
+	if d.settled {
+		return
+	}
+	l.s.write(&frames.Disposition{Role: frames.RoleReceiver, First: d.id, Settled: true, State: state}, nil)
+}
+
+// topUp grants credit back up to LinkCredit minus the deliveries in flight,
+// once it has fallen to half.
+func (l *link) topUp() {
+	if l.detached {
+		return
+	}
+	window := l.s.c.cfg.LinkCredit
+	used := l.credit + uint32(l.inflight)
+	if used > window/2 {
+		return
+	}
+	l.credit = window - uint32(l.inflight)
+	l.s.write(l.linkFlow(), nil)
+}
+
+// sendLoop is the link's broker worker: it sends deliveries in order and
+// reports each result to the mux. It ends when the mux closes sendQ, after
+// the deliveries already accepted from the client have been sent, so a
+// presettled message is not lost because its link closed.
+func (l *link) sendLoop(q <-chan *inDelivery) {
+	b := l.s.c.cfg.Broker
+	ctx := l.s.c.srv.ctx
+	for d := range q {
+		_, d.err = b.Send(ctx, l.path, d.msgs)
+		d.msgs = nil
+		if d.err != nil {
+			l.s.c.log.Debug("amqp: send refused", "path", l.path, "err", d.err)
+		}
+		l.s.post(func() { l.onSent(d) })
+	}
+}
+
+func (l *link) onSent(d *inDelivery) {
+	l.inflight--
+	if d.err != nil {
+		l.settleIncoming(d, frames.Rejected{Error: amqpError(d.err)})
+	} else {
+		l.settleIncoming(d, frames.Accepted{})
+	}
+	l.topUp()
+}
+
+// request runs the RPC node's handler for one request and routes the
+// response (rpc.go).
+func (l *link) request(payload []byte) {
+	req, err := parseRequest(payload, l.rpc.Name, l.name, l.s.c.info)
+	if err != nil {
+		l.s.c.log.Debug("amqp: bad request", "node", l.rpc.Name, "err", err)
+		return
+	}
+	// Fallback route: the reply link of the same node on this session.
+	var fallback *link
+	for _, o := range l.s.links {
+		if !o.clientSends && o.rpc != nil && o.rpc.Name == l.rpc.Name && !o.detached {
+			fallback = o
+			break
+		}
+	}
+	h := l.rpc.Handler
+	ctx := l.s.ctx
+	c := l.s.c
+	l.s.goFunc(func() {
+		resp := h(ctx, req)
+		if resp == nil {
+			return
+		}
+		body, err := encodeResponse(req, resp)
+		if err != nil {
+			c.log.Error("amqp: encode response", "node", req.Node, "err", err)
+			return
+		}
+		to := c.replyLink(req.ReplyTo)
+		if to == nil {
+			to = fallback
+		}
+		if to == nil {
+			c.log.Debug("amqp: no link for reply-to", "reply-to", req.ReplyTo)
+			return
+		}
+		to.s.post(func() { to.queueReply(body) })
+	})
+}

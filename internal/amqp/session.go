@@ -1,0 +1,326 @@
+package amqp
+
+import (
+	"context"
+	"sync"
+
+	"github.com/batonmq/baton/internal/amqp/frames"
+	"github.com/batonmq/baton/internal/broker"
+)
+
+// This file is the session: one mux goroutine per session owns the session
+// state (windows, delivery ids, unsettled deliveries) and every link on it.
+// The reader hands it frames through in; the goroutines it owns (one
+// broker worker per entity link, short-lived settle and RPC goroutines)
+// hand it results as closures through events, which run on the mux. Blocking
+// broker calls therefore never run on the mux or the reader.
+//
+// Flow control: the session advertises SessionWindow transfers and sends a
+// session flow with next-incoming-id when half of it is used (go-amqp stops
+// sending at zero, §1.5). Outgoing transfer frames wait in queue while the
+// client's incoming window is closed.
+
+const (
+	outgoingWindow = 1<<31 - 1
+	handleMax      = 1<<16 - 1
+)
+
+type session struct {
+	c       *conn
+	channel uint16
+	in      chan frames.Frame
+	events  chan func()
+	ctx     context.Context // ends when the session ends
+	cancel  context.CancelFunc
+	done    chan struct{} // closed when the mux has stopped taking events
+	wg      sync.WaitGroup
+
+	// Owned by the mux goroutine.
+	links           map[frames.Handle]*link // by the client's handle
+	nextIncomingID  frames.TransferNumber
+	incomingLeft    uint32 // transfers the client may still send
+	nextOutgoingID  frames.TransferNumber
+	remoteIncoming  uint32 // transfer frames we may still send
+	nextDeliveryID  frames.DeliveryNumber
+	unsettled       map[frames.DeliveryNumber]*unsettled
+	queue           []*outDelivery
+	ended           bool // we sent end with an error; waiting for the client's end
+	completeAfterRD []*outDelivery
+}
+
+// unsettled is a peek-lock delivery waiting for the client's disposition.
+type unsettled struct {
+	path  string
+	token broker.LockToken
+}
+
+func newSession(c *conn, channel uint16, b *frames.Begin) *session {
+	s := &session{
+		c:              c,
+		channel:        channel,
+		in:             make(chan frames.Frame, 64),
+		events:         make(chan func(), 64),
+		done:           make(chan struct{}),
+		links:          make(map[frames.Handle]*link),
+		unsettled:      make(map[frames.DeliveryNumber]*unsettled),
+		incomingLeft:   c.cfg.SessionWindow,
+		nextIncomingID: b.NextOutgoingID,
+		remoteIncoming: b.IncomingWindow,
+	}
+	s.ctx, s.cancel = context.WithCancel(c.ctx)
+	return s
+}
+
+// deliver hands a frame from the reader to the mux.
+func (s *session) deliver(f frames.Frame) {
+	select {
+	case s.in <- f:
+	case <-s.done:
+	case <-s.c.quit:
+	}
+}
+
+// post runs fn on the mux; it reports false when the session has ended.
+func (s *session) post(fn func()) bool {
+	select {
+	case s.events <- fn:
+		return true
+	case <-s.done:
+		return false
+	}
+}
+
+// goFunc runs fn on a goroutine the session waits for.
+func (s *session) goFunc(fn func()) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		fn()
+	}()
+}
+
+func (s *session) run() {
+	defer func() {
+		s.cancel()
+		close(s.done)
+		s.wg.Wait()
+	}()
+	for {
+		select {
+		case f := <-s.in:
+			if !s.handle(f) {
+				return
+			}
+		case fn := <-s.events:
+			fn()
+		case <-s.ctx.Done():
+			s.teardown()
+			return
+		}
+	}
+}
+
+// write queues one encoded frame on the connection.
+func (s *session) write(body frames.Body, payload []byte) bool {
+	b, err := frames.AppendFrame(nil, frames.TypeAMQP, s.channel, body, payload)
+	if err != nil {
+		s.c.log.Error("amqp: encode frame", "err", err)
+		return false
+	}
+	return s.c.write(b, s.ctx.Done())
+}
+
+// handle processes one frame; false ends the session.
+func (s *session) handle(f frames.Frame) bool {
+	if e, ok := f.Body.(*frames.End); ok {
+		s.teardown()
+		if !s.ended {
+			s.write(&frames.End{}, nil)
+		}
+		if e.Error != nil {
+			s.c.log.Debug("amqp: session ended by peer with error", "err", e.Error)
+		}
+		return false
+	}
+	if s.ended {
+		return true // waiting for the client's end; ignore everything else
+	}
+	switch b := f.Body.(type) {
+	case *frames.Attach:
+		s.onAttach(b)
+	case *frames.Flow:
+		s.onFlow(b)
+	case *frames.Transfer:
+		s.onTransfer(b, f.Payload)
+	case *frames.Disposition:
+		s.onDisposition(b)
+	case *frames.Detach:
+		s.onDetach(b)
+	}
+	return true
+}
+
+// fail ends the session with an error (the client answers with end).
+func (s *session) fail(cond frames.Condition, desc string) {
+	s.teardown()
+	s.ended = true
+	s.write(&frames.End{Error: &frames.Error{Condition: cond, Description: desc}}, nil)
+}
+
+// teardown stops every link: end and connection loss detach them all
+// implicitly (§1.5). Peek-lock locks held by delivered messages stay until
+// they expire (§7.4).
+func (s *session) teardown() {
+	for h, l := range s.links {
+		l.stop()
+		delete(s.links, h)
+	}
+	s.queue = nil
+}
+
+func (s *session) sessionFlow() *frames.Flow {
+	return &frames.Flow{
+		NextIncomingID:    s.nextIncomingID,
+		HasNextIncomingID: true,
+		IncomingWindow:    s.incomingLeft,
+		NextOutgoingID:    s.nextOutgoingID,
+		OutgoingWindow:    outgoingWindow,
+	}
+}
+
+func (s *session) onFlow(f *frames.Flow) {
+	if f.HasNextIncomingID {
+		s.remoteIncoming = uint32(f.NextIncomingID) + f.IncomingWindow - uint32(s.nextOutgoingID)
+	} else {
+		s.remoteIncoming = f.IncomingWindow - uint32(s.nextOutgoingID)
+	}
+	if f.HasHandle {
+		l := s.links[f.Handle]
+		if l == nil {
+			s.fail(frames.ErrCondUnattachedHandle, "flow for an unattached handle")
+			return
+		}
+		if !l.detached {
+			l.onFlow(f)
+		}
+	} else if f.Echo {
+		s.write(s.sessionFlow(), nil)
+	}
+	s.pump()
+}
+
+func (s *session) onTransfer(t *frames.Transfer, payload []byte) {
+	if s.incomingLeft == 0 {
+		s.fail(frames.ErrCondWindowViolation, "transfer beyond the session's incoming window")
+		return
+	}
+	s.nextIncomingID++
+	s.incomingLeft--
+	if s.incomingLeft <= s.c.cfg.SessionWindow/2 {
+		s.incomingLeft = s.c.cfg.SessionWindow
+		s.write(s.sessionFlow(), nil)
+	}
+	l := s.links[t.Handle]
+	if l == nil {
+		s.fail(frames.ErrCondUnattachedHandle, "transfer on an unattached handle")
+		return
+	}
+	if !l.clientSends {
+		s.fail(frames.ErrCondNotAllowed, "transfer on a link where the client is the receiver")
+		return
+	}
+	if l.detached {
+		return
+	}
+	l.onTransfer(t, payload)
+}
+
+func (s *session) onDetach(d *frames.Detach) {
+	l := s.links[d.Handle]
+	if l == nil {
+		s.fail(frames.ErrCondUnattachedHandle, "detach of an unattached handle")
+		return
+	}
+	delete(s.links, d.Handle)
+	if l.detached {
+		return // the answer to our detach
+	}
+	l.stop()
+	s.write(&frames.Detach{Handle: l.handle, Closed: true}, nil)
+}
+
+// onDisposition settles peek-lock deliveries (the client is the receiver).
+// Dispositions for the client's own deliveries are ignored: the server
+// settles those first.
+func (s *session) onDisposition(d *frames.Disposition) {
+	if d.Role != frames.RoleReceiver {
+		return
+	}
+	first, last := d.First, d.LastID()
+	type item struct {
+		id frames.DeliveryNumber
+		u  *unsettled
+	}
+	var items []item
+	span := uint32(last - first)
+	if uint64(span) < uint64(len(s.unsettled)) {
+		for id := first; ; id++ {
+			if u := s.unsettled[id]; u != nil {
+				items = append(items, item{id, u})
+			}
+			if id == last {
+				break
+			}
+		}
+	} else {
+		for id, u := range s.unsettled {
+			if uint32(id-first) <= span {
+				items = append(items, item{id, u})
+			}
+		}
+	}
+	if len(items) == 0 {
+		return
+	}
+	for _, it := range items {
+		delete(s.unsettled, it.id)
+	}
+	st := settlementOf(d.State)
+	state, confirm := d.State, !d.Settled
+	b := s.c.srv.cfg.Broker
+	ctx := s.c.srv.ctx
+	s.goFunc(func() {
+		type result struct {
+			id  frames.DeliveryNumber
+			err error
+		}
+		res := make([]result, len(items))
+		for i, it := range items {
+			res[i] = result{it.id, b.Settle(ctx, it.u.path, it.u.token, st)}
+		}
+		if !confirm {
+			return
+		}
+		s.post(func() {
+			for _, r := range res {
+				s.write(&frames.Disposition{Role: frames.RoleSender, First: r.id, Settled: true,
+					State: confirmState(state, st, r.err)}, nil)
+			}
+		})
+	})
+}
+
+// release puts peek-locked messages that were never delivered back, without
+// counting a delivery.
+func (s *session) release(path string, msgs []*broker.Message) {
+	if len(msgs) == 0 {
+		return
+	}
+	b := s.c.srv.cfg.Broker
+	ctx := s.c.srv.ctx
+	s.goFunc(func() {
+		for _, m := range msgs {
+			_ = b.Settle(ctx, path, m.LockToken, broker.Settlement{Disposition: broker.Release})
+		}
+	})
+}
