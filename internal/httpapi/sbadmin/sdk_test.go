@@ -399,9 +399,9 @@ func TestSDKAuthentication(t *testing.T) {
 	if !errors.As(err, &re) || re.ErrorCode != "Unauthorized" || !strings.Contains(err.Error(), "signature does not match") {
 		t.Fatalf("a wrong key: %v", err)
 	}
-	// Tokens are checked against the injected clock: two hours on, the
-	// SDK's tokens (valid for an hour from the wall clock) have expired.
-	f.clock.Advance(2 * time.Hour)
+	// Tokens are checked against the injected clock: three hours on, the
+	// SDK's tokens (valid for two hours from the wall clock) have expired.
+	f.clock.Advance(3 * time.Hour)
 	_, err = good.GetQueue(ctx, "q1", nil)
 	if err == nil || statusOf(t, err) != http.StatusUnauthorized || !strings.Contains(err.Error(), "expired") {
 		t.Fatalf("an expired token: %v", err)
