@@ -237,6 +237,9 @@ func (s *Store) compact(target wal.SegmentID) (bool, error) {
 		groups = append(groups, cur)
 	}
 	s.inflight += len(groups)
+	for _, g := range groups {
+		s.copied += int64(len(g.recs))
+	}
 	s.mu.Unlock()
 
 	// Wait for the copies to be applied, so that collect sees the segment

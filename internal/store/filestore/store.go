@@ -124,6 +124,7 @@ type Store struct {
 	active wal.SegmentID // newest segment seen in a callback
 	// replayedMsgs counts the messages the replay decoded (for Load).
 	replayedMsgs int
+	copied       int64 // records copied forward by compaction
 
 	bufPool sync.Pool // of *[]byte: encoding buffers
 
@@ -587,9 +588,9 @@ func (s *Store) Close() error {
 // live data.
 func (s *Store) Stats() Stats {
 	s.mu.Lock()
-	live := s.idx.live
+	live, copied := s.idx.live, s.copied
 	s.mu.Unlock()
-	return Stats{WAL: s.log.Stats(), Segments: len(s.log.Segments()), LiveBytes: live}
+	return Stats{WAL: s.log.Stats(), Segments: len(s.log.Segments()), LiveBytes: live, Copied: copied}
 }
 
 // Stats are a store's counters.
@@ -597,6 +598,7 @@ type Stats struct {
 	WAL       wal.Stats
 	Segments  int   // segment files on disk
 	LiveBytes int64 // encoded size of the records the state still needs
+	Copied    int64 // records copied forward by compaction since Open
 }
 
 func kindName(k kind) string {
