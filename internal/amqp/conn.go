@@ -73,6 +73,7 @@ type conn struct {
 	closeOnce sync.Once
 	hb        chan struct{} // asks the writer for a heartbeat
 	wdStop    chan struct{} // stops the watchdog
+	wdKick    chan struct{} // makes the watchdog recompute its period
 	wg        sync.WaitGroup
 
 	// Owned by the reader goroutine.
@@ -96,6 +97,7 @@ func newConn(s *Server, nc net.Conn, br *bufio.Reader) *conn {
 		quit:          make(chan struct{}),
 		hb:            make(chan struct{}, 1),
 		wdStop:        make(chan struct{}),
+		wdKick:        make(chan struct{}, 1),
 		sessions:      make(map[uint16]*session),
 		replyByTarget: make(map[string]*link),
 		replyByName:   make(map[string]*link),
@@ -240,6 +242,10 @@ func (c *conn) watchdog() {
 	for {
 		select {
 		case <-t.C():
+		case <-c.wdKick:
+			t.Stop()
+			t.Reset(c.tick())
+			continue
 		case <-c.wdStop:
 			return
 		}
@@ -385,6 +391,10 @@ func (c *conn) open() error {
 		c.readTimeout.Store(int64(c.cfg.IdleTimeout))
 	} else {
 		c.readTimeout.Store(0)
+	}
+	select {
+	case c.wdKick <- struct{}{}:
+	default:
 	}
 	return nil
 }
