@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/batonmq/baton/internal/clock"
 	"github.com/batonmq/baton/internal/config"
 	"github.com/batonmq/baton/internal/devtls"
 )
@@ -43,7 +44,7 @@ func runCert(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	b, err := devtls.Ensure(abs, names, time.Now())
+	b, err := devtls.Ensure(abs, names, clock.Real{}.Now())
 	if err != nil {
 		return err
 	}
