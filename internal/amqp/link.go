@@ -119,6 +119,8 @@ func (s *session) onAttach(a *frames.Attach) {
 		l.peekLock = a.SenderSettle() != frames.SenderSettleSettled
 	}
 	if !s.write(reply, nil) {
+		l.detached = true // the connection is closing
+		l.cancel()
 		return
 	}
 	if l.clientSends {

@@ -89,7 +89,7 @@ func (l *link) fetchLoop(q <-chan fetchReq) {
 
 // maybeFetch starts a broker receive when the link has unused credit.
 func (l *link) maybeFetch() {
-	if l.detached || l.fetching || l.rpc != nil {
+	if l.detached || l.fetching || l.rpc != nil || l.reqCh == nil {
 		return
 	}
 	want := int(l.credit) - len(l.backlog)
