@@ -7,7 +7,6 @@ package sbadmin
 
 import (
 	"bytes"
-	"encoding/xml"
 	"math"
 	"strconv"
 	"time"
@@ -39,7 +38,31 @@ type xmlWriter struct{ bytes.Buffer }
 
 func (w *xmlWriter) header() { w.WriteString(`<?xml version="1.0" encoding="utf-8"?>`) }
 
-func (w *xmlWriter) text(s string) { _ = xml.EscapeText(w, []byte(s)) }
+// text writes s escaped for element content or a double-quoted attribute.
+// Only the named entities are used (&amp; &lt; &gt; &quot;): the JS client's
+// XML parser leaves numeric references such as &#34; undecoded. Carriage
+// returns become &#xD; so that parsers do not normalise them away, and
+// characters XML cannot carry become U+FFFD, as encoding/xml does.
+func (w *xmlWriter) text(s string) {
+	for _, r := range s {
+		switch {
+		case r == '&':
+			w.WriteString("&amp;")
+		case r == '<':
+			w.WriteString("&lt;")
+		case r == '>':
+			w.WriteString("&gt;")
+		case r == '"':
+			w.WriteString("&quot;")
+		case r == '\r':
+			w.WriteString("&#xD;")
+		case r == '\t' || r == '\n' || r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF:
+			w.WriteRune(r)
+		default:
+			w.WriteRune('\uFFFD')
+		}
+	}
+}
 
 // elem writes <name>text</name>.
 func (w *xmlWriter) elem(name, text string) {
@@ -89,7 +112,7 @@ func (w *xmlWriter) openEntry(m entryMeta) {
 	w.elem("name", m.author)
 	w.WriteString("</author>")
 	w.WriteString(`<link rel="self" href="`)
-	_ = xml.EscapeText(w, []byte(m.id))
+	w.text(m.id)
 	w.WriteString(`"/>`)
 	w.WriteString(`<content type="application/xml">`)
 }
