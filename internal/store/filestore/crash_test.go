@@ -170,8 +170,23 @@ func crashRun(t *testing.T, mode crashMode, seed uint64) bool {
 		}
 		t.Fatalf("seed %d (%s): recovery failed: %v", seed, mode.name, err)
 	}
+	where := fmt.Sprintf("seed %d (%s), crash after %d (synced %d) of %d events", seed, mode.name, cloneAt, cut, len(events))
+	checkRecovered(t, where, s, events, cut, cloneAt)
+	// Recovery is repeatable and leaves a usable store.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(clone, "/data", Config{SegmentSize: 16 << 10})
+	if err != nil {
+		t.Fatalf("%s: second recovery: %v", where, err)
+	}
 	defer s.Close()
-	checkRecovered(t, fmt.Sprintf("seed %d (%s), crash after %d (synced %d) of %d events", seed, mode.name, cloneAt, cut, len(events)), s, events, cut, cloneAt)
+	checkRecovered(t, where+", reopened", s, events, cut, cloneAt)
+	done := make(chan error, 1)
+	s.Submit([]broker.Record{{Kind: broker.RecRemove, Entity: "q", Seq: 1}}, func(err error) { done <- err })
+	if err := <-done; err != nil {
+		t.Fatalf("%s: submit after recovery: %v", where, err)
+	}
 	return false
 }
 
@@ -343,5 +358,37 @@ func checkRecovered(t *testing.T, where string, s *Store, events []event, cut, c
 		if err != nil || string(b) != want {
 			t.Fatalf("%s: body of %d = %.20q, %v; want %.20q", where, seq, b, err, want)
 		}
+	}
+}
+
+// TestCorruptionReported damages a record in the middle of the log: Open
+// must fail with a corruption error naming the segment and offset.
+func TestCorruptionReported(t *testing.T) {
+	fs := vfs.NewMem()
+	r := newRig(t, fs, Config{SegmentSize: 16 << 10})
+	if _, err := r.b.CreateQueue(r.ctx, "q", broker.QueueProperties{}); err != nil {
+		t.Fatal(err)
+	}
+	r.send("q", 60, make([]byte, 700)) // several segments
+	r.close()
+	names, err := fs.List("/data/wal")
+	if err != nil || len(names) < 3 {
+		t.Fatalf("segments %v, %v", names, err)
+	}
+	f, err := fs.OpenReadWrite("/data/wal/" + names[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte{0xff}, 1000); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	_, err = Open(fs, "/data", Config{SegmentSize: 16 << 10})
+	var ce *wal.CorruptionError
+	if !errors.As(err, &ce) || !wal.IsCorruption(err) || ce.Segment != 2 || ce.Offset > 1000 {
+		t.Fatalf("Open of a damaged log: %v", err)
+	}
+	if !strings.HasPrefix(err.Error(), "filestore: ") {
+		t.Fatalf("error %q lacks the package prefix", err)
 	}
 }
