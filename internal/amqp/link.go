@@ -3,6 +3,9 @@ package amqp
 import (
 	"context"
 	"fmt"
+	"time"
+
+	"github.com/batonmq/baton/internal/amqp/encoding"
 
 	"github.com/batonmq/baton/internal/amqp/frames"
 	"github.com/batonmq/baton/internal/broker"
@@ -46,6 +49,9 @@ type link struct {
 	backlog     []*broker.Message
 	replies     [][]byte
 	nextTag     uint64
+	// Session receivers (link_session.go).
+	sessLock *broker.SessionLock
+	maxWait  time.Duration // caps broker waits so an expired session lock is noticed
 }
 
 func (s *session) onAttach(a *frames.Attach) {
@@ -84,10 +90,15 @@ func (s *session) onAttach(a *frames.Attach) {
 	switch n := node.(type) {
 	case *EntityNode:
 		l.path = n.Path
-		if _, ok := req.Filter.Lookup(sessionFilterKey); ok {
-			s.rejectAttach(a, l, &frames.Error{Condition: frames.ErrCondNotImplemented,
-				Description: "session receivers are not implemented yet"})
-			return
+		if !l.clientSends {
+			if f, ok := req.Filter.Lookup(sessionFilterKey); ok {
+				s.acceptSession(a, l, f)
+				return
+			}
+			if err := s.checkNoSessions(l.path); err != nil {
+				s.rejectAttach(a, l, err)
+				return
+			}
 		}
 	case *RPCNode:
 		l.rpc = n
@@ -95,14 +106,23 @@ func (s *session) onAttach(a *frames.Attach) {
 		s.rejectAttach(a, l, &frames.Error{Condition: frames.ErrCondNotFound, Description: "unknown node"})
 		return
 	}
+	l.finishAttach(a, a.Source, nil)
+}
+
+// finishAttach sends the attach reply (echoing the settle modes and the
+// terminuses, with src in place of the client's source) and starts the
+// link's work.
+func (l *link) finishAttach(a *frames.Attach, src *frames.Source, props encoding.Map) {
+	s := l.s
 	reply := &frames.Attach{
 		Name:          a.Name,
 		Handle:        l.handle,
 		Role:          !a.Role,
 		SndSettleMode: a.SndSettleMode,
 		RcvSettleMode: a.RcvSettleMode,
-		Source:        a.Source,
+		Source:        src,
 		Target:        a.Target,
+		Properties:    props,
 	}
 	if reply.Source == nil {
 		reply.Source = &frames.Source{}
@@ -119,9 +139,11 @@ func (s *session) onAttach(a *frames.Attach) {
 		l.peekLock = a.SenderSettle() != frames.SenderSettleSettled
 	}
 	if !s.write(reply, nil) {
-		l.detached = true // the connection is closing
-		l.cancel()
+		l.stop() // the connection is closing
 		return
+	}
+	if l.path != "" {
+		s.c.info.addLink(l.name, LinkInfo{Name: l.name, Path: l.path, ClientSends: l.clientSends, Session: l.sessionLockCopy()})
 	}
 	if l.clientSends {
 		l.sendQ = make(chan *inDelivery, s.c.cfg.LinkCredit+1)
@@ -134,11 +156,13 @@ func (s *session) onAttach(a *frames.Attach) {
 	}
 	if l.rpc != nil {
 		s.c.registerReply(l)
+		l.deliverMore()
 		return
 	}
 	l.reqCh = make(chan fetchReq, 1)
 	q := l.reqCh
 	s.goFunc(func() { l.fetchLoop(q) })
+	l.deliverMore() // credit may have arrived during the attach
 }
 
 // rejectAttach answers an attach with null terminuses followed by a
@@ -178,6 +202,13 @@ func (l *link) stop() {
 	}
 	if l.rpc != nil && !l.clientSends {
 		l.s.c.unregisterReply(l)
+	}
+	if l.path != "" {
+		l.s.c.info.removeLink(l.name)
+	}
+	if l.sessLock != nil {
+		l.s.releaseSession(l.path, l.sessLock)
+		l.sessLock = nil
 	}
 	if !l.clientSends {
 		l.s.release(l.path, l.backlog)

@@ -33,11 +33,12 @@ import (
 
 // fetchReq asks the link worker for up to n messages.
 type fetchReq struct {
-	ctx    context.Context
-	cancel context.CancelFunc
-	n      int
-	wait   time.Duration
-	drain  bool
+	ctx     context.Context
+	cancel  context.CancelFunc
+	n       int
+	wait    time.Duration
+	drain   bool
+	session *broker.SessionLock // a copy; session receivers only
 }
 
 // outDelivery is a delivery queued for transfer frames.
@@ -65,7 +66,7 @@ func (l *link) fetchLoop(q <-chan fetchReq) {
 			return
 		}
 		start := clk.Now()
-		msgs, err := b.Receive(r.ctx, l.path, broker.ReceiveOptions{Mode: broker.PeekLock, MaxMessages: r.n, Wait: r.wait})
+		msgs, err := b.Receive(r.ctx, l.path, broker.ReceiveOptions{Mode: broker.PeekLock, MaxMessages: r.n, Wait: r.wait, Session: r.session})
 		if r.ctx.Err() != nil && errors.Is(err, r.ctx.Err()) {
 			err = nil
 		}
@@ -97,7 +98,10 @@ func (l *link) maybeFetch() {
 		return
 	}
 	want = min(want, l.s.c.cfg.Broker.Limits().MaxReceiveBatch)
-	r := fetchReq{n: want, wait: l.s.c.cfg.ReceiveWait, drain: l.drain}
+	r := fetchReq{n: want, wait: l.s.c.cfg.ReceiveWait, drain: l.drain, session: l.sessionLockCopy()}
+	if l.maxWait > 0 {
+		r.wait = min(r.wait, l.maxWait)
+	}
 	if l.drain {
 		r.wait = 0
 	}

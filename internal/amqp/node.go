@@ -121,10 +121,7 @@ func (r *DefaultResolver) Resolve(ctx context.Context, req *AttachRequest) (Node
 // checkEntity verifies that path names an existing entity or its
 // dead-letter sub-queue.
 func (r *DefaultResolver) checkEntity(path string) error {
-	name := path
-	if i := strings.LastIndexByte(path, '/'); i > 0 && strings.EqualFold(path[i+1:], broker.DeadLetterSuffix) {
-		name = path[:i]
-	}
+	name, _ := splitDeadLetter(path)
 	if _, err := r.Broker.GetEntity(name); err != nil {
 		if broker.CodeOf(err) == broker.CodeNotFound {
 			return &frames.Error{Condition: frames.ErrCondNotFound,
@@ -133,6 +130,14 @@ func (r *DefaultResolver) checkEntity(path string) error {
 		return err
 	}
 	return nil
+}
+
+// splitDeadLetter splits "<entity>/$DeadLetterQueue" (any case).
+func splitDeadLetter(path string) (string, bool) {
+	if i := strings.LastIndexByte(path, '/'); i > 0 && strings.EqualFold(path[i+1:], broker.DeadLetterSuffix) {
+		return path[:i], true
+	}
+	return path, false
 }
 
 // ConnInfo describes a client connection to RPC handlers and resolvers.
@@ -152,6 +157,7 @@ type ConnInfo struct {
 
 	mu     sync.Mutex
 	values map[any]any
+	links  map[string]LinkInfo
 }
 
 // Value returns the connection value stored under key.
