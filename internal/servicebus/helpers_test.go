@@ -218,3 +218,26 @@ func wantError(t testing.TB, resp *Response, status int32, condition string) {
 	}
 	goResponse(t, resp)
 }
+
+// goRequest encodes a request body with go-amqp exactly as the Go SDK
+// builds it (mgmt.go) and decodes it with Baton's codec, as the server
+// hands it to Handle.
+func goRequest(t testing.TB, value map[string]any) any {
+	t.Helper()
+	b, err := (&goamqp.Message{Value: value}).MarshalBinary()
+	if err != nil {
+		t.Fatalf("go-amqp encode: %v", err)
+	}
+	view, err := encoding.ParseMessage(b)
+	if err != nil {
+		t.Fatalf("parse request: %v", err)
+	}
+	v, ok, err := view.Value()
+	if err != nil || !ok {
+		t.Fatalf("request value: %v %v", ok, err)
+	}
+	return v
+}
+
+// goUUID converts a broker lock token for a go-amqp request.
+func goUUID(tok broker.LockToken) goamqp.UUID { return goamqp.UUID(tok) }
