@@ -114,6 +114,19 @@ func (s *session) run() {
 		case fn := <-s.events:
 			fn()
 		case <-s.ctx.Done():
+			// The connection is gone. Frames the reader already handed
+			// over still count (a settlement sent just before close).
+			for {
+				select {
+				case f := <-s.in:
+					if !s.handle(f) {
+						return
+					}
+					continue
+				default:
+				}
+				break
+			}
 			s.teardown()
 			return
 		}
