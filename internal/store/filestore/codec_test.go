@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/batonmq/baton/internal/broker"
+	"github.com/batonmq/baton/internal/wal"
 )
 
 var (
@@ -127,5 +128,16 @@ func TestCodecCoversFields(t *testing.T) {
 		if got := reflect.TypeOf(c.v).NumField(); got != c.n {
 			t.Errorf("%T has %d fields; the codec knows %d", c.v, got, c.n)
 		}
+	}
+}
+
+func TestParseSync(t *testing.T) {
+	for name, want := range map[string]wal.SyncMode{"": wal.SyncAlways, "fsync": wal.SyncAlways, "buffered": wal.SyncInterval} {
+		if got, err := ParseSync(name); err != nil || got != want {
+			t.Errorf("ParseSync(%q) = %v, %v", name, got, err)
+		}
+	}
+	if _, err := ParseSync("memory"); err == nil {
+		t.Error("ParseSync(memory) accepted")
 	}
 }

@@ -16,6 +16,8 @@
 // wal.SyncInterval ("buffered") after the write to the OS, the log syncing
 // on a timer. Nothing is kept of the broker's *Message: what the index
 // needs is copied out in Submit, while the broker still holds its lock.
+// Submit does no I/O; it only waits if the log's queue holds more than
+// wal.Config.MaxQueueBytes (64 MiB) not yet written (backpressure).
 //
 // # Index
 //

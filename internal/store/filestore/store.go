@@ -85,6 +85,18 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// ParseSync maps a durability name of the configuration ("fsync",
+// "buffered"; empty means "fsync") to a sync mode.
+func ParseSync(name string) (wal.SyncMode, error) {
+	switch name {
+	case "", "fsync":
+		return wal.SyncAlways, nil
+	case "buffered":
+		return wal.SyncInterval, nil
+	}
+	return 0, fmt.Errorf("filestore: unknown durability %q (want fsync or buffered)", name)
+}
+
 // ErrClosed is returned (and passed to done) after Close.
 var ErrClosed = errors.New("filestore: store closed")
 
