@@ -81,6 +81,9 @@ func errorResponse(err error, entity string) *Response {
 			st = statusByCode[broker.CodeUnknown]
 		}
 		desc := be.Message
+		if desc == "" {
+			desc = be.Code.String()
+		}
 		if be.Code == broker.CodeNotFound {
 			desc = notFoundDescription(entity)
 		}
