@@ -329,8 +329,7 @@ func (v *emuValidator) deliveryCount(path string, m map[string]any, dst *int32) 
 	*dst = int32(i)
 }
 
-// name checks an entity name against the emulator's pattern: letters,
-// digits, '_', '-', '.', '/', starting and ending with a letter or digit.
+// name reads and checks the Name of an element.
 func (v *emuValidator) name(path string, m map[string]any) string {
 	val, ok := m["Name"]
 	if !ok {
@@ -338,34 +337,49 @@ func (v *emuValidator) name(path string, m map[string]any) string {
 	}
 	p := join(path, "Name")
 	s := v.str(p, val)
+	if msg := entityNameProblem(s); msg != "" {
+		v.errorf(p, "%s", msg)
+	}
+	return s
+}
+
+// entityNameProblem checks a name against the emulator's pattern: letters,
+// digits, '_', '-', '.', '/', starting and ending with a letter or digit.
+// It returns what is wrong, or "".
+func entityNameProblem(s string) string {
 	if s == "" {
-		v.errorf(p, "is empty")
-		return s
+		return "is empty"
 	}
 	if len(s) > emulatorMaxNameLength {
-		v.errorf(p, "%q is longer than %d characters", s, emulatorMaxNameLength)
+		return fmt.Sprintf("%q is longer than %d characters", s, emulatorMaxNameLength)
 	}
 	alnum := func(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' }
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !alnum(c) && c != '_' && c != '-' && c != '.' && c != '/' {
-			v.errorf(p, "%q contains %q; names use letters, digits, '_', '-', '.' and '/'", s, c)
-			return s
+			return fmt.Sprintf("%q contains %q; names use letters, digits, '_', '-', '.' and '/'", s, c)
 		}
 	}
 	if !alnum(s[0]) || !alnum(s[len(s)-1]) {
-		v.errorf(p, "%q must start and end with a letter or digit", s)
+		return fmt.Sprintf("%q must start and end with a letter or digit", s)
 	}
-	return s
+	return ""
 }
 
-// forward reads ForwardTo or ForwardDeadLetteredMessagesTo: "" or a name.
+// forward reads ForwardTo or ForwardDeadLetteredMessagesTo: "" or an
+// entity name.
 func (v *emuValidator) forward(path string, m map[string]any, key string, dst *string) {
 	val, ok := m[key]
 	if !ok {
 		return
 	}
-	*dst = v.str(join(path, key), val)
+	p := join(path, key)
+	*dst = v.str(p, val)
+	if *dst != "" {
+		if msg := entityNameProblem(*dst); msg != "" {
+			v.errorf(p, "%s", msg)
+		}
+	}
 }
 
 func (v *emuValidator) claim(path, name string) {

@@ -145,6 +145,8 @@ func TestLoadEmulatorErrors(t *testing.T) {
 		{"unknown property", wrap(`{"Name": "q", "Properties": {"LockDurration": "PT1M"}}`, ``), []string{`Queues[0].Properties.LockDurration: unknown key`}},
 		{"no name", wrap(`{"Properties": {}}`, ``), []string{"Queues[0].Name: missing"}},
 		{"bad name", wrap(`{"Name": "a~b"}`, ``), []string{`Queues[0].Name: "a~b" contains '~'`}},
+		{"bad forward", wrap(`{"Name": "q", "Properties": {"ForwardTo": "sb://x/y"}}`, ``), []string{`Queues[0].Properties.ForwardTo: "sb://x/y" contains ':'`}},
+		{"empty name", wrap(`{"Name": ""}`, ``), []string{`Queues[0].Name: is empty`}},
 		{"bad duration", wrap(`{"Name": "q", "Properties": {"LockDuration": "one minute"}}`, ``), []string{"Queues[0].Properties.LockDuration"}},
 		{"number duration", wrap(`{"Name": "q", "Properties": {"LockDuration": 60}}`, ``), []string{"must be an ISO 8601 duration"}},
 		{"bad count", wrap(`{"Name": "q", "Properties": {"MaxDeliveryCount": 0}}`, ``), []string{"MaxDeliveryCount: 0 is not"}},
@@ -196,4 +198,35 @@ func TestStripJSONC(t *testing.T) {
 	if len(out) != len(in) {
 		t.Fatal("offsets moved")
 	}
+}
+
+// FuzzLoadEmulator checks that the JSONC reader and the validator never
+// panic, that stripping keeps offsets, and that a document the loader
+// accepts converts without trouble.
+func FuzzLoadEmulator(f *testing.F) {
+	data, err := os.ReadFile("testdata/emulator-config.json")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(data)
+	f.Add([]byte(`{"UserConfig": {"Namespaces": [{"Name": "n", "Queues": [{"Name": "q",},],},],},}`))
+	f.Add([]byte("{/* a */ \"UserConfig\" // b\n: {}}"))
+	f.Add([]byte(`"\"//"`))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		out, err := StripJSONC(in)
+		if err == nil && len(out) != len(in) {
+			t.Fatalf("StripJSONC changed the length from %d to %d", len(in), len(out))
+		}
+		_ = IsEmulatorConfig(in)
+		e, err := LoadEmulator(in)
+		if err != nil {
+			return
+		}
+		queues, _ := e.ConfigQueues()
+		for _, q := range queues {
+			if q.Name == "" || q.MaxDeliveryCount < 1 || q.LockDuration <= 0 {
+				t.Fatalf("accepted queue %+v", q)
+			}
+		}
+	})
 }
