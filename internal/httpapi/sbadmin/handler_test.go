@@ -270,3 +270,19 @@ func TestEveryBrokerCodeMapped(t *testing.T) {
 		t.Error("a broker code was added after CodeTimeout: map it in statusOf and extend this test")
 	}
 }
+
+func TestTextEscaping(t *testing.T) {
+	t.Parallel()
+	var w xmlWriter
+	w.text("a<b>&\"c' \t\n\r\x00\xff é 😀")
+	want := "a&lt;b&gt;&amp;&quot;c' \t\n&#xD;\uFFFD\uFFFD é 😀"
+	if w.String() != want {
+		t.Fatalf("got %q, want %q", w.String(), want)
+	}
+	var back struct {
+		V string `xml:"v"`
+	}
+	if err := xml.Unmarshal([]byte("<x><v>"+w.String()+"</v></x>"), &back); err != nil || back.V != "a<b>&\"c' \t\n\r\uFFFD\uFFFD é 😀" {
+		t.Fatalf("read back %q, %v", back.V, err)
+	}
+}
