@@ -3,6 +3,7 @@ package filestore_test
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -121,6 +122,10 @@ func BenchmarkRecovery1M(b *testing.B) {
 			b.Fatalf("recovered %+v, %v", info, err)
 		}
 		b.StopTimer()
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		b.ReportMetric(float64(ms.HeapAlloc)/n, "heap-B/msg")
 		br.Close()
 		s.Close()
 		b.ReportMetric(float64(opened.Milliseconds()), "store-ms")

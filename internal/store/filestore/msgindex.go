@@ -1,6 +1,9 @@
 package filestore
 
-import "math/bits"
+import (
+	"math/bits"
+	"slices"
+)
 
 // seqIndex maps sequence numbers to values (message locations). Sequence numbers
 // are dense and mostly touched in order, so they are kept in pages of
@@ -98,6 +101,24 @@ func (x *seqIndex[T]) del(seq int64) {
 // change the index.
 func (x *seqIndex[T]) each(fn func(seq int64, l T) bool) {
 	for _, p := range x.pages {
+		for b := p.present; b != 0; b &= b - 1 {
+			i := bits.TrailingZeros32(b)
+			if !fn(p.base+int64(i), p.locs[i]) {
+				return
+			}
+		}
+	}
+}
+
+// eachInOrder is each in sequence-number order.
+func (x *seqIndex[T]) eachInOrder(fn func(seq int64, l T) bool) {
+	bases := make([]int64, 0, len(x.pages))
+	for b := range x.pages {
+		bases = append(bases, b)
+	}
+	slices.Sort(bases)
+	for _, base := range bases {
+		p := x.pages[base]
 		for b := p.present; b != 0; b &= b - 1 {
 			i := bits.TrailingZeros32(b)
 			if !fn(p.base+int64(i), p.locs[i]) {

@@ -313,7 +313,9 @@ func (s *Store) Load(ctx context.Context) (*broker.Snapshot, error) {
 		}
 		if fromReplay {
 			if es.loadMsgs != nil {
-				es.loadMsgs.each(func(_ int64, m *broker.Message) bool {
+				// In order: the broker sorts them, and sorted input sorts
+				// in linear time.
+				es.loadMsgs.eachInOrder(func(_ int64, m *broker.Message) bool {
 					out.Messages = append(out.Messages, m)
 					return true
 				})
@@ -326,7 +328,7 @@ func (s *Store) Load(ctx context.Context) (*broker.Snapshot, error) {
 			// Reading with mu held stalls appends; this path only serves
 			// a second broker opened on the same store (tests).
 			var err error
-			es.msgs.each(func(_ int64, loc msgLoc) bool {
+			es.msgs.eachInOrder(func(_ int64, loc msgLoc) bool {
 				var m *broker.Message
 				if m, _, err = s.readMessage(loc); err != nil {
 					return false
