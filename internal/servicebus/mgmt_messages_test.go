@@ -351,7 +351,7 @@ func TestUpdateDispositionLockExpired(t *testing.T) {
 
 // scheduleRequest builds a schedule-message body the way Go's
 // ScheduleMessages does.
-func scheduleRequest(t *testing.T, at time.Time, ids ...string) map[string]any {
+func scheduleRequest(t testing.TB, at time.Time, ids ...string) map[string]any {
 	var list []any
 	for _, id := range ids {
 		m := &goamqp.Message{
