@@ -44,12 +44,12 @@ var fuzzOps = []struct {
 
 // Flags of the second input byte.
 const (
-	fuzzWithSession = 1 << iota // pass the held session lock
-	fuzzSessionQueue            // address the session queue "s" instead of "q"
-	fuzzDLQ                     // address the dead-letter sub-queue
-	fuzzZip                     // the value is a list: zip it with the operation's keys
-	fuzzMissing                 // address an entity that does not exist
-	fuzzStaleSession            // pass a session lock that is not held
+	fuzzWithSession  = 1 << iota // pass the held session lock
+	fuzzSessionQueue             // address the session queue "s" instead of "q"
+	fuzzDLQ                      // address the dead-letter sub-queue
+	fuzzZip                      // the value is a list: zip it with the operation's keys
+	fuzzMissing                  // address an entity that does not exist
+	fuzzStaleSession             // pass a session lock that is not held
 )
 
 // fuzzEnv is a deterministic broker: lock tokens come from a zero seed, so
