@@ -131,8 +131,9 @@ func (c *CBS) PutToken(req *Request) *Response {
 				delete(c.claims, p)
 			}
 		}
-		if old, ok := c.claims[path]; !ok || expiry.After(old) {
-			c.claims[path] = expiry
+		key := normalizePath(path)
+		if old, ok := c.claims[key]; !ok || expiry.After(old) {
+			c.claims[key] = expiry
 		}
 		c.mu.Unlock()
 	}

@@ -12,6 +12,8 @@ import (
 
 	"github.com/batonmq/baton/internal/amqp/encoding"
 	"github.com/batonmq/baton/internal/broker"
+	"github.com/batonmq/baton/internal/broker/brokertest"
+	"github.com/batonmq/baton/internal/clock"
 )
 
 // sasToken signs resource as the SDKs do: Go lower-cases the escaped
@@ -157,6 +159,11 @@ func TestCBSAuthorized(t *testing.T) {
 	if !c.Authorized("other", now.Add(30*time.Minute)) {
 		t.Fatal("namespace claim not recorded for its audience")
 	}
+	// Claims compare without case, as entity paths do.
+	wantAccepted(t, c.PutToken(putToken("sb://h/Other/$DeadLetterQueue", TokenTypeSAS, sasToken("sb://h/Other", "k", "v", now.Add(time.Hour), false))))
+	if !c.Authorized("other/$deadletterqueue", now) || !c.Authorized("OTHER/$DeadLetterQueue/$management", now) {
+		t.Fatal("a mixed-case claim does not count")
+	}
 	// Claims are per CBS (per connection).
 	c2 := NewCBS(CBSConfig{Keys: map[string]string{"k": "v"}, Clock: e.Clock})
 	if c2.Authorized("orders", now) {
@@ -214,4 +221,35 @@ func TestAudiencePath(t *testing.T) {
 			t.Errorf("entityName(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// FuzzPutToken feeds arbitrary tokens and audiences to a CBS with keys.
+func FuzzPutToken(f *testing.F) {
+	exp := time.Unix(1<<33, 0)
+	for _, s := range []string{
+		sasToken("amqp://h/orders", "k", "v", exp, true),
+		sasToken("h", "k", "v", exp, false),
+		"SharedAccessSignature sr=&sig=&se=&skn=",
+		"SharedAccessSignature sr=a%zz&sig=%%&se=-1&skn=%",
+		"",
+	} {
+		f.Add("amqp://h/orders", s)
+		f.Add("sb://h/orders/$DeadLetterQueue/$management", s)
+	}
+	f.Fuzz(func(t *testing.T, audience, token string) {
+		c := NewCBS(CBSConfig{Keys: map[string]string{"k": "v"}, Clock: clock.NewFake(brokertest.Epoch)})
+		resp := c.PutToken(putToken(audience, TokenTypeSAS, token))
+		switch resp.StatusCode {
+		case StatusAccepted:
+			if !c.Authorized(audiencePath(audience), brokertest.Epoch) {
+				t.Fatal("accepted but not authorized")
+			}
+		case StatusUnauthorized, StatusBadRequest:
+			if resp.ErrorCondition == "" || resp.StatusDescription == "" {
+				t.Fatalf("malformed error %+v", resp)
+			}
+		default:
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+	})
 }
