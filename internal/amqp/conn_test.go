@@ -172,9 +172,9 @@ func TestHeartbeatsKeepGoAMQPConnected(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t, envOptions{realClock: true})
 	env.queue("q", broker.QueueProperties{})
-	c := env.dial(&goamqp.ConnOptions{SASLType: goamqp.SASLTypeAnonymous(), IdleTimeout: 300 * time.Millisecond})
+	c := env.dial(&goamqp.ConnOptions{SASLType: goamqp.SASLTypeAnonymous(), IdleTimeout: time.Second})
 	s := env.session(c)
-	idle := time.NewTimer(1500 * time.Millisecond)
+	idle := time.NewTimer(3 * time.Second)
 	select {
 	case <-c.Done():
 		t.Fatalf("connection dropped while idle: %v", c.Err())

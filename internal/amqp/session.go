@@ -269,6 +269,13 @@ func (s *session) onDisposition(d *frames.Disposition) {
 	if d.Role != frames.RoleReceiver {
 		return
 	}
+	switch d.State.(type) {
+	case frames.Accepted, frames.Rejected, frames.Released, frames.Modified:
+	default:
+		if !d.Settled {
+			return // a non-terminal state (received): nothing to settle yet
+		}
+	}
 	first, last := d.First, d.LastID()
 	type item struct {
 		id frames.DeliveryNumber
