@@ -248,8 +248,9 @@ func TestReadBodyAfterRemove(t *testing.T) {
 	}
 }
 
-// TestCompactionKeepsLastSeq: an idle queue whose last send sits in an old
-// segment keeps its sequence numbers after compaction, GC and a restart.
+// TestCompactionKeepsLastSeq: an idle queue whose last send, and a session
+// state, sit in old segments keep their sequence numbers and the state
+// after compaction, GC and a restart.
 func TestCompactionKeepsLastSeq(t *testing.T) {
 	r := newRig(t, vfs.NewMem(), Config{SegmentSize: 16 << 10})
 	for _, q := range []string{"idle", "busy"} {
@@ -257,12 +258,24 @@ func TestCompactionKeepsLastSeq(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if _, err := r.b.CreateQueue(r.ctx, "sess", broker.QueueProperties{RequiresSession: true}); err != nil {
+		t.Fatal(err)
+	}
+	sl, err := r.b.AcceptSession(r.ctx, "sess", "A", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.b.SetSessionState(r.ctx, "sess", sl, []byte("state of A")); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.b.ReleaseSession(r.ctx, "sess", sl); err != nil {
+		t.Fatal(err)
+	}
 	body := make([]byte, 1000)
 	r.send("idle", 10, body)
 	for _, m := range r.receive("idle", 10) {
 		r.settle("idle", m, broker.Complete)
 	}
-	// A session state in an old segment must survive too.
 	for round := 0; round < 10; round++ {
 		r.send("busy", 50, body)
 		for _, m := range r.receive("busy", 50) {
@@ -270,12 +283,19 @@ func TestCompactionKeepsLastSeq(t *testing.T) {
 		}
 		r.settleGC()
 	}
-	if n := r.s.Stats().Segments; n > 3 {
-		t.Fatalf("%d segments", n)
+	if st := r.s.Stats(); st.Segments > 3 || st.Copied == 0 {
+		t.Fatalf("%d segments, %d records copied", st.Segments, st.Copied)
 	}
 	r.restart()
 	if seqs := r.send("idle", 1, body); seqs[0] != 11 {
 		t.Fatalf("next sequence number of the idle queue = %d; want 11", seqs[0])
+	}
+	sl, err = r.b.AcceptSession(r.ctx, "sess", "A", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := r.b.GetSessionState(r.ctx, "sess", sl); err != nil || string(st) != "state of A" {
+		t.Fatalf("session state after compaction = %q, %v", st, err)
 	}
 }
 
