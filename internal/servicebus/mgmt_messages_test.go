@@ -576,3 +576,25 @@ func TestHandleContextCancelled(t *testing.T) {
 	resp := e.m.Handle(ctx, &Request{Operation: OpPeekMessage, Entity: "q", Body: goRequest(t, peekBody(1, 1))})
 	goResponse(t, resp)
 }
+
+// A deferred message abandoned after receive-by-sequence-number counts a
+// delivery and stays deferred (the SDK's TestDeferredMessages/Abandon).
+func TestAbandonDeferredStaysDeferred(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.Queue("q", broker.QueueProperties{})
+	e.Send("q", "a")
+	seq := e.defer1("q")
+	_, entries := goMessages(t, goBody(t, e.do(OpReceiveBySequence, "q", goRequest(t, map[string]any{
+		"sequence-numbers": []int64{seq}, "receiver-settle-mode": uint32(1)}), nil)))
+	tok := entries[0]["lock-token"].(goamqp.UUID)
+	resp := e.do(OpUpdateDisposition, "q", goRequest(t, map[string]any{"disposition-status": "abandoned",
+		"lock-tokens": []goamqp.UUID{tok}}), nil)
+	if resp.StatusCode != StatusOK {
+		t.Fatalf("abandon: %+v", resp)
+	}
+	got, _ := e.Broker.Peek(e.Ctx, "q", 1, 10, "")
+	if got[0].State != broker.StateDeferred || got[0].DeliveryCount != 1 {
+		t.Fatalf("after abandon: state %v count %d", got[0].State, got[0].DeliveryCount)
+	}
+}
