@@ -84,6 +84,7 @@ type conn struct {
 	mu            sync.Mutex
 	replyByTarget map[string]*link
 	replyByName   map[string]*link
+	live          map[*session]struct{} // running sessions, for Shutdown
 }
 
 func newConn(s *Server, nc net.Conn, br *bufio.Reader) *conn {
@@ -101,6 +102,7 @@ func newConn(s *Server, nc net.Conn, br *bufio.Reader) *conn {
 		sessions:      make(map[uint16]*session),
 		replyByTarget: make(map[string]*link),
 		replyByName:   make(map[string]*link),
+		live:          make(map[*session]struct{}),
 	}
 	c.info = &ConnInfo{ID: s.nextConnID.Add(1), RemoteAddr: nc.RemoteAddr().String()}
 	c.log = s.log.With("conn", c.info.ID, "remote", c.info.RemoteAddr)
@@ -482,12 +484,43 @@ func (c *conn) begin(channel uint16, b *frames.Begin) error {
 		return err
 	}
 	c.sessions[channel] = s
+	c.mu.Lock()
+	c.live[s] = struct{}{}
+	c.mu.Unlock()
 	c.sessWG.Add(1)
 	go func() {
 		defer c.sessWG.Done()
 		s.run()
+		c.mu.Lock()
+		delete(c.live, s)
+		c.mu.Unlock()
 	}()
 	return nil
+}
+
+// quiesce is the first step of a graceful shutdown: every session stops
+// taking messages from the broker and stops granting credit, and quiesce
+// waits until the messages already received from clients are stored and
+// acknowledged, or ctx ends.
+func (c *conn) quiesce(ctx context.Context) {
+	c.mu.Lock()
+	live := make([]*session, 0, len(c.live))
+	for s := range c.live {
+		live = append(live, s)
+	}
+	c.mu.Unlock()
+	for _, s := range live {
+		idle := make(chan struct{})
+		if !s.post(func() { s.quiesce(idle) }) {
+			continue
+		}
+		select {
+		case <-idle:
+		case <-s.done:
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // registerReply makes l a reply link for its target address and name.

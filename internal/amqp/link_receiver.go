@@ -101,7 +101,7 @@ func (l *link) settleIncoming(d *inDelivery, state frames.DeliveryState) {
 // topUp grants credit back up to LinkCredit minus the deliveries in flight,
 // once it has fallen to half.
 func (l *link) topUp() {
-	if l.detached {
+	if l.detached || l.s.quiescing {
 		return
 	}
 	window := l.s.c.cfg.LinkCredit
@@ -138,6 +138,7 @@ func (l *link) onSent(d *inDelivery) {
 		l.settleIncoming(d, frames.Accepted{})
 	}
 	l.topUp()
+	l.s.checkIdle()
 }
 
 // request runs the RPC node's handler for one request and routes the

@@ -90,7 +90,7 @@ func (l *link) fetchLoop(q <-chan fetchReq) {
 
 // maybeFetch starts a broker receive when the link has unused credit.
 func (l *link) maybeFetch() {
-	if l.detached || l.fetching || l.rpc != nil || l.reqCh == nil {
+	if l.detached || l.fetching || l.rpc != nil || l.reqCh == nil || l.s.quiescing {
 		return
 	}
 	want := int(l.credit) - len(l.backlog)

@@ -220,9 +220,11 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 }
 
-// Shutdown stops accepting connections, closes every connection with
-// amqp:connection:forced (links stop receiving from the broker first; no
-// more credit is granted), and waits for every goroutine. When ctx ends
+// Shutdown stops accepting connections; stops every link from taking
+// messages from the broker and from granting credit; waits until the
+// messages already received from clients are stored and acknowledged;
+// closes every connection with amqp:connection:forced; and waits for every
+// goroutine. When ctx ends
 // first, the remaining sockets are closed at once and Shutdown returns
 // ctx's error after the goroutines have stopped.
 func (s *Server) Shutdown(ctx context.Context) error {
@@ -236,6 +238,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		conns = append(conns, c)
 	}
 	s.mu.Unlock()
+	var qwg sync.WaitGroup
+	for _, c := range conns {
+		qwg.Add(1)
+		go func() {
+			defer qwg.Done()
+			c.quiesce(ctx)
+		}()
+	}
+	qwg.Wait()
 	s.cancel()
 	for _, c := range conns {
 		c.closeWith(newConnError(connForced, "the server is shutting down"))

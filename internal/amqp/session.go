@@ -46,6 +46,8 @@ type session struct {
 	queue           []*outDelivery
 	ended           bool // we sent end with an error; waiting for the client's end
 	completeAfterRD []*outDelivery
+	quiescing       bool            // Shutdown: no new credit, no broker receives
+	idleWaiters     []chan struct{} // closed when no client message is being stored
 }
 
 // unsettled is a peek-lock delivery waiting for the client's disposition.
@@ -343,4 +345,34 @@ func (s *session) release(path string, msgs []*broker.Message) {
 			_ = b.Settle(ctx, path, m.LockToken, broker.Settlement{Disposition: broker.Release})
 		}
 	})
+}
+
+// quiesce stops the session's links from taking more messages (no broker
+// receives, no new credit for client senders) and closes idle once every
+// message accepted from a client has been stored and acknowledged.
+func (s *session) quiesce(idle chan struct{}) {
+	s.quiescing = true
+	for _, l := range s.links {
+		if l.fetchCancel != nil {
+			l.fetchCancel()
+		}
+	}
+	s.idleWaiters = append(s.idleWaiters, idle)
+	s.checkIdle()
+}
+
+// checkIdle wakes quiesce waiters when no send is in flight.
+func (s *session) checkIdle() {
+	if len(s.idleWaiters) == 0 {
+		return
+	}
+	for _, l := range s.links {
+		if l.inflight > 0 || l.cur != nil {
+			return
+		}
+	}
+	for _, ch := range s.idleWaiters {
+		close(ch)
+	}
+	s.idleWaiters = nil
 }
