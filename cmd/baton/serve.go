@@ -18,11 +18,12 @@ import (
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	configPath := fs.String("config", "", "JSON config `file`")
+	configPath := fs.String("config", "", "JSON config `file` (Baton's, or Microsoft's Service Bus emulator Config.json)")
 	dataDir := fs.String("data-dir", "", "data `directory` (default ./baton-data)")
 	memory := fs.Bool("memory", false, "keep everything in memory; nothing is written to disk")
 	durability := fs.String("durability", "", "embedded store durability: fsync (default) or buffered")
 	mgmtAddr := fs.String("mgmt-addr", "", "management API `address` (default 127.0.0.1:8088; \"off\" disables)")
+	amqpAddr := fs.String("amqp-addr", "", "Service Bus AMQP + admin HTTPS `address` (default :5672; \"off\" disables)")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "", "text or json")
 	if err := fs.Parse(args); err != nil {
@@ -56,6 +57,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			cfg.Listen.Mgmt = *mgmtAddr
 			if *mgmtAddr == "off" {
 				cfg.Listen.Mgmt = ""
+			}
+		case "amqp-addr":
+			cfg.Listen.AMQP = *amqpAddr
+			if *amqpAddr == "off" {
+				cfg.Listen.AMQP = ""
 			}
 		case "log-level":
 			cfg.Log.Level = *logLevel

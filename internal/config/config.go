@@ -37,12 +37,33 @@ type Config struct {
 	Queues []Queue `json:"queues,omitempty"`
 	// ShutdownTimeout bounds a graceful shutdown.
 	ShutdownTimeout Duration `json:"shutdownTimeout,omitempty"`
+	// Keys are SAS keys by name (e.g. "RootManageSharedAccessKey"). Empty:
+	// every token is accepted (the development default).
+	Keys map[string]string `json:"keys,omitempty"`
+	// TLS configures the HTTPS faces; by default a development CA in
+	// DataDir/tls signs a certificate for localhost.
+	TLS TLS `json:"tls"`
+
+	// FromEmulator is set when the config file was Microsoft's Service Bus
+	// emulator Config.json; EmulatorNotes say what of it is not applied.
+	FromEmulator  bool     `json:"-"`
+	EmulatorNotes []string `json:"-"`
+}
+
+// TLS configures certificates.
+type TLS struct {
+	CertFile string   `json:"certFile,omitempty"` // PEM chain; with KeyFile replaces the dev CA
+	KeyFile  string   `json:"keyFile,omitempty"`
+	Names    []string `json:"names,omitempty"` // extra host names for the dev certificate
 }
 
 // Listen holds listen addresses; an empty address turns the face off.
 type Listen struct {
 	// Mgmt is the JSON management API, health and readiness.
 	Mgmt string `json:"mgmt,omitempty"`
+	// AMQP is the Service Bus face: AMQP 1.0, and HTTPS (the admin API)
+	// on the same port, told apart by the first byte.
+	AMQP string `json:"amqp,omitempty"`
 }
 
 // Log configures logging.
@@ -73,7 +94,7 @@ func Default() Config {
 		DataDir:         "baton-data",
 		Durability:      "fsync",
 		SyncInterval:    Duration(100 * time.Millisecond),
-		Listen:          Listen{Mgmt: "127.0.0.1:8088"},
+		Listen:          Listen{Mgmt: "127.0.0.1:8088", AMQP: ":5672"},
 		Log:             Log{Level: "info", Format: "text"},
 		ShutdownTimeout: Duration(10 * time.Second),
 	}
@@ -86,6 +107,15 @@ func Load(path string) (Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return c, fmt.Errorf("config: %w", err)
+	}
+	if IsEmulatorConfig(data) {
+		e, err := LoadEmulator(data)
+		if err != nil {
+			return c, fmt.Errorf("config: %s: %w", path, err)
+		}
+		c.Queues, c.EmulatorNotes = e.ConfigQueues()
+		c.FromEmulator = true
+		return c, nil
 	}
 	if err := Decode(data, &c); err != nil {
 		return c, fmt.Errorf("config: %s: %w", path, err)
@@ -109,7 +139,7 @@ func Decode(data []byte, c *Config) error {
 
 // ApplyEnv overlays BATON_* variables read through getenv:
 // BATON_DATA_DIR, BATON_MEMORY, BATON_DURABILITY, BATON_SYNC_INTERVAL,
-// BATON_MGMT_ADDR, BATON_LOG_LEVEL, BATON_LOG_FORMAT.
+// BATON_MGMT_ADDR, BATON_AMQP_ADDR, BATON_LOG_LEVEL, BATON_LOG_FORMAT.
 func (c *Config) ApplyEnv(getenv func(string) string) error {
 	if v := getenv("BATON_DATA_DIR"); v != "" {
 		c.DataDir = v
@@ -133,6 +163,9 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	}
 	if v, ok := lookup(getenv, "BATON_MGMT_ADDR"); ok {
 		c.Listen.Mgmt = v
+	}
+	if v, ok := lookup(getenv, "BATON_AMQP_ADDR"); ok {
+		c.Listen.AMQP = v
 	}
 	if v := getenv("BATON_LOG_LEVEL"); v != "" {
 		c.Log.Level = v
@@ -169,6 +202,14 @@ func (c *Config) Validate() error {
 	}
 	if c.SyncInterval <= 0 {
 		errs = append(errs, fmt.Errorf("syncInterval %v must be positive", time.Duration(c.SyncInterval)))
+	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		errs = append(errs, errors.New("tls: certFile and keyFile go together"))
+	}
+	for name, key := range c.Keys {
+		if name == "" || key == "" {
+			errs = append(errs, errors.New("keys: a SAS key needs a name and a value"))
+		}
 	}
 	if _, err := c.Log.SlogLevel(); err != nil {
 		errs = append(errs, err)

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -66,5 +67,33 @@ func TestApplyEnv(t *testing.T) {
 	env = map[string]string{"BATON_MEMORY": "maybe"}
 	if err := c.ApplyEnv(func(k string) string { return env[k] }); err == nil {
 		t.Fatal("BATON_MEMORY=maybe accepted")
+	}
+}
+
+func TestLoadEmulatorFile(t *testing.T) {
+	path := t.TempDir() + "/Config.json"
+	doc := `{
+  // Microsoft's sample, with comments
+  "UserConfig": {
+    "Namespaces": [{
+      "Name": "sbemulatorns",
+      "Queues": [{ "Name": "queue.1", "Properties": { "LockDuration": "PT1M", "MaxDeliveryCount": 3, "RequiresSession": false } }],
+      "Topics": []
+    }],
+    "Logging": { "Type": "File" }
+  }
+}`
+	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.FromEmulator || len(c.Queues) != 1 || c.Queues[0].Name != "queue.1" || c.Queues[0].MaxDeliveryCount != 3 {
+		t.Fatalf("loaded %+v", c)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
 	}
 }

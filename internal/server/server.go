@@ -84,7 +84,15 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	if err := s.openStore(ctx); err != nil {
 		return err
 	}
-	b, err := broker.New(broker.Config{Store: s.store, Clock: s.clock, Logger: s.log.With("component", "broker")})
+	var limits broker.Limits
+	if s.cfg.FromEmulator {
+		// The emulator allows duplicate-detection windows down to 5 s.
+		limits.MinDuplicateWindow = 5 * time.Second
+		for _, n := range s.cfg.EmulatorNotes {
+			s.log.Warn("emulator Config.json: " + n)
+		}
+	}
+	b, err := broker.New(broker.Config{Store: s.store, Clock: s.clock, Logger: s.log.With("component", "broker"), Limits: limits})
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
