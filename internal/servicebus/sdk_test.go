@@ -3,9 +3,8 @@ package servicebus_test
 // End-to-end tests with the real Go SDK (azservicebus v1.11.0): the AMQP
 // server of internal/amqp, with this package's Management and CBS plugged
 // into its $management and $cbs nodes through small adapters (the lead's
-// wiring will replace them). Session operations need the server to resolve
-// associated-link-name into the link's session lock, which these adapters
-// cannot do, so they are covered by the package's own tests only.
+// wiring will replace them). The management adapter resolves
+// associated-link-name into the link's session lock with ConnInfo.Link.
 
 import (
 	"context"
@@ -94,6 +93,11 @@ func fromAMQP(req *amqp.Request) *servicebus.Request {
 	}
 	if v, ok := req.AppProperties.Lookup("associated-link-name"); ok {
 		r.AssociatedLinkName, _ = v.(string)
+	}
+	if r.AssociatedLinkName != "" && req.Conn != nil {
+		if li, ok := req.Conn.Link(r.AssociatedLinkName); ok {
+			r.Session = li.Session
+		}
 	}
 	return r
 }
@@ -328,5 +332,85 @@ func TestAdapterCarriesFields(t *testing.T) {
 		AppProperties: encoding.Map{{Key: "associated-link-name", Value: "link"}}})
 	if req.Entity != "q/$DeadLetterQueue" || req.AssociatedLinkName != "link" || req.Body == nil {
 		t.Fatalf("%+v", req)
+	}
+}
+
+func TestSDKSessions(t *testing.T) {
+	e := newSDKEnv(t, nil)
+	if _, err := e.broker.CreateQueue(context.Background(), "s", broker.QueueProperties{RequiresSession: true}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := ctxT(t)
+	c := e.client("k", "v")
+	sender, _ := c.NewSender("s", nil)
+	for _, sid := range []string{"alpha", "beta", "alpha", "gamma"} {
+		if err := sender.SendMessage(ctx, &azservicebus.Message{Body: []byte("to " + sid), SessionID: &sid}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// v1.11's session listing.
+	var ids []string
+	pager := c.NewListSessionsForQueuePager("s", nil)
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			t.Fatalf("list sessions: %v", err)
+		}
+		ids = append(ids, page.Sessions...)
+	}
+	if strings.Join(ids, ",") != "alpha,beta,gamma" {
+		t.Fatalf("sessions %v", ids)
+	}
+
+	sr, err := c.AcceptSessionForQueue(ctx, "s", "alpha", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	state, err := sr.GetSessionState(ctx, nil)
+	if err != nil || state != nil {
+		t.Fatalf("GetSessionState without state: %q %v", state, err)
+	}
+	if err := sr.SetSessionState(ctx, []byte(`{"step":1}`), nil); err != nil {
+		t.Fatalf("SetSessionState: %v", err)
+	}
+	state, err = sr.GetSessionState(ctx, nil)
+	if err != nil || string(state) != `{"step":1}` {
+		t.Fatalf("GetSessionState: %q %v", state, err)
+	}
+	before := sr.LockedUntil()
+	time.Sleep(20 * time.Millisecond)
+	if err := sr.RenewSessionLock(ctx, nil); err != nil {
+		t.Fatalf("RenewSessionLock: %v", err)
+	}
+	if !sr.LockedUntil().After(before) {
+		t.Fatalf("LockedUntil %v not after %v", sr.LockedUntil(), before)
+	}
+	// Peek is scoped to the session through associated-link-name.
+	peeked, err := sr.PeekMessages(ctx, 10, nil)
+	if err != nil || len(peeked) != 2 || *peeked[0].SessionID != "alpha" || *peeked[1].SessionID != "alpha" {
+		t.Fatalf("session peek: %d %v", len(peeked), err)
+	}
+	msgs, err := sr.ReceiveMessages(ctx, 2, nil)
+	if err != nil || len(msgs) == 0 {
+		t.Fatalf("session receive: %v %v", msgs, err)
+	}
+	if err := sr.DeferMessage(ctx, msgs[0], nil); err != nil {
+		t.Fatal(err)
+	}
+	deferred, err := sr.ReceiveDeferredMessages(ctx, []int64{*msgs[0].SequenceNumber}, nil)
+	if err != nil || len(deferred) != 1 {
+		t.Fatalf("session ReceiveDeferredMessages: %v %v", deferred, err)
+	}
+	if err := sr.CompleteMessage(ctx, deferred[0], nil); err != nil {
+		t.Fatalf("complete deferred session message: %v", err)
+	}
+	for _, m := range msgs[1:] {
+		if err := sr.CompleteMessage(ctx, m, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sr.Close(ctx); err != nil {
+		t.Fatal(err)
 	}
 }
