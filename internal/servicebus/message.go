@@ -74,6 +74,20 @@ func FromAMQPBatch(payload []byte) ([]*broker.Message, error) {
 	return out, nil
 }
 
+// FromTransfer maps the payload of a complete transfer onto broker
+// messages: FromAMQPBatch for message-format MessageFormatBatch, FromAMQP
+// (one message) for every other format.
+func FromTransfer(payload []byte, messageFormat uint32) ([]*broker.Message, error) {
+	if messageFormat == MessageFormatBatch {
+		return FromAMQPBatch(payload)
+	}
+	m, err := FromAMQP(payload)
+	if err != nil {
+		return nil, err
+	}
+	return []*broker.Message{m}, nil
+}
+
 // ErrInvalidMessage is wrapped by mapping errors that are not decode errors.
 var ErrInvalidMessage = errors.New("servicebus: invalid message")
 

@@ -154,6 +154,20 @@ func TestFromAMQPBatch(t *testing.T) {
 	if len(msgs) != 2 || msgs[0].MessageID != "a" || msgs[1].MessageID != "b" || msgs[1].SessionID != "s" {
 		t.Fatalf("batch: %+v", msgs)
 	}
+	if msgs, err := FromTransfer(env, MessageFormatBatch); err != nil || len(msgs) != 2 {
+		t.Fatalf("FromTransfer batch: %v %v", msgs, err)
+	}
+	if msgs, err := FromTransfer(env, 0); err != nil || len(msgs) != 1 || msgs[0].MessageID != "a" {
+		t.Fatalf("FromTransfer single: %v %v", msgs, err)
+	}
+	if _, err := FromTransfer([]byte{0x40}, 0); err == nil {
+		t.Fatal("FromTransfer accepted garbage")
+	}
+	// A bad inner message fails the batch.
+	bad := amqpMsg(t, &encoding.Message{Data: [][]byte{inner1, {0x40}}})
+	if _, err := FromAMQPBatch(bad); err == nil {
+		t.Fatal("a batch with a bad inner message was accepted")
+	}
 }
 
 // roundTrip sends orig through FromAMQP and the broker, receives it in
