@@ -478,3 +478,43 @@ func TestAppendDeliveryBadBody(t *testing.T) {
 		t.Fatal("a truncated body was accepted")
 	}
 }
+
+// Sections may use symbolic descriptors; the properties check and the
+// dead-letter fix-up read them too.
+func TestSymbolicDescriptors(t *testing.T) {
+	t.Parallel()
+	var w encoding.Buffer
+	w.AppendSymbolDescriptor("amqp:properties:list")
+	c := w.BeginList()
+	w.AppendString("id")
+	w.EndList(c, 1)
+	w.AppendSymbolDescriptor("amqp:application-properties:map")
+	if err := w.AppendValue(encoding.Map{{Key: PropDeadLetterReason, Value: int64(1)}}); err != nil {
+		t.Fatal(err)
+	}
+	w.AppendSymbolDescriptor("amqp:data:binary")
+	w.AppendBinary([]byte("body"))
+	bare := w.Bytes()
+	if !startsWithProperties(bare) {
+		t.Fatal("symbolic properties not recognised")
+	}
+	payload, err := AppendDelivery(nil, &broker.Message{Format: broker.FormatAMQP, Body: bare, EnqueuedTime: t0}, DeliveryOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gm goamqp.Message
+	if err := gm.UnmarshalBinary(payload); err != nil {
+		t.Fatal(err)
+	}
+	checkGoMessage(t, &gm)
+	if gm.Properties.MessageID != "id" || gm.ApplicationProperties[PropDeadLetterReason] != "1" || string(gm.GetData()) != "body" {
+		t.Fatalf("%+v %v", gm.Properties, gm.ApplicationProperties)
+	}
+	// A bare message that starts with something else gets properties.
+	var v encoding.Buffer
+	v.AppendSymbolDescriptor("amqp:amqp-value:*")
+	v.AppendString("x")
+	if startsWithProperties(v.Bytes()) || appPropertiesRaw(v.Bytes()) != nil {
+		t.Fatal("amqp-value taken for properties")
+	}
+}
