@@ -19,16 +19,22 @@ import (
 	"github.com/batonmq/baton/internal/store/memstore"
 )
 
-// FuzzConn feeds random bytes to the whole connection state machine after a
-// valid protocol header, open, begin and two attaches (a sender to and a
-// receiver from queue "q"), over net.Pipe. The server must never panic and
-// must always finish serving once the client goes away.
+// FuzzConn feeds random bytes to the whole connection state machine over
+// net.Pipe. With mode 0 the bytes follow a valid protocol header, open,
+// begin and two attaches (a sender to and a receiver from queue "q"); with
+// mode 1 they follow the SASL protocol header (SASL and the handshake);
+// otherwise they are the whole input. The server must never panic and must
+// always finish serving once the client goes away.
 //
 //	go test -run='^$' -fuzz=FuzzConn -fuzztime=60s ./internal/amqp
 func FuzzConn(f *testing.F) {
 	for _, seed := range fuzzSeeds() {
-		f.Add(seed)
+		f.Add(uint8(0), seed)
 	}
+	for _, seed := range saslSeeds() {
+		f.Add(uint8(1), seed)
+	}
+	f.Add(uint8(2), []byte("AMQP\x00\x01\x00\x00"))
 	clk := clock.NewFake(brokertest.Epoch)
 	store := memstore.New()
 	b, err := broker.New(broker.Config{Store: store, Clock: clk})
@@ -51,7 +57,8 @@ func FuzzConn(f *testing.F) {
 		store.Close()
 	})
 	preamble := fuzzPreamble()
-	f.Fuzz(func(t *testing.T, data []byte) {
+	sasl := frames.HeaderSASL.Bytes()
+	f.Fuzz(func(t *testing.T, mode uint8, data []byte) {
 		client, server := net.Pipe()
 		served := make(chan struct{})
 		go func() {
@@ -63,7 +70,12 @@ func FuzzConn(f *testing.F) {
 			defer close(drained)
 			_, _ = io.Copy(io.Discard, client)
 		}()
-		_, _ = client.Write(preamble)
+		switch mode {
+		case 0:
+			_, _ = client.Write(preamble)
+		case 1:
+			_, _ = client.Write(sasl[:])
+		}
 		_, _ = client.Write(data)
 		client.Close()
 		<-drained
@@ -124,6 +136,25 @@ func fuzzSeeds() [][]byte {
 	return seeds
 }
 
+func saslSeeds() [][]byte {
+	amqpHdr := frames.HeaderAMQP.Bytes()
+	initFrame := func(mech string, resp []byte) []byte {
+		b, err := frames.AppendFrame(nil, frames.TypeSASL, 0, &frames.SASLInit{Mechanism: frames.Symbol(mech), InitialResponse: resp}, nil)
+		if err != nil {
+			panic(err)
+		}
+		return b
+	}
+	open := appendFrame(nil, &frames.Open{ContainerID: "fuzz"}, nil)
+	return [][]byte{
+		append(append(initFrame("ANONYMOUS", []byte("x")), amqpHdr[:]...), open...),
+		append(initFrame("PLAIN", []byte("\x00user\x00pass")), amqpHdr[:]...),
+		initFrame("EXTERNAL", nil),
+		initFrame("SCRAM-SHA-1", []byte("n,,n=user")),
+		{0, 0, 0, 8, 2, 1, 0, 0},
+	}
+}
+
 var writeSeeds = flag.Bool("write-seeds", false, "write the FuzzConn seed corpus to testdata/fuzz")
 
 // TestWriteFuzzSeeds writes the seed corpus when -write-seeds is given, so
@@ -136,10 +167,20 @@ func TestWriteFuzzSeeds(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for i, s := range fuzzSeeds() {
-		body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", s)
-		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("seed-%02d", i)), []byte(body), 0o644); err != nil {
+	old, _ := filepath.Glob(filepath.Join(dir, "seed-*"))
+	for _, name := range old {
+		_ = os.Remove(name)
+	}
+	write := func(name string, mode uint8, data []byte) {
+		body := fmt.Sprintf("go test fuzz v1\nbyte(%q)\n[]byte(%q)\n", rune(mode), data)
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+	for i, s := range fuzzSeeds() {
+		write(fmt.Sprintf("seed-%02d", i), 0, s)
+	}
+	for i, s := range saslSeeds() {
+		write(fmt.Sprintf("seed-sasl-%02d", i), 1, s)
 	}
 }
