@@ -187,6 +187,10 @@ type entity struct {
 	lastActivity time.Time
 	creating     bool
 	deleted      bool
+	// sessionLost remembers (bounded, oldest first out) lock tokens of
+	// messages unlocked because their session lock ended.
+	sessionLost      map[LockToken]struct{}
+	sessionLostOrder []LockToken
 }
 
 func newEntity(b *Broker, def Entity) *entity {

@@ -134,12 +134,15 @@ func (e *entity) heldSessionLocked(l *SessionLock, now time.Time) (*session, err
 }
 
 // releaseSessionLocked unlocks a session: its locked messages become
-// available again without counting a delivery.
+// available again without counting a delivery. Their lock tokens are
+// remembered for a while so that a late settlement is told the session lock
+// was lost rather than that the message lock was.
 func (e *entity) releaseSessionLocked(s *session, now time.Time) {
 	s.locked = false
 	s.lockToken = LockToken{}
 	for _, en := range s.held {
 		if en.st == stLocked && !en.msg.DeadLettered {
+			e.rememberSessionLostLocked(en.msg.LockToken)
 			e.unlockLocked(en, now)
 		}
 	}
@@ -178,7 +181,6 @@ func (b *Broker) RenewSessionLock(ctx context.Context, path string, l *SessionLo
 	}
 	b.timers.add(timerEvent{when: s.lockedUntil, kind: evSessionExpiry, ent: e, token: s.lockToken, sess: s})
 	e.lastActivity = now
-	l.LockedUntil = s.lockedUntil
 	return s.lockedUntil, nil
 }
 
@@ -301,4 +303,22 @@ func (b *Broker) ListSessions(ctx context.Context, path string, updatedSince tim
 		ids = ids[:top]
 	}
 	return ids, nil
+}
+
+// sessionLostMax bounds how many tokens of messages unlocked with their
+// session are remembered per entity.
+const sessionLostMax = 4096
+
+// rememberSessionLostLocked records the token of a message whose lock ended
+// with its session's.
+func (e *entity) rememberSessionLostLocked(t LockToken) {
+	if e.sessionLost == nil {
+		e.sessionLost = make(map[LockToken]struct{})
+	}
+	if len(e.sessionLostOrder) >= sessionLostMax {
+		delete(e.sessionLost, e.sessionLostOrder[0])
+		e.sessionLostOrder = e.sessionLostOrder[1:]
+	}
+	e.sessionLost[t] = struct{}{}
+	e.sessionLostOrder = append(e.sessionLostOrder, t)
 }

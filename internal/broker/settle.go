@@ -122,6 +122,11 @@ func (e *entity) lockedEntryLocked(token LockToken, dlq bool, now time.Time) (*e
 		return nil, err
 	}
 	en := e.byToken[token]
+	if en == nil && !dlq {
+		if _, ok := e.sessionLost[token]; ok {
+			return nil, errorf(CodeSessionLockLost, "the session lock under which the message was received was lost (lock token %s)", token)
+		}
+	}
 	if en == nil || en.st != stLocked || en.msg.DeadLettered != dlq {
 		return nil, errorf(CodeLockLost, "the lock supplied is invalid: it expired, or the message was already settled or removed (lock token %s)", token)
 	}

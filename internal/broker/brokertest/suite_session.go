@@ -141,7 +141,7 @@ func testSessionLockExpiry(t *testing.T, f Factory) {
 	l, _ := b.AcceptSession(env.Ctx, "s", "A", 0)
 	got, _ := b.Receive(env.Ctx, "s", broker.ReceiveOptions{Session: l})
 	env.Advance(10 * time.Second)
-	WantCode(t, b.Settle(env.Ctx, "s", got[0].LockToken, broker.Settlement{Disposition: broker.Complete}), broker.CodeLockLost)
+	WantCode(t, b.Settle(env.Ctx, "s", got[0].LockToken, broker.Settlement{Disposition: broker.Complete}), broker.CodeSessionLockLost)
 	_, err := b.Receive(env.Ctx, "s", broker.ReceiveOptions{Session: l})
 	WantCode(t, err, broker.CodeSessionLockLost)
 	_, err = b.RenewSessionLock(env.Ctx, "s", l)

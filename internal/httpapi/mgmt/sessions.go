@@ -117,10 +117,12 @@ func (s *server) renewSession(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, name, err)
 		return
 	}
-	if _, err := s.b.RenewSessionLock(r.Context(), name, l); err != nil {
+	until, err := s.b.RenewSessionLock(r.Context(), name, l)
+	if err != nil {
 		s.fail(w, r, name, err)
 		return
 	}
+	l.LockedUntil = until
 	writeJSON(w, http.StatusOK, sessionLockOf(l))
 }
 
