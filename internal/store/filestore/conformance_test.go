@@ -25,6 +25,9 @@ func osFactory(cfg filestore.Config) brokertest.Factory {
 		},
 		Reopen: func(t *testing.T, old broker.Store) broker.Store {
 			dir := dirs[old]
+			if err := filestore.VerifyIndex(old.(*filestore.Store)); err != nil {
+				t.Errorf("index before restart: %v", err)
+			}
 			if err := old.Close(); err != nil {
 				t.Fatal(err)
 			}
@@ -54,6 +57,9 @@ func memFactory(cfg filestore.Config) brokertest.Factory {
 		},
 		Reopen: func(t *testing.T, old broker.Store) broker.Store {
 			fs := fss[old]
+			if err := filestore.VerifyIndex(old.(*filestore.Store)); err != nil {
+				t.Errorf("index before restart: %v", err)
+			}
 			if err := old.Close(); err != nil {
 				t.Fatal(err)
 			}
