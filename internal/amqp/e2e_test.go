@@ -590,3 +590,25 @@ func TestBatchSend(t *testing.T) {
 		}
 	}
 }
+
+// TestSenderReceiverSettleSecond: a client sender asking for rcv-settle-mode
+// second gets the mode echoed and unsettled outcomes it then settles.
+func TestSenderReceiverSettleSecond(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, envOptions{})
+	env.queue("q", broker.QueueProperties{})
+	c := env.dial(nil)
+	s := env.session(c)
+	snd, err := s.NewSender(env.tctx(), "q", &goamqp.SenderOptions{RequestedReceiverSettleMode: goamqp.ReceiverSettleModeSecond.Ptr()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if err := snd.Send(env.tctx(), goamqp.NewMessage([]byte("x")), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := env.counts("q").Active; got != 3 {
+		t.Fatalf("active = %d", got)
+	}
+}

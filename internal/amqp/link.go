@@ -36,7 +36,8 @@ type link struct {
 	deliveryCount frames.SequenceNo
 
 	// Client sends.
-	inflight int
+	rcvSecond bool // rcv-settle-mode second: outcomes are sent unsettled
+	inflight  int
 	cur      *inDelivery
 	sendQ    chan *inDelivery
 
@@ -133,6 +134,7 @@ func (l *link) finishAttach(a *frames.Attach, src *frames.Source, props encoding
 	if l.clientSends {
 		mms := s.c.cfg.MaxMessageSize
 		reply.MaxMessageSize = &mms
+		l.rcvSecond = a.RcvSettleMode != nil && *a.RcvSettleMode == frames.ReceiverSettleSecond
 	} else {
 		var zero frames.SequenceNo
 		reply.InitialDeliveryCount = &zero

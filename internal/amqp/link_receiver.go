@@ -91,11 +91,14 @@ func (l *link) complete(d *inDelivery) {
 	l.topUp()
 }
 
+// settleIncoming sends the outcome of a client's delivery. In
+// rcv-settle-mode second the disposition is unsettled: the client settles
+// and the server has nothing more to do (its state is already final).
 func (l *link) settleIncoming(d *inDelivery, state frames.DeliveryState) {
 	if d.settled {
 		return
 	}
-	l.s.write(&frames.Disposition{Role: frames.RoleReceiver, First: d.id, Settled: true, State: state}, nil)
+	l.s.write(&frames.Disposition{Role: frames.RoleReceiver, First: d.id, Settled: !l.rcvSecond, State: state}, nil)
 }
 
 // topUp grants credit back up to LinkCredit minus the deliveries in flight,
