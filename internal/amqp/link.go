@@ -38,8 +38,8 @@ type link struct {
 	// Client sends.
 	rcvSecond bool // rcv-settle-mode second: outcomes are sent unsettled
 	inflight  int
-	cur      *inDelivery
-	sendQ    chan *inDelivery
+	cur       *inDelivery
+	sendQ     chan *inDelivery
 
 	// Client receives.
 	peekLock    bool
