@@ -151,15 +151,38 @@ type copyItem struct {
 	sess string  // session id
 	pos  wal.Pos // session: the record read
 	rec  []byte  // message or session: the encoded copy
+	size int64   // bytes to read and copy (approximate)
 }
 
-// compact copies up to Config.compactChunk bytes of target's live items
-// forward. It reports whether anything was copied.
+// compact copies target's live items forward, Config.compactChunk bytes
+// per pause. It reports whether anything was copied.
 func (s *Store) compact(target wal.SegmentID) (bool, error) {
 	items := s.pickItems(target)
-	if len(items) == 0 {
-		return false, nil
+	progress := false
+	for len(items) > 0 {
+		n, bytes := 0, int64(0)
+		for n < len(items) && (n == 0 || bytes < s.cfg.compactChunk) {
+			bytes += items[n].size
+			n++
+		}
+		select {
+		case <-s.stop:
+			return progress, nil
+		default:
+		}
+		copied, err := s.compactItems(target, items[:n])
+		if err != nil {
+			return progress, err
+		}
+		progress = progress || copied
+		items = items[n:]
 	}
+	return progress, nil
+}
+
+// compactItems copies items forward in one pause. It reports whether
+// anything was copied.
+func (s *Store) compactItems(target wal.SegmentID, items []copyItem) (bool, error) {
 	// Read and re-encode messages and sessions without holding anything.
 	for i := range items {
 		it := &items[i]
@@ -283,37 +306,31 @@ func (s *Store) resume() {
 	}
 }
 
-// pickItems lists the live items pinning target, up to the chunk size.
+// pickItems lists the live items pinning target. It scans the whole
+// index once per segment, with s.mu held.
 func (s *Store) pickItems(target wal.SegmentID) []copyItem {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var items []copyItem
-	var bytes int64
 	for _, es := range s.idx.entities {
-		if bytes >= s.cfg.compactChunk {
-			break
-		}
 		if es.defLoc.pos.Segment == target || es.seqPos.Segment == target {
-			items = append(items, copyItem{kind: kindEntityState, es: es})
+			items = append(items, copyItem{kind: kindEntityState, es: es, size: int64(es.defLoc.size)})
 		}
 		es.msgs.each(func(seq int64, m msgLoc) bool {
 			if m.enq.Segment == target || m.upd.Segment == target {
-				items = append(items, copyItem{kind: kindEnqueue, es: es, seq: seq, loc: m})
-				bytes += int64(m.enqSize)
+				items = append(items, copyItem{kind: kindEnqueue, es: es, seq: seq, loc: m, size: int64(m.enqSize)})
 			}
-			return bytes < s.cfg.compactChunk
+			return true
 		})
 		for id, l := range es.sessions {
 			if l.pos.Segment == target {
-				items = append(items, copyItem{kind: kindSessionState, es: es, sess: id, pos: l.pos})
-				bytes += int64(l.size)
+				items = append(items, copyItem{kind: kindSessionState, es: es, sess: id, pos: l.pos, size: int64(l.size)})
 			}
 		}
 		for id, d := range es.dedup {
-			if d.pos.Segment != target {
-				continue
+			if d.pos.Segment == target {
+				items = append(items, copyItem{kind: kindDedup, es: es, sess: id, size: int64(dedupSize(id))})
 			}
-			items = append(items, copyItem{kind: kindDedup, es: es, sess: id})
 		}
 	}
 	return items
