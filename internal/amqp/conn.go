@@ -44,6 +44,10 @@ import (
 
 const connForced = frames.ErrCondConnectionForced
 
+// minHeartbeat bounds the heartbeat rate a client can ask for with a tiny
+// idle-time-out.
+const minHeartbeat = 50 * time.Millisecond
+
 // errPeerClosed ends the read loop when the peer sent close.
 var errPeerClosed = errors.New("amqp: peer closed the connection")
 
@@ -387,7 +391,7 @@ func (c *conn) open() error {
 	if err := c.sendOpen(); err != nil {
 		return err
 	}
-	c.heartbeat = max(hb, time.Millisecond)
+	c.heartbeat = max(hb, minHeartbeat)
 	c.hbInterval.Store(int64(c.heartbeat))
 	if c.cfg.IdleTimeout > 0 {
 		c.readTimeout.Store(int64(c.cfg.IdleTimeout))

@@ -372,3 +372,31 @@ func TestTLSFirstByteGoesToHTTPS(t *testing.T) {
 		t.Logf("handshake error: %v", err)
 	}
 }
+
+// TestShutdownWithStuckClient: a client that stops reading while the server
+// has deliveries to write cannot make Shutdown hang; when ctx ends the
+// sockets are closed and every goroutine stops.
+func TestShutdownWithStuckClient(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, envOptions{})
+	env.queue("q", broker.QueueProperties{MaxMessageSizeInKilobytes: 1024})
+	body := bytes.Repeat([]byte("z"), 512<<10)
+	for range 40 {
+		if _, err := env.broker.Send(env.ctx, "q", []*broker.Message{{Body: body}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := dialRaw(t, env.addr)
+	c.open(nil)
+	c.begin()
+	c.attach(&frames.Attach{Name: "r", Handle: 0, Role: frames.RoleReceiver, Source: &frames.Source{Address: "q"}, Target: &frames.Target{}})
+	c.send(0, &frames.Flow{HasNextIncomingID: true, IncomingWindow: 100000, OutgoingWindow: 5000,
+		Handle: 0, HasHandle: true, HasDeliveryCount: true, LinkCredit: 100, HasLinkCredit: true}, nil)
+	// The client reads nothing more: the server's writes back up.
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	err := env.srv.Shutdown(ctx)
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown: %v", err)
+	}
+}
