@@ -612,3 +612,70 @@ func TestSenderReceiverSettleSecond(t *testing.T) {
 		t.Fatalf("active = %d", got)
 	}
 }
+
+// TestSessionWindowReopens: more transfers than the session's incoming
+// window (5000) go through because the server reopens it at half.
+func TestSessionWindowReopens(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, envOptions{})
+	env.queue("q", broker.QueueProperties{})
+	c := env.dial(nil)
+	s := env.session(c)
+	snd, err := s.NewSender(env.tctx(), "q", &goamqp.SenderOptions{SettlementMode: goamqp.SenderSettleModeSettled.Ptr()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 12000
+	for range n {
+		if err := snd.Send(env.tctx(), goamqp.NewMessage([]byte("w")), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, func() bool { return env.counts("q").Active == n })
+	rcv, err := s.NewReceiver(env.tctx(), "q", &goamqp.ReceiverOptions{Credit: 5000,
+		SettlementMode: goamqp.ReceiverSettleModeFirst.Ptr(), RequestedSenderSettleMode: goamqp.SenderSettleModeSettled.Ptr()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range n {
+		if _, err := rcv.Receive(env.tctx(), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestRPCRouting: a response goes to the receiver link whose name is the
+// reply-to (the JS CBS link), and failing any match to the reply link of
+// the same node on the request's session.
+func TestRPCRouting(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, envOptions{})
+	c := env.dial(nil)
+	s := env.session(c)
+	snd, err := s.NewSender(env.tctx(), "$cbs", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcv, err := s.NewReceiver(env.tctx(), "$cbs", &goamqp.ReceiverOptions{Credit: 10, Name: "cbs-name-route"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, replyTo := range []string{"cbs-name-route", "no-such-link"} {
+		id := fmt.Sprint("req-", i)
+		err := snd.Send(env.tctx(), &goamqp.Message{
+			Properties:            &goamqp.MessageProperties{MessageID: id, ReplyTo: &replyTo},
+			ApplicationProperties: map[string]any{"operation": "put-token"},
+			Value:                 "token",
+		}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := rcv.Receive(env.tctx(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.Properties.CorrelationID != id || resp.ApplicationProperties["statusCode"] != int32(202) {
+			t.Fatalf("response %d: %v %v", i, resp.Properties, resp.ApplicationProperties)
+		}
+	}
+}
