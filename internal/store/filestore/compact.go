@@ -327,10 +327,10 @@ func (s *Store) pickItems(target wal.SegmentID) []copyItem {
 				items = append(items, copyItem{kind: kindSessionState, es: es, sess: id, pos: l.pos, size: int64(l.size)})
 			}
 		}
-		for id, d := range es.dedup {
-			if d.pos.Segment == target {
-				items = append(items, copyItem{kind: kindDedup, es: es, sess: id, size: int64(dedupSize(id))})
-			}
+	}
+	for _, ref := range s.idx.dedupBySeg[target] {
+		if d, ok := ref.es.dedup[ref.msgID]; ok && d.pos.Segment == target {
+			items = append(items, copyItem{kind: kindDedup, es: ref.es, sess: ref.msgID, size: int64(dedupSize(ref.msgID))})
 		}
 	}
 	return items

@@ -172,7 +172,7 @@ func crashRun(t *testing.T, mode crashMode, seed uint64) bool {
 	}
 	where := fmt.Sprintf("seed %d (%s), crash after %d (synced %d) of %d events", seed, mode.name, cloneAt, cut, len(events))
 	checkRecovered(t, where, s, events, cut, cloneAt)
-	if err := s.idx.verify(); err != nil {
+	if err := VerifyIndex(s); err != nil {
 		t.Fatalf("%s: index after recovery: %v", where, err)
 	}
 	// Recovery is repeatable and leaves a usable store.

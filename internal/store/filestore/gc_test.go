@@ -199,6 +199,11 @@ func TestCompactionBoundsDisk(t *testing.T) {
 	if maxSegs > 20 {
 		t.Fatalf("up to %d segments on disk", maxSegs)
 	}
+	// The first segments held round 0's duplicate-detection entries (still
+	// in their window): they were copied forward, not kept.
+	if first := r.s.log.Segments()[0]; first < 10 {
+		t.Fatalf("oldest segment %s still on disk", first)
+	}
 	r.restart()
 	r.restart()
 	info, err := r.b.GetEntity("q")

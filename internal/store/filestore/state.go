@@ -118,6 +118,11 @@ type dedupItem struct {
 	until time.Time
 }
 
+type dedupRef struct {
+	es    *entityState
+	msgID string
+}
+
 type dedupHeap []dedupItem
 
 func (h dedupHeap) Len() int           { return len(h) }
@@ -140,7 +145,11 @@ type index struct {
 	grave    []graveEntry
 	graveAt  int // grave[graveAt:] is the queue
 	dedupQ   dedupHeap
-	replay   bool // building the index at start: keep Load's data too
+	// dedupBySeg lists, per segment, the duplicate-detection entries set by
+	// its records (some may have moved or expired since), so that
+	// compaction does not scan every entry of every entity.
+	dedupBySeg map[wal.SegmentID][]dedupRef
+	replay     bool // building the index at start: keep Load's data too
 	// now is the latest broker clock reading seen in a record. The store
 	// does not share the broker's clock, so duplicate-detection entries
 	// expire on the broker's time as the records show it.
@@ -151,7 +160,11 @@ type index struct {
 }
 
 func newIndex() *index {
-	return &index{entities: make(map[string]*entityState), segs: make(map[wal.SegmentID]*segUse)}
+	return &index{
+		entities:   make(map[string]*entityState),
+		segs:       make(map[wal.SegmentID]*segUse),
+		dedupBySeg: make(map[wal.SegmentID][]dedupRef),
+	}
 }
 
 func (x *index) pin(p wal.Pos, size int32) {
@@ -181,6 +194,7 @@ func (x *index) unpin(p wal.Pos, size int32) {
 	x.live -= int64(size)
 	if u.pins <= 0 {
 		delete(x.segs, p.Segment)
+		delete(x.dedupBySeg, p.Segment) // no entry pins it any more
 		x.lowZero = true
 	}
 }
@@ -299,6 +313,7 @@ func (x *index) setDedup(es *entityState, msgID string, until time.Time, pos wal
 	}
 	es.dedup[msgID] = dedupEntry{until: until, pos: pos}
 	x.pin(pos, dedupSize(msgID))
+	x.dedupBySeg[pos.Segment] = append(x.dedupBySeg[pos.Segment], dedupRef{es, msgID})
 	heap.Push(&x.dedupQ, dedupItem{es: es, msgID: msgID, until: until})
 }
 
