@@ -400,3 +400,52 @@ func TestShutdownWithStuckClient(t *testing.T) {
 		t.Fatalf("Shutdown: %v", err)
 	}
 }
+
+// TestUnsentDeliveriesReturn: messages taken for a receive-and-delete link
+// but never transferred (the client's session window stayed closed) go back
+// to the queue when the link detaches, without counting a delivery.
+func TestUnsentDeliveriesReturn(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, envOptions{})
+	env.queue("q", broker.QueueProperties{})
+	if _, err := env.broker.Send(env.ctx, "q", []*broker.Message{{Body: []byte("a")}, {Body: []byte("b")}}); err != nil {
+		t.Fatal(err)
+	}
+	c := dialRaw(t, env.addr)
+	c.open(nil)
+	c.send(0, &frames.Begin{IncomingWindow: 0, OutgoingWindow: 5000}, nil)
+	if _, ok := c.next().(*frames.Begin); !ok {
+		t.Fatal("no begin")
+	}
+	settled := frames.SenderSettleSettled
+	c.attach(&frames.Attach{Name: "r", Handle: 0, Role: frames.RoleReceiver, SndSettleMode: &settled,
+		Source: &frames.Source{Address: "q"}, Target: &frames.Target{}})
+	c.send(0, &frames.Flow{HasNextIncomingID: true, IncomingWindow: 0, OutgoingWindow: 5000,
+		Handle: 0, HasHandle: true, HasDeliveryCount: true, LinkCredit: 5, HasLinkCredit: true}, nil)
+	// Both messages are taken (locked) but cannot be sent; the link then
+	// waits in the broker for more with its remaining credit.
+	waitFor(t, func() bool { return env.broker.Waiters() == 1 })
+	c.send(0, &frames.Detach{Handle: 0, Closed: true}, nil)
+	if d, ok := c.next().(*frames.Detach); !ok || !d.Closed {
+		t.Fatalf("detach reply %+v", d)
+	}
+	var got []*broker.Message
+	waitFor(t, func() bool {
+		got = append(got, mustReceive(t, env, 2)...)
+		return len(got) == 2
+	})
+	for _, m := range got {
+		if m.DeliveryCount != 0 {
+			t.Fatalf("released message counted a delivery: %+v", m)
+		}
+	}
+}
+
+func mustReceive(t *testing.T, env *testEnv, n int) []*broker.Message {
+	t.Helper()
+	got, err := env.broker.Receive(env.ctx, "q", broker.ReceiveOptions{MaxMessages: n})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
