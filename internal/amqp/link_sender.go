@@ -172,8 +172,12 @@ func (l *link) deliverBacklog() {
 		l.deliveryCount++
 		payload, err := appendDelivery(nil, m, l.peekLock)
 		if err != nil {
+			// Abandon, not release: the delivery count rises, so a message
+			// that can never be encoded ends in the dead-letter queue
+			// instead of looping.
 			l.s.c.log.Error("amqp: encode delivery", "path", l.path, "seq", m.SequenceNumber, "err", err)
-			l.s.release(l.path, []*broker.Message{m})
+			b, ctx, path, tok := l.s.c.cfg.Broker, l.s.c.srv.ctx, l.path, m.LockToken
+			l.s.goFunc(func() { _ = b.Settle(ctx, path, tok, broker.Settlement{Disposition: broker.Abandon}) })
 			continue
 		}
 		tag := encoding.UUID(m.LockToken).DotNetBytes()

@@ -147,7 +147,9 @@ func bareOf(m *broker.Message) ([]byte, error) {
 	}
 	out, err := encoding.RewriteAppProperties(nil, bare, propertiesMap(m.Properties))
 	if err != nil {
-		return nil, fmt.Errorf("amqp: merge application properties: %w", err)
+		// A stored body that does not parse (not written by this server)
+		// is delivered as it is rather than never.
+		return bare, nil
 	}
 	return out, nil
 }
