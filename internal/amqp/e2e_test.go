@@ -679,3 +679,41 @@ func TestRPCRouting(t *testing.T) {
 		}
 	}
 }
+
+// TestBadMessageInBatchedSends: deliveries queued together are stored as
+// one broker batch; one the broker refuses is rejected alone.
+func TestBadMessageInBatchedSends(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, envOptions{})
+	env.queue("q", broker.QueueProperties{MaxMessageSizeInKilobytes: 1})
+	c := env.dial(nil)
+	s := env.session(c)
+	snd, err := s.NewSender(env.tctx(), "q", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 30
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			size := 10
+			if i == n/2 {
+				size = 4096
+			}
+			errs <- snd.Send(env.tctx(), goamqp.NewMessage(make([]byte, size)), nil)
+		}()
+	}
+	failed := 0
+	for range n {
+		if err := <-errs; err != nil {
+			var ae *goamqp.Error
+			if !errors.As(err, &ae) || ae.Condition != goamqp.ErrCondMessageSizeExceeded {
+				t.Fatalf("send: %v", err)
+			}
+			failed++
+		}
+	}
+	if failed != 1 || env.counts("q").Active != n-1 {
+		t.Fatalf("failed %d, stored %d", failed, env.counts("q").Active)
+	}
+}

@@ -117,21 +117,64 @@ func (l *link) topUp() {
 }
 
 // sendLoop is the link's broker worker: it sends deliveries in order and
-// reports each result to the mux. It ends when the mux closes sendQ, after
-// the deliveries already accepted from the client have been sent, so a
-// presettled message is not lost because its link closed.
+// reports each result to the mux. Deliveries that queue up while a send is
+// in flight go to the broker as one batch (one store group commit); if
+// that batch fails, each is retried alone so only the bad one is rejected.
+// It ends when the mux closes sendQ, after the deliveries already accepted
+// from the client have been sent, so a presettled message is not lost
+// because its link closed.
 func (l *link) sendLoop(q <-chan *inDelivery) {
 	b := l.s.c.cfg.Broker
 	ctx := l.s.c.srv.ctx
+	batch := make([]*inDelivery, 0, maxSendBatch)
+	var msgs []*broker.Message
 	for d := range q {
-		_, d.err = b.Send(ctx, l.path, d.msgs)
-		d.msgs = nil
-		if d.err != nil {
-			l.s.c.log.Debug("amqp: send refused", "path", l.path, "err", d.err)
+		batch = append(batch[:0], d)
+	collect:
+		for len(batch) < maxSendBatch {
+			select {
+			case d, ok := <-q:
+				if !ok {
+					break collect
+				}
+				batch = append(batch, d)
+			default:
+				break collect
+			}
 		}
-		l.s.post(func() { l.onSent(d) })
+		msgs = msgs[:0]
+		for _, d := range batch {
+			msgs = append(msgs, d.msgs...)
+		}
+		_, err := b.Send(ctx, l.path, msgs)
+		if err != nil && len(batch) > 1 {
+			for _, d := range batch {
+				_, d.err = b.Send(ctx, l.path, d.msgs)
+			}
+		} else {
+			for _, d := range batch {
+				d.err = err
+			}
+		}
+		done := make([]*inDelivery, len(batch))
+		for i, d := range batch {
+			d.msgs = nil
+			done[i] = d
+			if d.err != nil {
+				l.s.c.log.Debug("amqp: send refused", "path", l.path, "err", d.err)
+			}
+		}
+		clear(msgs)
+		l.s.post(func() {
+			for _, d := range done {
+				l.onSent(d)
+			}
+		})
 	}
 }
+
+// maxSendBatch bounds how many queued deliveries one broker.Send takes.
+const maxSendBatch = 64
 
 func (l *link) onSent(d *inDelivery) {
 	l.inflight--
