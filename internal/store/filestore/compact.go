@@ -306,22 +306,19 @@ func (s *Store) resume() {
 	}
 }
 
-// pickItems lists the live items pinning target. It scans the whole
-// index once per segment, with s.mu held.
+// pickItems lists the live items pinning target. Messages are scanned a
+// batch of pages at a time, releasing s.mu in between, so that a large
+// index does not stall the appends' callbacks; items found stale later are
+// dropped when the copies are checked.
 func (s *Store) pickItems(target wal.SegmentID) []copyItem {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	var items []copyItem
+	s.mu.Lock()
+	ents := make([]*entityState, 0, len(s.idx.entities))
 	for _, es := range s.idx.entities {
+		ents = append(ents, es)
 		if es.defLoc.pos.Segment == target || es.seqPos.Segment == target {
 			items = append(items, copyItem{kind: kindEntityState, es: es, size: int64(es.defLoc.size)})
 		}
-		es.msgs.each(func(seq int64, m msgLoc) bool {
-			if m.enq.Segment == target || m.upd.Segment == target {
-				items = append(items, copyItem{kind: kindEnqueue, es: es, seq: seq, loc: m, size: int64(m.enqSize)})
-			}
-			return true
-		})
 		for id, l := range es.sessions {
 			if l.pos.Segment == target {
 				items = append(items, copyItem{kind: kindSessionState, es: es, sess: id, pos: l.pos, size: int64(l.size)})
@@ -331,6 +328,25 @@ func (s *Store) pickItems(target wal.SegmentID) []copyItem {
 	for _, ref := range s.idx.dedupBySeg[target] {
 		if d, ok := ref.es.dedup[ref.msgID]; ok && d.pos.Segment == target {
 			items = append(items, copyItem{kind: kindDedup, es: ref.es, sess: ref.msgID, size: int64(dedupSize(ref.msgID))})
+		}
+	}
+	s.mu.Unlock()
+
+	const pagesPerLock = 256
+	for _, es := range ents {
+		s.mu.Lock()
+		bases := es.msgs.bases()
+		s.mu.Unlock()
+		for len(bases) > 0 {
+			n := min(len(bases), pagesPerLock)
+			s.mu.Lock()
+			es.msgs.eachIn(bases[:n], func(seq int64, m msgLoc) {
+				if m.enq.Segment == target || m.upd.Segment == target {
+					items = append(items, copyItem{kind: kindEnqueue, es: es, seq: seq, loc: m, size: int64(m.enqSize)})
+				}
+			})
+			s.mu.Unlock()
+			bases = bases[n:]
 		}
 	}
 	return items

@@ -112,10 +112,7 @@ func (x *seqIndex[T]) each(fn func(seq int64, l T) bool) {
 
 // eachInOrder is each in sequence-number order.
 func (x *seqIndex[T]) eachInOrder(fn func(seq int64, l T) bool) {
-	bases := make([]int64, 0, len(x.pages))
-	for b := range x.pages {
-		bases = append(bases, b)
-	}
+	bases := x.bases()
 	slices.Sort(bases)
 	for _, base := range bases {
 		p := x.pages[base]
@@ -124,6 +121,30 @@ func (x *seqIndex[T]) eachInOrder(fn func(seq int64, l T) bool) {
 			if !fn(p.base+int64(i), p.locs[i]) {
 				return
 			}
+		}
+	}
+}
+
+// bases returns the first sequence number of every page.
+func (x *seqIndex[T]) bases() []int64 {
+	out := make([]int64, 0, len(x.pages))
+	for b := range x.pages {
+		out = append(out, b)
+	}
+	return out
+}
+
+// eachIn calls fn for every entry of the pages starting at bases (pages
+// gone since are skipped).
+func (x *seqIndex[T]) eachIn(bases []int64, fn func(seq int64, l T)) {
+	for _, base := range bases {
+		p := x.pages[base]
+		if p == nil {
+			continue
+		}
+		for b := p.present; b != 0; b &= b - 1 {
+			i := bits.TrailingZeros32(b)
+			fn(p.base+int64(i), p.locs[i])
 		}
 	}
 }
