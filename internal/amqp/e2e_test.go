@@ -717,3 +717,47 @@ func TestBadMessageInBatchedSends(t *testing.T) {
 		t.Fatalf("failed %d, stored %d", failed, env.counts("q").Active)
 	}
 }
+
+// TestManySessions: concurrent sessions on one connection, each with its
+// own sender and receiver, begun and ended over and over (channels reused).
+func TestManySessions(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, envOptions{})
+	env.queue("q", broker.QueueProperties{})
+	c := env.dial(nil)
+	const workers, rounds = 20, 5
+	errs := make(chan error, workers)
+	for w := range workers {
+		go func() {
+			errs <- func() error {
+				for r := range rounds {
+					ctx := env.tctx()
+					s, err := c.NewSession(ctx, nil)
+					if err != nil {
+						return err
+					}
+					snd, err := s.NewSender(ctx, "q", nil)
+					if err != nil {
+						return err
+					}
+					if err := snd.Send(ctx, goamqp.NewMessage([]byte(fmt.Sprint(w, "/", r))), nil); err != nil {
+						return err
+					}
+					// End without detaching (as Go's SDK does, §1.5).
+					if err := s.Close(ctx); err != nil {
+						return err
+					}
+				}
+				return nil
+			}()
+		}()
+	}
+	for range workers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := env.counts("q").Active; got != workers*rounds {
+		t.Fatalf("active = %d", got)
+	}
+}
