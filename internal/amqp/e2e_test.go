@@ -625,7 +625,7 @@ func TestSessionWindowReopens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const n = 12000
+	const n = 6000
 	for range n {
 		if err := snd.Send(env.tctx(), goamqp.NewMessage([]byte("w")), nil); err != nil {
 			t.Fatal(err)
