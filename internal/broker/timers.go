@@ -57,7 +57,12 @@ func (t *timerHeap) add(ev timerEvent) {
 	t.mu.Lock()
 	heap.Push(&t.h, ev)
 	top := t.h[0].when.UnixNano() == ev.when.UnixNano()
-	t.next.Store(t.h[0].when.UnixNano())
+	// next only moves earlier here; runDue moves it later once the events
+	// it popped are fully handled, so the fast path never skips work in
+	// progress.
+	if w := ev.when.UnixNano(); w < t.next.Load() {
+		t.next.Store(w)
+	}
 	t.mu.Unlock()
 	if top && t.kick != nil {
 		select {
@@ -67,19 +72,26 @@ func (t *timerHeap) add(ev timerEvent) {
 	}
 }
 
-// popDue removes and returns the events due at now.
+// popDue removes and returns the events due at now. It leaves next alone:
+// the caller calls refreshNext when it has handled them.
 func (t *timerHeap) popDue(now time.Time, out []timerEvent) []timerEvent {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for len(t.h) > 0 && !t.h[0].when.After(now) {
 		out = append(out, heap.Pop(&t.h).(timerEvent))
 	}
+	return out
+}
+
+// refreshNext sets next to the earliest event's time.
+func (t *timerHeap) refreshNext() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	if len(t.h) > 0 {
 		t.next.Store(t.h[0].when.UnixNano())
 	} else {
 		t.next.Store(1<<63 - 1)
 	}
-	return out
 }
 
 // nextDue returns the earliest event time.
@@ -129,6 +141,7 @@ func (b *Broker) runDue() {
 	for {
 		evs := b.timers.popDue(now, b.dueBuf[:0])
 		if len(evs) == 0 {
+			b.timers.refreshNext()
 			break
 		}
 		idle = b.handleDue(evs, now, idle)
