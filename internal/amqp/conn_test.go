@@ -449,3 +449,42 @@ func mustReceive(t *testing.T, env *testEnv, n int) []*broker.Message {
 	}
 	return got
 }
+
+// TestOversizeTransferRejected: a delivery over MaxMessageSize is discarded
+// as it arrives and rejected with amqp:link:message-size-exceeded; the link
+// goes on working.
+func TestOversizeTransferRejected(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, envOptions{cfg: func(c *Config) { c.MaxMessageSize = 1024 }})
+	env.queue("q", broker.QueueProperties{})
+	c := dialRaw(t, env.addr)
+	c.open(nil)
+	c.begin()
+	r := c.attach(&frames.Attach{Name: "s", Handle: 0, Role: frames.RoleSender, Target: &frames.Target{Address: "q"}})
+	if r.MaxMessageSize == nil || *r.MaxMessageSize != 1024 {
+		t.Fatalf("max-message-size %v", r.MaxMessageSize)
+	}
+	if _, ok := c.next().(*frames.Flow); !ok {
+		t.Fatal("no credit")
+	}
+	big, _ := encoding.AppendMessage(nil, &encoding.Message{Data: [][]byte{bytes.Repeat([]byte("x"), 2000)}})
+	c.send(0, &frames.Transfer{Handle: 0, DeliveryID: 0, HasDeliveryID: true, DeliveryTag: []byte{1}, HasMessageFormat: true, More: true}, big[:800])
+	c.send(0, &frames.Transfer{Handle: 0, More: true}, big[800:1600])
+	c.send(0, &frames.Transfer{Handle: 0}, big[1600:])
+	d, ok := c.next().(*frames.Disposition)
+	if !ok || d.First != 0 || !d.Settled {
+		t.Fatalf("disposition %+v", d)
+	}
+	if rej, ok := d.State.(frames.Rejected); !ok || rej.Error == nil || rej.Error.Condition != frames.ErrCondMessageSizeExceeded {
+		t.Fatalf("state %#v", d.State)
+	}
+	small, _ := encoding.AppendMessage(nil, &encoding.Message{Data: [][]byte{[]byte("ok")}})
+	c.send(0, &frames.Transfer{Handle: 0, DeliveryID: 1, HasDeliveryID: true, DeliveryTag: []byte{2}, HasMessageFormat: true}, small)
+	d, ok = c.next().(*frames.Disposition)
+	if !ok || d.First != 1 {
+		t.Fatalf("disposition %+v", d)
+	}
+	if _, ok := d.State.(frames.Accepted); !ok {
+		t.Fatalf("state %#v", d.State)
+	}
+}

@@ -681,40 +681,37 @@ func TestRPCRouting(t *testing.T) {
 }
 
 // TestBadMessageInBatchedSends: deliveries queued together are stored as
-// one broker batch; one the broker refuses is rejected alone.
+// one broker batch; when the broker refuses the batch (here: the queue is
+// full) each is retried alone, so every message that fits is stored and
+// only the others are rejected.
 func TestBadMessageInBatchedSends(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t, envOptions{})
-	env.queue("q", broker.QueueProperties{MaxMessageSizeInKilobytes: 1})
+	env.queue("q", broker.QueueProperties{MaxSizeInMegabytes: 1})
 	c := env.dial(nil)
 	s := env.session(c)
 	snd, err := s.NewSender(env.tctx(), "q", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	const n = 30
+	const n, size = 30, 60 << 10
 	errs := make(chan error, n)
-	for i := range n {
-		go func() {
-			size := 10
-			if i == n/2 {
-				size = 4096
-			}
-			errs <- snd.Send(env.tctx(), goamqp.NewMessage(make([]byte, size)), nil)
-		}()
+	for range n {
+		go func() { errs <- snd.Send(env.tctx(), goamqp.NewMessage(make([]byte, size)), nil) }()
 	}
 	failed := 0
 	for range n {
 		if err := <-errs; err != nil {
 			var ae *goamqp.Error
-			if !errors.As(err, &ae) || ae.Condition != goamqp.ErrCondMessageSizeExceeded {
+			if !errors.As(err, &ae) || ae.Condition != goamqp.ErrCondResourceLimitExceeded {
 				t.Fatalf("send: %v", err)
 			}
 			failed++
 		}
 	}
-	if failed != 1 || env.counts("q").Active != n-1 {
-		t.Fatalf("failed %d, stored %d", failed, env.counts("q").Active)
+	stored := env.counts("q").Active
+	if stored != int64(n-failed) || stored != (1<<20)/size {
+		t.Fatalf("failed %d, stored %d; want %d stored", failed, stored, (1<<20)/size)
 	}
 }
 

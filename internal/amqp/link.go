@@ -132,7 +132,7 @@ func (l *link) finishAttach(a *frames.Attach, src *frames.Source, props encoding
 		reply.Target = &frames.Target{}
 	}
 	if l.clientSends {
-		mms := s.c.cfg.MaxMessageSize
+		mms := s.maxMessageSize(l.path)
 		reply.MaxMessageSize = &mms
 		l.rcvSecond = a.RcvSettleMode != nil && *a.RcvSettleMode == frames.ReceiverSettleSecond
 	} else {
@@ -255,4 +255,21 @@ func (l *link) onFlow(f *frames.Flow) {
 	if f.Echo {
 		l.s.write(l.linkFlow(), nil)
 	}
+}
+
+// maxMessageSize is the max-message-size advertised to a client sender:
+// Config.MaxMessageSize, or the entity's own limit when smaller (the Go SDK
+// sizes its batches by it, §4.1).
+func (s *session) maxMessageSize(path string) uint64 {
+	mms := s.c.cfg.MaxMessageSize
+	if path == "" {
+		return mms
+	}
+	name, _ := splitDeadLetter(path)
+	if info, err := s.c.cfg.Broker.GetEntity(name); err == nil {
+		if kb := info.Properties.MaxMessageSizeInKilobytes; kb > 0 && uint64(kb)<<10 < mms {
+			mms = uint64(kb) << 10
+		}
+	}
+	return mms
 }
