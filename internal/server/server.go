@@ -145,7 +145,9 @@ func (s *Server) openStore(ctx context.Context) error {
 		return err
 	}
 	s.dirLock = lock
-	fcfg := filestore.Config{Sync: wal.SyncAlways, Clock: s.clock, Logger: s.log.With("component", "filestore")}
+	// Segments of 128 MiB: one send (a batch, or a message of up to 100 MB)
+	// must fit in one segment.
+	fcfg := filestore.Config{Sync: wal.SyncAlways, SegmentSize: 128 << 20, Clock: s.clock, Logger: s.log.With("component", "filestore")}
 	if s.cfg.Durability == "buffered" {
 		fcfg.Sync = wal.SyncInterval
 		fcfg.SyncInterval = time.Duration(s.cfg.SyncInterval)

@@ -18,7 +18,12 @@ import (
 // seed is logged; BATON_MODEL_SEED replays one, BATON_MODEL_STEPS sets the
 // number of operations per run.
 func RunModel(t *testing.T, f Factory) {
-	seeds := []uint64{1, 2, 3, 4, 5, 6, 7, 8}
+	RunModelSeeds(t, f, []uint64{1, 2, 3, 4, 5, 6, 7, 8})
+}
+
+// RunModelSeeds is RunModel with the given default seeds (a store whose
+// tests are slow under the race detector runs fewer).
+func RunModelSeeds(t *testing.T, f Factory, seeds []uint64) {
 	if s := os.Getenv("BATON_MODEL_SEED"); s != "" {
 		n, err := strconv.ParseUint(s, 10, 64)
 		if err != nil {
