@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"time"
 
@@ -81,6 +82,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	fmt.Fprintf(stdout, "Baton is ready.\n  store:          %s\n", srv.StoreDescription())
+	if a := srv.AMQPAddr(); a != "" {
+		fmt.Fprintf(stdout, "  Service Bus:    sb://%s  (AMQP; admin API over HTTPS on the same port, CA %s)\n", a, srv.CAFile())
+		fmt.Fprintf(stdout, "    connection string: Endpoint=sb://localhost:%s;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=any;UseDevelopmentEmulator=true\n", portOf(a))
+	}
 	if u := srv.MgmtURL(); u != "" {
 		fmt.Fprintf(stdout, "  management API: %s  (baton queue list, /healthz, /readyz)\n", u)
 	}
@@ -106,4 +111,11 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func portOf(addr string) string {
+	if _, p, err := net.SplitHostPort(addr); err == nil {
+		return p
+	}
+	return addr
 }

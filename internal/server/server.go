@@ -22,9 +22,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/batonmq/baton/internal/amqp"
 	"github.com/batonmq/baton/internal/broker"
 	"github.com/batonmq/baton/internal/clock"
 	"github.com/batonmq/baton/internal/config"
+	"github.com/batonmq/baton/internal/devtls"
 	"github.com/batonmq/baton/internal/httpapi/mgmt"
 	"github.com/batonmq/baton/internal/store/filestore"
 	"github.com/batonmq/baton/internal/store/memstore"
@@ -45,6 +47,10 @@ type Server struct {
 
 	mgmtLn  net.Listener
 	mgmtSrv *http.Server
+
+	amqpLn  net.Listener
+	amqpSrv *amqp.Server
+	tls     *devtls.Bundle
 
 	ready    atomic.Bool
 	wg       sync.WaitGroup
@@ -103,6 +109,9 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	if err := s.declareEntities(ctx); err != nil {
 		return err
 	}
+	if err := s.startServiceBus(ctx); err != nil {
+		return err
+	}
 	if addr := s.cfg.Listen.Mgmt; addr != "" {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
@@ -123,7 +132,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		}()
 	}
 	s.ready.Store(true)
-	s.log.Info("baton is ready", "store", s.storeDesc, "mgmt", s.MgmtURL(), "entities", len(b.ListEntities(0)),
+	s.log.Info("baton is ready", "store", s.storeDesc, "mgmt", s.MgmtURL(), "amqp", s.AMQPAddr(), "entities", len(b.ListEntities(0)),
 		"startup", s.clock.Now().Sub(start))
 	return nil
 }
@@ -231,6 +240,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.broker.Drain() // waiting receives return now, so requests can finish
 	}
 	var errs []error
+	if s.amqpSrv != nil {
+		if err := s.amqpSrv.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("server: AMQP shutdown: %w", err))
+		}
+	}
 	if s.mgmtSrv != nil {
 		if err := s.mgmtSrv.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("server: management API shutdown: %w", err))
@@ -249,6 +263,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) closeAll() error {
 	if s.mgmtLn != nil && s.mgmtSrv == nil {
 		s.mgmtLn.Close()
+	}
+	if s.amqpLn != nil && s.amqpSrv == nil {
+		s.amqpLn.Close()
 	}
 	var errs []error
 	if s.broker != nil {

@@ -1,0 +1,180 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/batonmq/baton/internal/amqp"
+	"github.com/batonmq/baton/internal/amqp/frames"
+	"github.com/batonmq/baton/internal/devtls"
+	"github.com/batonmq/baton/internal/httpapi/sbadmin"
+	"github.com/batonmq/baton/internal/servicebus"
+)
+
+// startServiceBus starts the Service Bus face on cfg.Listen.AMQP: AMQP 1.0
+// with CBS and $management, and the administration API over HTTPS on the
+// same port (first byte 0x16).
+func (s *Server) startServiceBus(ctx context.Context) error {
+	addr := s.cfg.Listen.AMQP
+	if addr == "" {
+		return nil
+	}
+	bundle, err := s.tlsBundle()
+	if err != nil {
+		return err
+	}
+	s.tls = bundle
+	mgmtOps, err := servicebus.NewManagement(servicebus.Config{Broker: s.broker, Clock: s.clock, Logger: s.log.With("component", "sb-management")})
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	admin := sbadmin.New(sbadmin.Config{Broker: s.broker, Logger: s.log.With("component", "sbadmin"), Clock: s.clock, Keys: s.cfg.Keys})
+	res := &sbResolver{
+		keys: s.cfg.Keys,
+		s:    s,
+		DefaultResolver: amqp.DefaultResolver{
+			Broker: s.broker,
+			CBS:    s.cbsHandler,
+			Management: func(ctx context.Context, req *amqp.Request) *amqp.Response {
+				return toAMQP(mgmtOps.Handle(ctx, fromAMQP(req)))
+			},
+		},
+	}
+	srv, err := amqp.NewServer(amqp.Config{
+		Broker:    s.broker,
+		Logger:    s.log.With("component", "amqp"),
+		Clock:     s.clock,
+		TLSConfig: bundle.TLSConfig(),
+		HTTPS:     admin,
+		Resolver:  res,
+	})
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("server: Service Bus (AMQP) listener: %w", err)
+	}
+	s.amqpLn, s.amqpSrv = ln, srv
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, net.ErrClosed) {
+			s.serveErr <- fmt.Errorf("server: AMQP: %w", err)
+		}
+	}()
+	return nil
+}
+
+// tlsBundle returns the user's certificate, or the development CA's in
+// DataDir/tls (created on first use).
+func (s *Server) tlsBundle() (*devtls.Bundle, error) {
+	if s.cfg.TLS.CertFile != "" {
+		b, err := devtls.Load(s.cfg.TLS.CertFile, s.cfg.TLS.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("server: TLS certificate: %w", err)
+		}
+		return b, nil
+	}
+	b, err := devtls.Ensure(devtls.Dir(s.cfg.DataDir), s.cfg.TLS.Names, s.clock.Now())
+	if err != nil {
+		return nil, fmt.Errorf("server: development CA: %w", err)
+	}
+	return b, nil
+}
+
+type cbsKey struct{}
+
+// cbsHandler answers $cbs with the connection's own CBS (its claims).
+func (s *Server) cbsHandler(ctx context.Context, req *amqp.Request) *amqp.Response {
+	return toAMQP(s.connCBS(req.Conn).PutToken(fromAMQP(req)))
+}
+
+func (s *Server) connCBS(ci *amqp.ConnInfo) *servicebus.CBS {
+	if c, ok := ci.Value(cbsKey{}).(*servicebus.CBS); ok {
+		return c
+	}
+	c := servicebus.NewCBS(servicebus.CBSConfig{Keys: s.cfg.Keys, Clock: s.clock, Broker: s.broker})
+	ci.SetValue(cbsKey{}, c)
+	return c
+}
+
+// sbResolver is the default resolver plus authorization: with SAS keys
+// configured, a link to an entity (or its $management node) needs a valid
+// CBS token for it first.
+type sbResolver struct {
+	amqp.DefaultResolver
+	keys map[string]string
+	s    *Server
+}
+
+func (r *sbResolver) Resolve(ctx context.Context, req *amqp.AttachRequest) (amqp.Node, error) {
+	n, err := r.DefaultResolver.Resolve(ctx, req)
+	if err != nil || len(r.keys) == 0 {
+		return n, err
+	}
+	path := ""
+	switch n := n.(type) {
+	case *amqp.EntityNode:
+		path = n.Path
+	case *amqp.RPCNode:
+		if strings.EqualFold(n.Name, "$cbs") {
+			return n, nil
+		}
+		path = strings.TrimSuffix(n.Name, "/$management")
+	}
+	if req.Conn == nil || !r.s.connCBS(req.Conn).Authorized(path, r.s.clock.Now()) {
+		return nil, &frames.Error{Condition: frames.ErrCondUnauthorizedAccess,
+			Description: "Unauthorized access. A valid CBS token for '" + path + "' is required (put-token on $cbs first)."}
+	}
+	return n, nil
+}
+
+func fromAMQP(req *amqp.Request) *servicebus.Request {
+	r := &servicebus.Request{
+		Operation:             req.Operation,
+		ApplicationProperties: req.AppProperties,
+		Entity:                strings.TrimSuffix(req.Node, "/$management"),
+	}
+	if req.HasBody {
+		r.Body = req.Body
+	}
+	if v, ok := req.AppProperties.Lookup("associated-link-name"); ok {
+		r.AssociatedLinkName, _ = v.(string)
+	}
+	if r.AssociatedLinkName != "" && req.Conn != nil {
+		if li, ok := req.Conn.Link(r.AssociatedLinkName); ok {
+			r.Session = li.Session
+		}
+	}
+	return r
+}
+
+func toAMQP(resp *servicebus.Response) *amqp.Response {
+	return &amqp.Response{Status: resp.StatusCode, Description: resp.StatusDescription,
+		Condition: frames.Condition(resp.ErrorCondition), Body: resp.Body, HasBody: resp.Body != nil}
+}
+
+// AMQPAddr returns the Service Bus face's address ("127.0.0.1:5672"), or ""
+// when it is off.
+func (s *Server) AMQPAddr() string {
+	if s.amqpLn == nil {
+		return ""
+	}
+	return s.amqpLn.Addr().String()
+}
+
+// CAFile returns the path of the CA certificate clients must trust for the
+// HTTPS faces, or "" when none.
+func (s *Server) CAFile() string {
+	if s.tls == nil {
+		return ""
+	}
+	return s.tls.CAFile
+}
+
+var _ http.Handler = (*sbadmin.Handler)(nil)
