@@ -9,6 +9,16 @@ cd "$(dirname "$0")"
 echo "== toolchain: $(go version)"
 go mod download
 
+# Qpid Proton (an independent AMQP 1.0 implementation) for the interop test.
+if ! /usr/bin/python3 -c 'import proton' 2>/dev/null; then
+	echo "== installing python3-qpid-proton"
+	if [ "$(id -u)" = 0 ]; then
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-qpid-proton >/dev/null
+	else
+		sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-qpid-proton >/dev/null
+	fi
+fi
+
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*'))
 if [ -n "$unformatted" ]; then
