@@ -1,6 +1,7 @@
 package amqp
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/batonmq/baton/internal/amqp/encoding"
 	"github.com/batonmq/baton/internal/amqp/frames"
 	"github.com/batonmq/baton/internal/broker"
+	"github.com/batonmq/baton/internal/servicebus"
 )
 
 // This file maps AMQP messages onto broker messages and back
@@ -23,181 +25,24 @@ import (
 // message-annotations, then the bare bytes with broker.Message.Properties
 // (abandon/defer/dead-letter changes) merged over the application-properties.
 
-// toBrokerMessages maps one complete inbound delivery.
+// toBrokerMessages maps one complete inbound delivery (the one mapping of
+// the Service Bus face lives in internal/servicebus).
 func toBrokerMessages(payload []byte, format uint32) ([]*broker.Message, error) {
-	var view encoding.MessageView
-	if err := view.Parse(payload); err != nil {
-		return nil, fmt.Errorf("amqp: parse message: %w", err)
-	}
-	if format != frames.MessageFormatBatch {
-		return []*broker.Message{toBrokerMessage(&view)}, nil
-	}
-	var out []*broker.Message
-	for data := range view.AllData() {
-		var inner encoding.MessageView
-		if err := inner.Parse(data); err != nil {
-			return nil, fmt.Errorf("amqp: parse batched message %d: %w", len(out), err)
+	msgs, err := servicebus.FromTransfer(payload, format)
+	if err != nil {
+		var de *encoding.DecodeError
+		if errors.As(err, &de) {
+			return nil, fmt.Errorf("amqp: %w", err)
 		}
-		out = append(out, toBrokerMessage(&inner))
+		return nil, &frames.Error{Condition: frames.ErrCondNotAllowed, Description: err.Error()}
 	}
-	if len(out) == 0 {
-		return nil, &frames.Error{Condition: frames.ErrCondNotAllowed, Description: "batch message has no data sections"}
-	}
-	return out, nil
+	return msgs, nil
 }
 
-func toBrokerMessage(v *encoding.MessageView) *broker.Message {
-	p := &v.Properties
-	m := &broker.Message{
-		MessageID:        p.MessageID.String(),
-		SessionID:        p.GroupID,
-		CorrelationID:    p.CorrelationID.String(),
-		Subject:          p.Subject,
-		To:               p.To,
-		ReplyTo:          p.ReplyTo,
-		ReplyToSessionID: p.ReplyToGroupID,
-		ContentType:      string(p.ContentType),
-		Format:           broker.FormatAMQP,
-		Body:             v.Bare(),
-	}
-	if v.Header.HasTTL && v.Header.TTL > 0 {
-		m.TimeToLive = time.Duration(v.Header.TTL) * time.Millisecond
-	}
-	if t, ok := v.ScheduledEnqueueTime(); ok {
-		m.ScheduledEnqueueTime = t
-	}
-	if k, ok := v.PartitionKey(); ok {
-		m.PartitionKey = k
-	}
-	return m
-}
-
-// appendDelivery encodes the payload of a delivery of m after dst.
+// appendDelivery encodes the payload of a delivery of m after dst; in
+// peek-lock it carries the lock token and locked-until.
 func appendDelivery(dst []byte, m *broker.Message, peekLock bool) ([]byte, error) {
-	bare, err := bareOf(m)
-	if err != nil {
-		return dst, err
-	}
-	d := encoding.Delivery{
-		Header: encoding.Header{Priority: encoding.DefaultPriority, DeliveryCount: uint32(max(m.DeliveryCount, 0))},
-		Annotations: encoding.BrokerAnnotations{
-			SequenceNumber:   m.SequenceNumber,
-			EnqueuedTime:     m.EnqueuedTime,
-			DeadLetterSource: m.DeadLetterSource,
-			MessageState:     int32(m.State),
-		},
-		Bare: bare,
-	}
-	if ttl := m.TimeToLive; ttl > 0 && ttl/time.Millisecond <= 0xffffffff {
-		d.Header.TTL, d.Header.HasTTL = uint32(ttl/time.Millisecond), true
-	}
-	if peekLock {
-		d.Annotations.LockedUntil = m.LockedUntil
-		d.LockToken, d.HasLockToken = encoding.UUID(m.LockToken), true
-	}
-	if !m.ScheduledEnqueueTime.IsZero() {
-		d.Annotations.Extra = append(d.Annotations.Extra,
-			encoding.KV{Key: encoding.Symbol(encoding.AnnotationScheduledEnqueueTime), Value: m.ScheduledEnqueueTime})
-	}
-	if m.PartitionKey != "" {
-		d.Annotations.Extra = append(d.Annotations.Extra,
-			encoding.KV{Key: encoding.Symbol(encoding.AnnotationPartitionKey), Value: m.PartitionKey})
-	}
-	out, err := encoding.AppendDelivery(dst, &d)
-	if err != nil {
-		return dst, fmt.Errorf("amqp: encode delivery: %w", err)
-	}
-	return out, nil
-}
-
-// bareOf returns the bare message to deliver for m: the stored bytes with
-// the broker's property changes merged, a properties section added when
-// the sender sent none (Go reads header fields only when one is present,
-// §6.1), or, for a message that did not come through AMQP, a bare message
-// built from its fields.
-func bareOf(m *broker.Message) ([]byte, error) {
-	if m.Format != broker.FormatAMQP {
-		msg := &encoding.Message{
-			Properties: &encoding.Properties{
-				MessageID:      encoding.StringID(m.MessageID),
-				To:             m.To,
-				Subject:        m.Subject,
-				ReplyTo:        m.ReplyTo,
-				CorrelationID:  stringIDOrNone(m.CorrelationID),
-				ContentType:    encoding.Symbol(m.ContentType),
-				GroupID:        m.SessionID,
-				ReplyToGroupID: m.ReplyToSessionID,
-			},
-			ApplicationProperties: propertiesMap(m.Properties),
-			Data:                  [][]byte{m.Body},
-		}
-		if m.MessageID == "" {
-			msg.Properties.MessageID = encoding.MessageID{}
-		}
-		return encoding.AppendMessage(nil, msg)
-	}
-	bare := m.Body
-	if !startsWithProperties(bare) {
-		var w encoding.Buffer
-		w.AppendProperties(&encoding.Properties{})
-		bare = append(w.Bytes(), bare...)
-	}
-	if len(m.Properties) == 0 {
-		return bare, nil
-	}
-	out, err := encoding.RewriteAppProperties(nil, bare, propertiesMap(m.Properties))
-	if err != nil {
-		// A stored body that does not parse (not written by this server)
-		// is delivered as it is rather than never.
-		return bare, nil
-	}
-	return out, nil
-}
-
-func stringIDOrNone(s string) encoding.MessageID {
-	if s == "" {
-		return encoding.MessageID{}
-	}
-	return encoding.StringID(s)
-}
-
-// startsWithProperties reports whether a bare message opens with a
-// properties section.
-func startsWithProperties(bare []byte) bool {
-	r := encoding.NewReader(bare)
-	code, name, err := r.ReadDescriptor()
-	if err != nil {
-		return false
-	}
-	if name != nil {
-		return string(name) == "amqp:properties:list"
-	}
-	return code == encoding.SectionProperties
-}
-
-// propertiesMap converts broker properties into an application-properties
-// map with string keys, in key order.
-func propertiesMap(props map[string]any) encoding.Map {
-	if len(props) == 0 {
-		return nil
-	}
-	keys := make([]string, 0, len(props))
-	for k := range props {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	out := make(encoding.Map, 0, len(keys))
-	for _, k := range keys {
-		v := props[k]
-		switch x := v.(type) {
-		case broker.LockToken:
-			v = encoding.UUID(x)
-		case int:
-			v = int64(x)
-		}
-		out = append(out, encoding.KV{Key: k, Value: v})
-	}
-	return out
+	return servicebus.AppendDelivery(dst, m, servicebus.DeliveryOptions{PeekLock: peekLock, IncludeLockToken: peekLock})
 }
 
 // brokerProperties converts an AMQP map (message-annotations of modified,

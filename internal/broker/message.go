@@ -127,6 +127,11 @@ type Message struct {
 	Properties map[string]any
 	Format     Format
 	Body       []byte
+	// Annotations are sender-supplied message annotations, encoded by the
+	// face that received them (for FormatAMQP: an AMQP map of the entries
+	// the broker does not set itself, such as x-opt-via-partition-key or an
+	// application's own). Opaque to the broker; faces re-emit them.
+	Annotations []byte
 
 	// Set by the broker.
 	SequenceNumber        int64

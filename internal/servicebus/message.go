@@ -117,6 +117,11 @@ func fromView(v *encoding.MessageView) *broker.Message {
 	if k, ok := v.PartitionKey(); ok {
 		m.PartitionKey = k
 	}
+	if raw := v.MessageAnnotationsRaw(); len(raw) > 0 {
+		// Kept whole and re-emitted at delivery after the broker's own
+		// annotations (x-opt-via-partition-key, an application's keys).
+		m.Annotations = bytes.Clone(raw)
+	}
 	return m
 }
 
@@ -159,7 +164,8 @@ func AppendDelivery(dst []byte, m *broker.Message, opts DeliveryOptions) ([]byte
 			DeadLetterSource: m.DeadLetterSource,
 			MessageState:     int32(m.State),
 		},
-		Bare: bare,
+		SenderAnnotations: m.Annotations,
+		Bare:              bare,
 	}
 	if ttl, ok := headerTTL(m); ok {
 		d.Header.TTL, d.Header.HasTTL = ttl, true

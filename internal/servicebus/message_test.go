@@ -92,10 +92,14 @@ func TestFromAMQPFields(t *testing.T) {
 	}
 	got := *m
 	got.Body = nil
+	view, _ := encoding.ParseMessage(payload)
+	if !bytes.Equal(got.Annotations, view.MessageAnnotationsRaw()) {
+		t.Fatalf("Annotations are not the sender's message-annotations")
+	}
+	got.Annotations = nil
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("FromAMQP:\n got %+v\nwant %+v", got, want)
 	}
-	view, _ := encoding.ParseMessage(payload)
 	if !bytes.Equal(m.Body, view.Bare()) {
 		t.Fatal("Body is not the bare message")
 	}

@@ -14,8 +14,9 @@ import (
 	"github.com/batonmq/baton/internal/broker"
 )
 
-// recordVersion is the first byte of every record.
-const recordVersion = 1
+// recordVersion is the first byte of every record written. Version 2 added
+// the message's Annotations; version 1 records still decode.
+const recordVersion = 2
 
 // kind is the second byte of a record. The broker's kinds keep their
 // numbers; the store's own records (written by compaction) come after.
@@ -290,6 +291,7 @@ func (e *encoder) message(m *broker.Message) error {
 	e.string(m.DeadLetterDescription)
 	e.string(m.DeadLetterSource)
 	e.varint(m.BodySize)
+	e.bytes(m.Annotations)
 	return e.props(m.Properties)
 }
 
@@ -384,9 +386,10 @@ var errShort = errors.New("record ends early")
 // decoder reads a record. The first error sticks; later reads return zero
 // values.
 type decoder struct {
-	b   []byte
-	off int
-	err error
+	b       []byte
+	off     int
+	err     error
+	version byte // the record's version (1 or 2)
 }
 
 func (d *decoder) fail(err error) {
@@ -688,6 +691,11 @@ func (d *decoder) message(m *broker.Message) {
 	m.DeadLetterDescription = d.string()
 	m.DeadLetterSource = d.string()
 	m.BodySize = d.varint()
+	if d.version >= 2 { // version 1 had no annotations
+		if a := d.bytes(); len(a) > 0 {
+			m.Annotations = a
+		}
+	}
 	m.Properties = d.props()
 }
 
@@ -705,8 +713,8 @@ func decodeRecord(b []byte) (*record, error) {
 // an enqueue (so that a caller can allocate messages in bulk).
 func decodeInto(r *record, b []byte, msg *broker.Message) error {
 	d := decoder{b: b}
-	if v := d.byte(); d.err == nil && v != recordVersion {
-		return fmt.Errorf("unknown record version %d", v)
+	if d.version = d.byte(); d.err == nil && (d.version < 1 || d.version > recordVersion) {
+		return fmt.Errorf("unknown record version %d", d.version)
 	}
 	r.kind = kind(d.byte())
 	r.Entity = d.string()
@@ -773,7 +781,7 @@ func decodeInto(r *record, b []byte, msg *broker.Message) error {
 // record's checksum was verified by the log.
 func readBody(b []byte) ([]byte, error) {
 	d := decoder{b: b}
-	if v := d.byte(); d.err == nil && v != recordVersion {
+	if v := d.byte(); d.err == nil && (v < 1 || v > recordVersion) {
 		return nil, fmt.Errorf("unknown record version %d", v)
 	}
 	if k := kind(d.byte()); d.err == nil && k != kindEnqueue {

@@ -119,7 +119,7 @@ func TestCodecCoversFields(t *testing.T) {
 		v any
 		n int
 	}{
-		{broker.Message{}, 27},
+		{broker.Message{}, 28},
 		{broker.MessageUpdate{}, 8},
 		{broker.Entity{}, 5},
 		{broker.QueueProperties{}, 16},
