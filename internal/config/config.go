@@ -64,6 +64,10 @@ type Listen struct {
 	// AMQP is the Service Bus face: AMQP 1.0, and HTTPS (the admin API)
 	// on the same port, told apart by the first byte.
 	AMQP string `json:"amqp,omitempty"`
+	// AMQPS is AMQP over TLS (what the SDKs dial without
+	// UseDevelopmentEmulator, amqps://host:5671), with the admin API over
+	// HTTPS on the same port. "off" (or empty) turns it off.
+	AMQPS string `json:"amqps,omitempty"`
 }
 
 // Log configures logging.
@@ -94,7 +98,7 @@ func Default() Config {
 		DataDir:         "baton-data",
 		Durability:      "fsync",
 		SyncInterval:    Duration(100 * time.Millisecond),
-		Listen:          Listen{Mgmt: "127.0.0.1:8088", AMQP: ":5672"},
+		Listen:          Listen{Mgmt: "127.0.0.1:8088", AMQP: ":5672", AMQPS: ":5671"},
 		Log:             Log{Level: "info", Format: "text"},
 		ShutdownTimeout: Duration(10 * time.Second),
 	}
@@ -139,7 +143,8 @@ func Decode(data []byte, c *Config) error {
 
 // ApplyEnv overlays BATON_* variables read through getenv:
 // BATON_DATA_DIR, BATON_MEMORY, BATON_DURABILITY, BATON_SYNC_INTERVAL,
-// BATON_MGMT_ADDR, BATON_AMQP_ADDR, BATON_LOG_LEVEL, BATON_LOG_FORMAT.
+// BATON_MGMT_ADDR, BATON_AMQP_ADDR, BATON_AMQPS_ADDR, BATON_LOG_LEVEL,
+// BATON_LOG_FORMAT.
 func (c *Config) ApplyEnv(getenv func(string) string) error {
 	if v := getenv("BATON_DATA_DIR"); v != "" {
 		c.DataDir = v
@@ -166,6 +171,9 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	}
 	if v, ok := lookup(getenv, "BATON_AMQP_ADDR"); ok {
 		c.Listen.AMQP = v
+	}
+	if v, ok := lookup(getenv, "BATON_AMQPS_ADDR"); ok {
+		c.Listen.AMQPS = v
 	}
 	if v := getenv("BATON_LOG_LEVEL"); v != "" {
 		c.Log.Level = v

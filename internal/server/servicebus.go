@@ -67,7 +67,7 @@ func (s *Server) startServiceBus(ctx context.Context) error {
 			s.serveErr <- fmt.Errorf("server: AMQP: %w", err)
 		}
 	}()
-	return nil
+	return s.startAMQPS(srv, admin, bundle.TLSConfig())
 }
 
 // tlsBundle returns the user's certificate, or the development CA's in
