@@ -14,6 +14,10 @@ const (
 	KindQueue Kind = iota + 1
 	KindTopic
 	KindSubscription
+	// KindStorageQueue is an Azure Storage queue (StorageQueues): its
+	// messages have ids, pop receipts and visibility times instead of
+	// sequence-number delivery and lock tokens.
+	KindStorageQueue
 )
 
 func (k Kind) String() string {
@@ -24,6 +28,8 @@ func (k Kind) String() string {
 		return "topic"
 	case KindSubscription:
 		return "subscription"
+	case KindStorageQueue:
+		return "storagequeue"
 	}
 	return "unknown"
 }
@@ -225,6 +231,10 @@ type Entity struct {
 	Properties QueueProperties
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
+	// Metadata is a storage queue's metadata (name → value, as the face
+	// gives it); nil for other kinds. Replaced as a whole, never modified
+	// in place.
+	Metadata map[string]string
 }
 
 // Key returns the case-folded name used as the entity's identity.

@@ -121,7 +121,7 @@ func TestCodecCoversFields(t *testing.T) {
 	}{
 		{broker.Message{}, 28},
 		{broker.MessageUpdate{}, 8},
-		{broker.Entity{}, 5},
+		{broker.Entity{}, 6},
 		{broker.QueueProperties{}, 16},
 		{broker.Record{}, 10},
 	} {
