@@ -151,6 +151,12 @@ type Message struct {
 	BodyRef uint64
 	// BodySize is len(Body) as sent.
 	BodySize int64
+
+	// Storage queue messages only (KindStorageQueue; zero otherwise), set
+	// by the broker and durable. A storage queue message's id is
+	// MessageID, its dequeue count DeliveryCount.
+	VisibleAt  time.Time // TimeNextVisible
+	PopReceipt LockToken // the current pop receipt
 }
 
 // clone returns a shallow copy: Body and Properties are shared (they are

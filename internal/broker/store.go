@@ -16,6 +16,8 @@ import (
 //     the store's mode or has failed (then none of it is applied).
 //   - Groups are applied in submission order.
 //   - An Update or Remove for a message the store does not hold is ignored.
+//   - An Enqueue for a sequence number the store holds replaces that
+//     message, body included (a storage queue's Update with new text).
 //   - Load reports, per entity, the highest sequence number ever enqueued,
 //     even when those messages are gone, and every duplicate-detection entry
 //     whose DedupUntil is still ahead.
@@ -76,6 +78,9 @@ type MessageUpdate struct {
 	DeadLetterDescription string
 	DeadLetterSource      string
 	Properties            map[string]any
+	// Storage queue messages only (zero otherwise).
+	VisibleAt  time.Time
+	PopReceipt LockToken
 }
 
 func updateOf(m *Message) *MessageUpdate {
@@ -88,6 +93,8 @@ func updateOf(m *Message) *MessageUpdate {
 		DeadLetterDescription: m.DeadLetterDescription,
 		DeadLetterSource:      m.DeadLetterSource,
 		Properties:            m.Properties,
+		VisibleAt:             m.VisibleAt,
+		PopReceipt:            m.PopReceipt,
 	}
 }
 
@@ -100,6 +107,8 @@ func (u *MessageUpdate) Apply(m *Message) {
 	m.DeadLetterDescription = u.DeadLetterDescription
 	m.DeadLetterSource = u.DeadLetterSource
 	m.Properties = u.Properties
+	m.VisibleAt = u.VisibleAt
+	m.PopReceipt = u.PopReceipt
 }
 
 // Snapshot is the state a Store gives back at Load.

@@ -15,8 +15,9 @@ import (
 )
 
 // recordVersion is the first byte of every record written. Version 2 added
-// the message's Annotations; version 1 records still decode.
-const recordVersion = 2
+// the message's Annotations; version 3 a storage queue's Metadata and a
+// message's VisibleAt and PopReceipt. Versions 1 and 2 still decode.
+const recordVersion = 3
 
 // kind is the second byte of a record. The broker's kinds keep their
 // numbers; the store's own records (written by compaction) come after.
@@ -265,6 +266,30 @@ func (e *encoder) def(d *broker.Entity) {
 	e.uvarint(flags)
 	e.time(d.CreatedAt)
 	e.time(d.UpdatedAt)
+	e.metadata(d.Metadata)
+}
+
+// metadata writes nil as 0 and anything else as count+1 name/value pairs.
+func (e *encoder) metadata(m map[string]string) {
+	if m == nil {
+		e.uvarint(0)
+		return
+	}
+	e.uvarint(uint64(len(m)) + 1)
+	for k, v := range m {
+		e.string(k)
+		e.string(v)
+	}
+}
+
+// token writes the zero token as an empty byte string and any other as its
+// 16 bytes.
+func (e *encoder) token(t broker.LockToken) {
+	if t.IsZero() {
+		e.bytes(nil)
+		return
+	}
+	e.bytes(t[:])
 }
 
 // message writes every field of m except the body.
@@ -292,7 +317,12 @@ func (e *encoder) message(m *broker.Message) error {
 	e.string(m.DeadLetterSource)
 	e.varint(m.BodySize)
 	e.bytes(m.Annotations)
-	return e.props(m.Properties)
+	if err := e.props(m.Properties); err != nil {
+		return err
+	}
+	e.time(m.VisibleAt)
+	e.token(m.PopReceipt)
+	return nil
 }
 
 // appendEnqueue encodes an enqueue of m. The body comes first, right after
@@ -345,6 +375,8 @@ func appendRecord(b []byte, r *broker.Record) ([]byte, error) {
 		if err := e.props(u.Properties); err != nil {
 			return b, err
 		}
+		e.time(u.VisibleAt)
+		e.token(u.PopReceipt)
 		return e.b, nil
 	case broker.RecRemove:
 		e := encoder{b}
@@ -389,7 +421,7 @@ type decoder struct {
 	b       []byte
 	off     int
 	err     error
-	version byte // the record's version (1 or 2)
+	version byte // the record's version (1 to recordVersion)
 }
 
 func (d *decoder) fail(err error) {
@@ -665,7 +697,49 @@ func (d *decoder) def() *broker.Entity {
 	p.EnablePartitioning = flags&propPartitioning != 0
 	def.CreatedAt = d.time()
 	def.UpdatedAt = d.time()
+	if d.version >= 3 { // versions 1 and 2 had no metadata
+		def.Metadata = d.metadata()
+	}
 	return def
+}
+
+func (d *decoder) metadata() map[string]string {
+	n := d.uvarint()
+	if n == 0 || d.err != nil {
+		return nil
+	}
+	n--
+	// Each entry takes at least two bytes: bound the map by the input.
+	if n > uint64(len(d.b)-d.off)/2 {
+		d.fail(errShort)
+		return nil
+	}
+	m := make(map[string]string, n)
+	for range n {
+		k := d.string()
+		v := d.string()
+		if d.err != nil {
+			return nil
+		}
+		m[k] = v
+	}
+	return m
+}
+
+// token reads what encoder.token wrote.
+func (d *decoder) token() broker.LockToken {
+	var t broker.LockToken
+	switch p := d.raw(d.uvarint()); len(p) {
+	case 0:
+	case len(t):
+		copy(t[:], p)
+		if t.IsZero() {
+			d.fail(errors.New("zero token written in full"))
+		}
+	default:
+		d.fail(errors.New("bad token length"))
+	}
+	return t
 }
 
 func (d *decoder) message(m *broker.Message) {
@@ -697,6 +771,10 @@ func (d *decoder) message(m *broker.Message) {
 		}
 	}
 	m.Properties = d.props()
+	if d.version >= 3 { // versions 1 and 2 had no storage queue fields
+		m.VisibleAt = d.time()
+		m.PopReceipt = d.token()
+	}
 }
 
 // decodeRecord decodes a whole record. The message body of an enqueue is
@@ -748,6 +826,10 @@ func decodeInto(r *record, b []byte, msg *broker.Message) error {
 		u.DeadLetterDescription = d.string()
 		u.DeadLetterSource = d.string()
 		u.Properties = d.props()
+		if d.version >= 3 {
+			u.VisibleAt = d.time()
+			u.PopReceipt = d.token()
+		}
 		r.Update = u
 	case kindRemove:
 		r.Kind = broker.RecRemove

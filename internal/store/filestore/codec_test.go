@@ -34,6 +34,7 @@ func sampleMessage() *broker.Message {
 		Body: []byte("body"), SequenceNumber: 42, EnqueuedTime: t0, ExpiresAt: t0.Add(time.Minute),
 		DeliveryCount: 3, State: broker.StateDeferred, DeadLettered: true, DeadLetterReason: "r",
 		DeadLetterDescription: "d", DeadLetterSource: "src", BodySize: 4,
+		VisibleAt: t0.Add(2 * time.Minute), PopReceipt: tok,
 	}
 }
 
@@ -43,14 +44,20 @@ func sampleRecords() []broker.Record {
 	def.Properties.DeadLetteringOnMessageExpiration = true
 	def.Properties.ForwardTo = "other"
 	def.Properties.UserMetadata = "meta"
+	sq := &broker.Entity{Name: "acct/q", Kind: broker.KindStorageQueue, Properties: broker.DefaultQueueProperties(), CreatedAt: t0,
+		Metadata: map[string]string{"k": "v", "empty": ""}}
+	noMeta := &broker.Entity{Name: "acct/q", Kind: broker.KindStorageQueue, Metadata: map[string]string{}}
 	empty := &broker.Message{SequenceNumber: 1}
 	return []broker.Record{
 		{Kind: broker.RecEntityPut, Entity: "q", Def: def},
+		{Kind: broker.RecEntityPut, Entity: "acct/q", Def: sq},
+		{Kind: broker.RecEntityPut, Entity: "acct/q", Def: noMeta},
 		{Kind: broker.RecEntityDelete, Entity: "q"},
 		{Kind: broker.RecEnqueue, Entity: "q", Msg: sampleMessage(), DedupUntil: t0.Add(time.Minute)},
 		{Kind: broker.RecEnqueue, Entity: "q", Msg: empty},
 		{Kind: broker.RecUpdate, Entity: "q", Update: &broker.MessageUpdate{Seq: 42, DeliveryCount: 2, State: broker.StateScheduled, DeadLettered: true, DeadLetterReason: "a", DeadLetterDescription: "b", DeadLetterSource: "c", Properties: allProps()}},
 		{Kind: broker.RecUpdate, Entity: "q", Update: &broker.MessageUpdate{Seq: 1}},
+		{Kind: broker.RecUpdate, Entity: "acct/q", Update: &broker.MessageUpdate{Seq: 3, DeliveryCount: 4, VisibleAt: t0, PopReceipt: tok}},
 		{Kind: broker.RecRemove, Entity: "q", Seq: 7},
 		{Kind: broker.RecSessionState, Entity: "q", SessionID: "s", SessionState: []byte("st"), SessionTime: t0},
 		{Kind: broker.RecSessionState, Entity: "q", SessionID: "s", SessionState: []byte{}, SessionTime: t0},
@@ -91,6 +98,52 @@ func TestCodecRoundTrip(t *testing.T) {
 	}
 }
 
+// TestCodecOlderVersions decodes records as versions 1 and 2 wrote them:
+// the same bytes without the fields added since.
+func TestCodecOlderVersions(t *testing.T) {
+	def := &broker.Entity{Name: "Q", Kind: broker.KindQueue, Properties: broker.DefaultQueueProperties(), CreatedAt: t0}
+	msg := &broker.Message{SequenceNumber: 9, MessageID: "m", Body: []byte("b"), BodySize: 1, EnqueuedTime: t0, DeliveryCount: 2}
+	for _, c := range []struct {
+		rec broker.Record
+		// bytes version 3 added at the end of the record, and (for
+		// version 1) those version 2 added.
+		v3, v2 int
+	}{
+		{broker.Record{Kind: broker.RecEntityPut, Entity: "q", Def: def}, 1, 0},
+		{broker.Record{Kind: broker.RecEnqueue, Entity: "q", Msg: msg}, 2, 1},
+		{broker.Record{Kind: broker.RecUpdate, Entity: "q", Update: &broker.MessageUpdate{Seq: 9, DeliveryCount: 3}}, 2, 0},
+	} {
+		b, err := appendRecord(nil, &c.rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b[0] != 3 {
+			t.Fatalf("written as version %d; want 3", b[0])
+		}
+		for version, cut := range map[byte]int{2: c.v3, 1: c.v3 + c.v2} {
+			// Every empty field is one zero byte: dropping the fields a
+			// version lacked is dropping that many zero bytes at the end
+			// (for version 1's enqueue, the annotations before the empty
+			// properties).
+			old := append([]byte{version}, b[1:len(b)-cut]...)
+			r, err := decodeRecord(old)
+			if err != nil {
+				t.Fatalf("%s version %d: %v", kindName(kind(c.rec.Kind)), version, err)
+			}
+			got := r.Record
+			if got.Msg != nil {
+				got.Msg.Body = c.rec.Msg.Body
+			}
+			if !reflect.DeepEqual(&got, &c.rec) {
+				t.Fatalf("%s version %d:\n got %+v\nwant %+v", kindName(kind(c.rec.Kind)), version, got, c.rec)
+			}
+			if _, err := decodeRecord(b[:len(b)-cut]); cut > 0 && err == nil {
+				t.Fatalf("%s: version 3 record without its new fields decoded", kindName(kind(c.rec.Kind)))
+			}
+		}
+	}
+}
+
 func TestCodecInternalRecords(t *testing.T) {
 	def := broker.Entity{Name: "Q", Kind: broker.KindTopic, CreatedAt: t0}
 	r, err := decodeRecord(appendEntityState(nil, "q", &def, 99))
@@ -119,8 +172,8 @@ func TestCodecCoversFields(t *testing.T) {
 		v any
 		n int
 	}{
-		{broker.Message{}, 28},
-		{broker.MessageUpdate{}, 8},
+		{broker.Message{}, 30},
+		{broker.MessageUpdate{}, 10},
 		{broker.Entity{}, 6},
 		{broker.QueueProperties{}, 16},
 		{broker.Record{}, 10},
