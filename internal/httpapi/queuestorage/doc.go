@@ -1,0 +1,33 @@
+// Package queuestorage is Baton's Azure Queue Storage face: the REST/XML API
+// that the official Storage SDKs (Go azqueue, JS @azure/storage-queue, .NET
+// Azure.Storage.Queues and so Azure Functions) speak, served on
+// http://127.0.0.1:10001/<account> with Azurite's path-style addressing.
+//
+// The wire contract is /work/shared/specs/storage-queue.md; the section
+// numbers in comments (§4.2, …) refer to it. In short:
+//
+//   - Routing (handler.go): the first path segment is the account, then
+//     /<queue>[/messages[/<id>]]; comp, restype and peekonly pick the
+//     operation. Query names are case-insensitive; unknown parameters (SAS,
+//     timeout, cache busters) are ignored.
+//   - Authentication (auth.go, canon.go): SharedKey with the three header
+//     orders the SDKs use (byte order, the JS .NET-culture emulation, .NET
+//     IgnoreSymbols), SharedKey Lite, account SAS (both string-to-sign
+//     layouts), service SAS with stored access policies, and an optional
+//     anonymous mode. A failed signature answers 403 AuthenticationFailed
+//     with the string the server signed.
+//   - Errors (errors.go): one table from Azure error code to status and
+//     message, which also maps the broker's codes; every error carries
+//     x-ms-error-code and an XML <Error> body.
+//   - Operations (queues.go, messages.go, service.go) validate the request
+//     exactly as Azure does and call an Engine (engine.go), which in the
+//     server is the broker's storage-queue API. Queues are broker entities
+//     named "<account>/<queue>".
+//
+// Stored access policies (Set Queue ACL) are kept durably in the queue's
+// entity metadata under the reserved key "$acl" (a metadata name must be a
+// C# identifier, so no user key can collide); they are hidden from Get
+// Metadata and List Queues. Service properties (CORS rules, logging and
+// metrics settings) are kept per account in an XML file in
+// Config.StateDir (service-<account>.xml), or in memory when it is empty.
+package queuestorage

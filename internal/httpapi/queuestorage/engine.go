@@ -1,0 +1,57 @@
+package queuestorage
+
+import (
+	"context"
+	"time"
+)
+
+// Engine is what the face needs from the broker. Queue names are
+// "<account>/<queue>". Errors carry broker codes (broker.CodeOf):
+// CodeNotFound for a missing queue, CodeEntityExists from CreateQueue,
+// CodeMessageNotFound for an unknown, stale or expired message or receipt,
+// CodeInvalidArgument for a malformed receipt. NewBrokerEngine adapts a
+// *broker.Broker.
+type Engine interface {
+	// CreateQueue creates a queue with metadata.
+	CreateQueue(ctx context.Context, name string, metadata map[string]string) error
+	// Queue returns one queue.
+	Queue(ctx context.Context, name string) (*Queue, error)
+	// Queues returns the queues whose names start with prefix, sorted.
+	Queues(ctx context.Context, prefix string) []*Queue
+	// DeleteQueue deletes a queue and its messages.
+	DeleteQueue(ctx context.Context, name string) error
+	// SetMetadata replaces a queue's metadata.
+	SetMetadata(ctx context.Context, name string, metadata map[string]string) error
+	// Put adds a message; ttl < 0 never expires.
+	Put(ctx context.Context, name string, text []byte, visibility, ttl time.Duration) (*Message, error)
+	// Get claims up to n visible messages for visibility.
+	Get(ctx context.Context, name string, n int, visibility time.Duration) ([]*Message, error)
+	// Peek returns up to n visible messages without changing them.
+	Peek(ctx context.Context, name string, n int) ([]*Message, error)
+	// DeleteMessage deletes a message given its current receipt.
+	DeleteMessage(ctx context.Context, name, id, receipt string) error
+	// Update hides a message for visibility and mints a new receipt; a nil
+	// text keeps the message's text.
+	Update(ctx context.Context, name, id, receipt string, visibility time.Duration, text []byte) (*Message, error)
+	// Clear deletes every message of a queue.
+	Clear(ctx context.Context, name string) error
+}
+
+// Queue is a queue as the face sees it.
+type Queue struct {
+	Name     string            // "<account>/<queue>"
+	Metadata map[string]string // includes reserved keys ("$acl")
+	// ApproximateCount is the number of unexpired messages, visible or not.
+	ApproximateCount int64
+}
+
+// Message is a storage-queue message.
+type Message struct {
+	ID           string
+	Text         []byte
+	InsertedAt   time.Time
+	ExpiresAt    time.Time // zero or ≥ year 9999: never
+	VisibleAt    time.Time
+	DequeueCount int64
+	Receipt      string
+}
