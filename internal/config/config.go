@@ -43,6 +43,13 @@ type Config struct {
 	// TLS configures the HTTPS faces; by default a development CA in
 	// DataDir/tls signs a certificate for localhost.
 	TLS TLS `json:"tls"`
+	// Accounts are extra Queue Storage accounts: name → base64 key (or
+	// "key1,key2"). The development account devstoreaccount1 with Azurite's
+	// well-known key always exists unless listed here with another key.
+	Accounts map[string]string `json:"accounts,omitempty"`
+	// AllowAnonymous lets Queue Storage requests without credentials
+	// through (a development switch; Azure answers them 401).
+	AllowAnonymous bool `json:"allowAnonymous,omitempty"`
 
 	// FromEmulator is set when the config file was Microsoft's Service Bus
 	// emulator Config.json; EmulatorNotes say what of it is not applied.
@@ -68,6 +75,12 @@ type Listen struct {
 	// UseDevelopmentEmulator, amqps://host:5671), with the admin API over
 	// HTTPS on the same port. "off" (or empty) turns it off.
 	AMQPS string `json:"amqps,omitempty"`
+	// QueueStorage is the Azure Queue Storage face over plain HTTP, with
+	// Azurite's path-style addressing (http://127.0.0.1:10001/devstoreaccount1).
+	QueueStorage string `json:"queueStorage,omitempty"`
+	// QueueStorageHTTPS optionally serves the same face over HTTPS with the
+	// TLS certificate (by default the development CA's); empty is off.
+	QueueStorageHTTPS string `json:"queueStorageHttps,omitempty"`
 }
 
 // Log configures logging.
@@ -98,7 +111,7 @@ func Default() Config {
 		DataDir:         "baton-data",
 		Durability:      "fsync",
 		SyncInterval:    Duration(100 * time.Millisecond),
-		Listen:          Listen{Mgmt: "127.0.0.1:8088", AMQP: ":5672", AMQPS: ":5671"},
+		Listen:          Listen{Mgmt: "127.0.0.1:8088", AMQP: ":5672", AMQPS: ":5671", QueueStorage: "127.0.0.1:10001"},
 		Log:             Log{Level: "info", Format: "text"},
 		ShutdownTimeout: Duration(10 * time.Second),
 	}
@@ -143,8 +156,8 @@ func Decode(data []byte, c *Config) error {
 
 // ApplyEnv overlays BATON_* variables read through getenv:
 // BATON_DATA_DIR, BATON_MEMORY, BATON_DURABILITY, BATON_SYNC_INTERVAL,
-// BATON_MGMT_ADDR, BATON_AMQP_ADDR, BATON_AMQPS_ADDR, BATON_LOG_LEVEL,
-// BATON_LOG_FORMAT.
+// BATON_MGMT_ADDR, BATON_AMQP_ADDR, BATON_AMQPS_ADDR, BATON_QUEUE_ADDR,
+// BATON_LOG_LEVEL, BATON_LOG_FORMAT.
 func (c *Config) ApplyEnv(getenv func(string) string) error {
 	if v := getenv("BATON_DATA_DIR"); v != "" {
 		c.DataDir = v
@@ -174,6 +187,9 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	}
 	if v, ok := lookup(getenv, "BATON_AMQPS_ADDR"); ok {
 		c.Listen.AMQPS = v
+	}
+	if v, ok := lookup(getenv, "BATON_QUEUE_ADDR"); ok {
+		c.Listen.QueueStorage = v
 	}
 	if v := getenv("BATON_LOG_LEVEL"); v != "" {
 		c.Log.Level = v

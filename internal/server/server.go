@@ -52,6 +52,8 @@ type Server struct {
 	amqpSrv *amqp.Server
 	tls     *devtls.Bundle
 
+	queue *queueFace // Azure Queue Storage face (queuestorage.go)
+
 	ready    atomic.Bool
 	wg       sync.WaitGroup
 	serveErr chan error
@@ -130,6 +132,9 @@ func (s *Server) Start(ctx context.Context) (err error) {
 				s.serveErr <- fmt.Errorf("server: management API: %w", err)
 			}
 		}()
+	}
+	if err := s.startQueueStorage(ctx); err != nil {
+		return err
 	}
 	s.ready.Store(true)
 	s.log.Info("baton is ready", "store", s.storeDesc, "mgmt", s.MgmtURL(), "amqp", s.AMQPAddr(), "entities", len(b.ListEntities(0)),
@@ -245,6 +250,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("server: AMQP shutdown: %w", err))
 		}
 	}
+	errs = append(errs, s.queue.shutdown(ctx))
 	if s.mgmtSrv != nil {
 		if err := s.mgmtSrv.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("server: management API shutdown: %w", err))
