@@ -413,6 +413,9 @@ func writeEmpty(q *request, status int) error {
 // readBody reads the request body up to the handler's limit; a larger body
 // is 413 RequestBodyTooLarge.
 func (h *Handler) readBody(q *request) ([]byte, error) {
+	if q.r.Body == nil {
+		return nil, nil
+	}
 	data, err := io.ReadAll(io.LimitReader(q.r.Body, h.maxBytes+1))
 	if err != nil {
 		return nil, newError("InvalidInput").withMessage("The request body could not be read: " + err.Error())
