@@ -364,7 +364,7 @@ func (b *Broker) GetEntity(name string) (*EntityInfo, error) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if err := e.usableLocked(); err != nil {
+	if err := e.existsLocked(); err != nil {
 		return nil, err
 	}
 	return e.infoLocked(), nil
@@ -384,7 +384,7 @@ func (b *Broker) ListEntities(k Kind) []*EntityInfo {
 	out := make([]*EntityInfo, 0, len(ents))
 	for _, e := range ents {
 		e.mu.Lock()
-		if e.usableLocked() == nil {
+		if e.existsLocked() == nil {
 			out = append(out, e.infoLocked())
 		}
 		e.mu.Unlock()

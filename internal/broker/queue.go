@@ -2,6 +2,7 @@ package broker
 
 import (
 	"container/heap"
+	"maps"
 	"sort"
 	"sync"
 	"time"
@@ -191,10 +192,13 @@ type entity struct {
 	// messages unlocked because their session lock ended.
 	sessionLost      map[LockToken]struct{}
 	sessionLostOrder []LockToken
+	// sq is a storage queue's index (storagequeue_index.go); nil for
+	// every other kind.
+	sq *sqState
 }
 
 func newEntity(b *Broker, def Entity) *entity {
-	return &entity{
+	e := &entity{
 		b:        b,
 		key:      def.Key(),
 		def:      def,
@@ -204,17 +208,37 @@ func newEntity(b *Broker, def Entity) *entity {
 		sessions: make(map[string]*session),
 		dedup:    make(map[string]time.Time),
 	}
+	if def.Kind == KindStorageQueue {
+		e.sq = newSQState()
+	}
+	return e
 }
 
-func (e *entity) usableLocked() error {
+// existsLocked reports an entity still being created, or deleted, as not
+// found.
+func (e *entity) existsLocked() error {
 	if e.deleted || e.creating {
 		return errorf(CodeNotFound, "entity %q not found", e.def.Name)
 	}
 	return nil
 }
 
+// usableLocked is existsLocked for the Service Bus operations, which a
+// storage queue refuses.
+func (e *entity) usableLocked() error {
+	if err := e.existsLocked(); err != nil {
+		return err
+	}
+	if e.sq != nil {
+		return errorf(CodeInvalidArgument, "entity %q is a storage queue; Service Bus operations do not apply to it", e.def.Name)
+	}
+	return nil
+}
+
 func (e *entity) infoLocked() *EntityInfo {
-	return &EntityInfo{Entity: e.def, Counts: e.counts, AccessedAt: e.lastActivity}
+	info := &EntityInfo{Entity: e.def, Counts: e.counts, AccessedAt: e.lastActivity}
+	info.Metadata = maps.Clone(e.def.Metadata)
+	return info
 }
 
 func (e *entity) sub(dlq bool) *subqueue {
@@ -356,6 +380,10 @@ func (e *entity) detachLocked(en *entry) {
 
 // restore rebuilds the index from a store snapshot.
 func (e *entity) restore(es *EntitySnapshot, now time.Time) {
+	if e.sq != nil {
+		e.sqRestore(es, now)
+		return
+	}
 	e.lastSeq = es.LastSeq
 	msgs := append([]*Message(nil), es.Messages...)
 	sort.Slice(msgs, func(i, j int) bool { return msgs[i].SequenceNumber < msgs[j].SequenceNumber })

@@ -37,6 +37,7 @@ package broker
 import (
 	"context"
 	"encoding/base64"
+	"maps"
 	"time"
 )
 
@@ -77,65 +78,137 @@ const (
 // zero (never).
 var sqNever = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
 
-// Create creates a storage queue with the given metadata (copied). An
-// existing entity of that name, of any kind, is CodeEntityExists; the face
-// compares metadata for Azure's idempotency rule (GetEntity).
+// Create creates a storage queue with the given metadata (copied; empty is
+// stored as nil). An existing entity of that name, of any kind, is
+// CodeEntityExists; the face compares metadata for Azure's idempotency rule
+// (GetEntity).
 func (q *StorageQueues) Create(ctx context.Context, name string, metadata map[string]string) (*EntityInfo, error) {
-	return nil, errorf(CodeNotImplemented, "storage queues are not implemented yet")
+	b := q.b
+	b.runDue()
+	if err := ValidateEntityName(name, b.limits.MaxNameLength); err != nil {
+		return nil, err
+	}
+	now := b.clock.Now()
+	def := Entity{Name: name, Kind: KindStorageQueue, Properties: DefaultQueueProperties(), CreatedAt: now, UpdatedAt: now, Metadata: sqMetadata(metadata)}
+	key := def.Key()
+
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil, ErrClosed
+	}
+	if _, ok := b.entities[key]; ok {
+		b.mu.Unlock()
+		return nil, errorf(CodeEntityExists, "entity %q already exists", name)
+	}
+	if len(b.entities) >= b.limits.MaxEntities {
+		b.mu.Unlock()
+		return nil, errorf(CodeQuotaExceeded, "the namespace already holds %d entities", len(b.entities))
+	}
+	e := newEntity(b, def)
+	e.creating = true
+	b.entities[key] = e
+	e.mu.Lock()
+	ch := b.submitLocked([]Record{{Kind: RecEntityPut, Entity: key, Def: &def}})
+	e.mu.Unlock()
+	b.mu.Unlock()
+
+	if err := wait(ch); err != nil {
+		b.mu.Lock()
+		if b.entities[key] == e {
+			delete(b.entities, key)
+		}
+		b.mu.Unlock()
+		return nil, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.creating = false
+	e.lastActivity = now
+	return e.infoLocked(), nil
 }
 
 // SetMetadata replaces a storage queue's metadata as a whole (nil or empty
 // clears it).
 func (q *StorageQueues) SetMetadata(ctx context.Context, name string, metadata map[string]string) error {
-	return errorf(CodeNotImplemented, "storage queues are not implemented yet")
+	b := q.b
+	e, err := q.entity(name)
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	if err := e.existsLocked(); err != nil {
+		e.mu.Unlock()
+		return err
+	}
+	def := e.def
+	def.Metadata = sqMetadata(metadata)
+	def.UpdatedAt = b.clock.Now()
+	e.lastActivity = def.UpdatedAt
+	e.sq.defSubmitted++
+	gen := e.sq.defSubmitted
+	ch := b.submitLocked([]Record{{Kind: RecEntityPut, Entity: e.key, Def: &def}})
+	e.mu.Unlock()
+	if err := wait(ch); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	// The store applies definitions in submission order; callers may come
+	// back in any order: keep the one submitted last.
+	if gen > e.sq.defApplied {
+		e.sq.defApplied = gen
+		e.def = def
+	}
+	return nil
 }
 
-// Put adds a message with text (copied). It is hidden for visibility (0:
-// visible at once) and expires after ttl (0: SQDefaultTTL; negative: never).
-// It returns once the message is durable; the returned receipt is valid at
-// once for Update and Delete.
-func (q *StorageQueues) Put(ctx context.Context, name string, text []byte, visibility, ttl time.Duration) (*SQMessage, error) {
-	return nil, errorf(CodeNotImplemented, "storage queues are not implemented yet")
+// entity resolves a storage queue by name, after running due timers.
+func (q *StorageQueues) entity(name string) (*entity, error) {
+	q.b.runDue()
+	e, dlq, err := q.b.lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	if dlq || e.sq == nil {
+		return nil, errorf(CodeInvalidArgument, "entity %q is not a storage queue; storage queue operations do not apply to it", name)
+	}
+	return e, nil
 }
 
-// Get dequeues up to n visible messages (n ≤ 0: 1), in ascending VisibleAt,
-// ties by insertion order. Atomically per message it adds one to
-// DequeueCount, mints a new receipt (the previous one is no longer valid)
-// and hides the message until now+visibility. The changes are durable
-// (one store group per call) before Get returns. No visible message: an
-// empty result.
-func (q *StorageQueues) Get(ctx context.Context, name string, n int, visibility time.Duration) ([]*SQMessage, error) {
-	return nil, errorf(CodeNotImplemented, "storage queues are not implemented yet")
+// sqMetadata copies metadata; empty becomes nil.
+func sqMetadata(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	return maps.Clone(m)
 }
 
-// Peek returns up to n (≤ 0: 1) visible, unexpired messages in Get's order
-// without changing anything; they carry no receipt.
-func (q *StorageQueues) Peek(ctx context.Context, name string, n int) ([]*SQMessage, error) {
-	return nil, errorf(CodeNotImplemented, "storage queues are not implemented yet")
+// sqMessageOf renders a message's state; receipt tells whether to include
+// the pop receipt.
+func sqMessageOf(m *Message, receipt bool) *SQMessage {
+	out := &SQMessage{
+		ID:           m.MessageID,
+		Text:         m.Body,
+		InsertedAt:   m.EnqueuedTime,
+		ExpiresAt:    m.ExpiresAt,
+		VisibleAt:    m.VisibleAt,
+		DequeueCount: int64(m.DeliveryCount),
+	}
+	if receipt {
+		out.Receipt = formatReceipt(m.PopReceipt)
+	}
+	return out
 }
 
-// Delete deletes message id if receipt is its current receipt. An unknown
-// id, a receipt that is not the current one and an expired message are
-// CodeMessageNotFound; a receipt that is not one of ours is
-// CodeInvalidArgument. A receipt stays valid after its visibility timeout
-// lapses, until the message is dequeued again, updated, deleted or expires.
-func (q *StorageQueues) Delete(ctx context.Context, name, id, receipt string) error {
-	return errorf(CodeNotImplemented, "storage queues are not implemented yet")
-}
-
-// Update hides message id until now+visibility (0: visible now; never past
-// its expiry) and mints a new receipt, checking receipt as Delete does.
-// text, when not nil, replaces the message text (empty: blank it); nil
-// keeps it. DequeueCount, InsertedAt and ExpiresAt do not change. The
-// result carries the new receipt and VisibleAt, and Text only when it was
-// replaced.
-func (q *StorageQueues) Update(ctx context.Context, name, id, receipt string, visibility time.Duration, text []byte) (*SQMessage, error) {
-	return nil, errorf(CodeNotImplemented, "storage queues are not implemented yet")
-}
-
-// Clear deletes every message of a storage queue, visible or not.
-func (q *StorageQueues) Clear(ctx context.Context, name string) error {
-	return errorf(CodeNotImplemented, "storage queues are not implemented yet")
+// sqExpiry is when a message put at now with ttl (> 0; negative: never)
+// expires; zero means never, which is also what an expiry past Azure's
+// last instant becomes.
+func sqExpiry(now time.Time, ttl time.Duration) time.Time {
+	if ttl < 0 || ttl > sqNever.Sub(now) {
+		return time.Time{}
+	}
+	return now.Add(ttl)
 }
 
 // formatReceipt renders a pop receipt: URL-safe base64 without padding, so

@@ -17,6 +17,7 @@ const (
 	evTTL                                // a message may have expired
 	evDedupPrune                         // drop old duplicate-detection entries
 	evIdle                               // the entity may be idle past AutoDeleteOnIdle
+	evSQExpiry                           // storage queue messages may have expired
 )
 
 // timerEvent is one entry of the broker's timer heap. Events are hints: the
@@ -196,6 +197,10 @@ func (b *Broker) handleDue(evs []timerEvent, now time.Time, idle []*entity) []*e
 				b.timers.add(timerEvent{when: now.Add(e.def.Properties.DuplicateDetectionHistoryTimeWindow), kind: evDedupPrune, ent: e})
 			} else {
 				e.dedupArmed = false
+			}
+		case evSQExpiry:
+			if e.sq != nil {
+				e.sqExpireLocked(ev.when, now)
 			}
 		case evIdle:
 			if d := e.def.Properties.AutoDeleteOnIdle; d < MaxDuration {

@@ -42,6 +42,7 @@ func Run(t *testing.T, f Factory) {
 		{"RestartKeepsState", testRestartKeepsState},
 		{"AutoDeleteOnIdle", testAutoDeleteOnIdle},
 		{"Counts", testCounts},
+		{"StorageQueue", testStorageQueue},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, f) })
