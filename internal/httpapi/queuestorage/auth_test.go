@@ -76,7 +76,7 @@ func TestSharedKeyVariants(t *testing.T) {
 	w := fx.serve(r)
 	want(t, w, 403, "AuthenticationFailed")
 	if !strings.Contains(w.Body.String(), "<AuthenticationErrorDetail>The MAC signature found in the HTTP request") ||
-		!strings.Contains(w.Body.String(), "Server used following string to sign: &#39;GET&#xA;") {
+		!strings.Contains(w.Body.String(), "Server used following string to sign: 'GET\n") {
 		t.Fatalf("detail: %s", w.Body.String())
 	}
 	for _, c := range []struct{ auth, code string }{

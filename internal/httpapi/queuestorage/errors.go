@@ -1,7 +1,6 @@
 package queuestorage
 
 import (
-	"encoding/xml"
 	"errors"
 	"net/http"
 	"strconv"
@@ -171,9 +170,25 @@ func errorBody(e *apiError, requestID, when string) []byte {
 	return []byte(b.String())
 }
 
-// escape writes s as XML character data.
+// escape writes s as XML character data the way Azure does: only '&',
+// '<' and '>' become entities; newlines and tabs stay literal. (The JS
+// SDK's parser decodes the named entities but not numeric references such
+// as "&#xA;", which encoding/xml would write for a newline.)
 func escape(b *strings.Builder, s string) {
-	_ = xml.EscapeText(b, []byte(s))
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '&':
+			b.WriteString("&amp;")
+		case '<':
+			b.WriteString("&lt;")
+		case '>':
+			b.WriteString("&gt;")
+		case '"':
+			b.WriteString("&quot;")
+		default:
+			b.WriteByte(c)
+		}
+	}
 }
 
 // statusOf returns the HTTP status of an Azure code.

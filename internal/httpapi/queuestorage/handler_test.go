@@ -44,8 +44,8 @@ func TestErrorShape(t *testing.T) {
 	w := fx.do("GET", "/devstoreaccount1/missing?comp=metadata", "")
 	want(t, w, 404, "QueueNotFound")
 	body := w.Body.String()
-	re := regexp.MustCompile(`^<\?xml version="1.0" encoding="utf-8"\?><Error><Code>QueueNotFound</Code><Message>The specified queue does not exist.&#xA;RequestId:` +
-		w.Header().Get("x-ms-request-id") + `&#xA;Time:2026-11-24T06:47:14.0000000Z</Message></Error>$`)
+	re := regexp.MustCompile(`^<\?xml version="1.0" encoding="utf-8"\?><Error><Code>QueueNotFound</Code><Message>The specified queue does not exist.\nRequestId:` +
+		w.Header().Get("x-ms-request-id") + `\nTime:2026-11-24T06:47:14.0000000Z</Message></Error>$`)
 	if !re.MatchString(body) {
 		t.Fatalf("error body %s", body)
 	}
@@ -208,7 +208,7 @@ func TestMessageLifecycle(t *testing.T) {
 		t.Fatalf("put: %s", w.Body.String())
 	}
 	w = fx.do("GET", "/devstoreaccount1/qu1/messages?peekonly=TRUE", "")
-	if !regexp.MustCompile(`<QueueMessage><MessageId>[^<]+</MessageId><InsertionTime>[^<]+</InsertionTime><ExpirationTime>[^<]+</ExpirationTime><DequeueCount>0</DequeueCount><MessageText>  a &amp; b&#xA;</MessageText></QueueMessage>`).MatchString(w.Body.String()) {
+	if !regexp.MustCompile(`<QueueMessage><MessageId>[^<]+</MessageId><InsertionTime>[^<]+</InsertionTime><ExpirationTime>[^<]+</ExpirationTime><DequeueCount>0</DequeueCount><MessageText>  a &amp; b\n</MessageText></QueueMessage>`).MatchString(w.Body.String()) {
 		t.Fatalf("peek: %s", w.Body.String())
 	}
 	w = fx.do("GET", "/devstoreaccount1/qu1/messages?numofmessages=32&visibilitytimeout=10", "")

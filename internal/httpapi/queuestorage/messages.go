@@ -94,7 +94,7 @@ func (h *Handler) putMessage(q *request) error {
 		MessageID: m.ID, InsertionTime: rfc1123(m.InsertedAt), ExpirationTime: expiry(m.ExpiresAt),
 		PopReceipt: m.Receipt, TimeNextVisible: rfc1123(m.VisibleAt),
 	}}}
-	return writeXML(q, http.StatusCreated, marshalDoc(doc))
+	return writeXML(q, http.StatusCreated, doc.render())
 }
 
 // seconds converts whole seconds to a Duration, saturating.
@@ -135,7 +135,7 @@ func (h *Handler) getMessages(q *request) error {
 			PopReceipt: m.Receipt, TimeNextVisible: rfc1123(m.VisibleAt), DequeueCount: &count, MessageText: &text,
 		})
 	}
-	return writeXML(q, http.StatusOK, marshalDoc(doc))
+	return writeXML(q, http.StatusOK, doc.render())
 }
 
 // peekMessages serves GET …/messages?peekonly=true (§2.11).
@@ -156,7 +156,7 @@ func (h *Handler) peekMessages(q *request) error {
 			DequeueCount: &count, MessageText: &text,
 		})
 	}
-	return writeXML(q, http.StatusOK, marshalDoc(doc))
+	return writeXML(q, http.StatusOK, doc.render())
 }
 
 // popReceipt returns the required popreceipt parameter.

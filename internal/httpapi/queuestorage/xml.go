@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -171,6 +172,39 @@ type messageXML struct {
 type messagesListXML struct {
 	XMLName  xml.Name     `xml:"QueueMessagesList"`
 	Messages []messageXML `xml:"QueueMessage"`
+}
+
+// render writes a QueueMessagesList with escape (literal newlines in
+// MessageText, as Azure writes them).
+func (l messagesListXML) render() []byte {
+	var b strings.Builder
+	b.WriteString(`<?xml version="1.0" encoding="utf-8"?><QueueMessagesList>`)
+	el := func(name, v string) {
+		b.WriteString("<" + name + ">")
+		escape(&b, v)
+		b.WriteString("</" + name + ">")
+	}
+	for _, m := range l.Messages {
+		b.WriteString("<QueueMessage>")
+		el("MessageId", m.MessageID)
+		el("InsertionTime", m.InsertionTime)
+		el("ExpirationTime", m.ExpirationTime)
+		if m.PopReceipt != "" {
+			el("PopReceipt", m.PopReceipt)
+		}
+		if m.TimeNextVisible != "" {
+			el("TimeNextVisible", m.TimeNextVisible)
+		}
+		if m.DequeueCount != nil {
+			el("DequeueCount", strconv.FormatInt(*m.DequeueCount, 10))
+		}
+		if m.MessageText != nil {
+			el("MessageText", *m.MessageText)
+		}
+		b.WriteString("</QueueMessage>")
+	}
+	b.WriteString("</QueueMessagesList>")
+	return []byte(b.String())
 }
 
 // marshalDoc renders v as a compact document with the XML declaration.
