@@ -19,6 +19,13 @@ if ! /usr/bin/python3 -c 'import proton' 2>/dev/null; then
 	fi
 fi
 
+# JavaScript SDK end-to-end tests (driven from internal/e2e): install each
+# package's locked dependencies.
+for dir in internal/e2e/js/sq; do
+	echo "== npm ci ($dir)"
+	(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+done
+
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*'))
 if [ -n "$unformatted" ]; then
