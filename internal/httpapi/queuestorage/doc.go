@@ -6,7 +6,8 @@
 // The wire contract is /work/shared/specs/storage-queue.md; the section
 // numbers in comments (§4.2, …) refer to it. In short:
 //
-//   - Routing (handler.go): the first path segment is the account, then
+//   - Routing (handler.go): the first path segment is the account (or,
+//     production-style, the first label of the host name), then
 //     /<queue>[/messages[/<id>]]; comp, restype and peekonly pick the
 //     operation. Query names are case-insensitive; unknown parameters (SAS,
 //     timeout, cache busters) are ignored.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -152,10 +153,13 @@ type request struct {
 	id      string // x-ms-request-id
 	now     time.Time
 	account string
-	queue   string // "" for service operations
-	msgID   string
-	op      op
-	query   map[string][]string // lower-cased names, decoded values
+	// hostStyle is set when the account came from the host name
+	// (production-style URL) rather than the first path segment.
+	hostStyle bool
+	queue     string // "" for service operations
+	msgID     string
+	op        op
+	query     map[string][]string // lower-cased names, decoded values
 }
 
 // get returns the first value of a query parameter and whether it is present.
@@ -190,6 +194,12 @@ func (h *Handler) serve(q *request) error {
 	r := q.r
 	path := strings.TrimPrefix(r.URL.Path, "/")
 	account, rest, _ := strings.Cut(path, "/")
+	if _, ok := h.accounts[account]; !ok {
+		// Production-style addressing (§1.1): <account>.queue.<domain>.
+		if a := h.hostAccount(r.Host); a != "" {
+			account, rest, q.hostStyle = a, path, true
+		}
+	}
 	q.account = account
 	if _, ok := h.accounts[account]; !ok {
 		if r.Method == http.MethodOptions {
@@ -252,6 +262,26 @@ func (h *Handler) serve(q *request) error {
 		return h.deleteMessage(q)
 	}
 	return newError("InvalidUri")
+}
+
+// hostAccount returns the account named by a production-style host
+// ("devstoreaccount1.queue.localhost:10001"): the first label of a
+// non-IP host with a dot, when it is a configured account.
+func (h *Handler) hostAccount(host string) string {
+	if hn, _, err := net.SplitHostPort(host); err == nil {
+		host = hn
+	}
+	if net.ParseIP(host) != nil {
+		return ""
+	}
+	label, _, ok := strings.Cut(host, ".")
+	if !ok {
+		return ""
+	}
+	if _, known := h.accounts[label]; !known {
+		return ""
+	}
+	return label
 }
 
 // route picks the operation from the method, the path below the account

@@ -340,3 +340,27 @@ func meta(w *httptest.ResponseRecorder, name string) string {
 	}
 	return v[0]
 }
+
+// TestProductionStyleURL: the account may come from the host name
+// (§1.1); the signed resource is then "/account" + path.
+func TestProductionStyleURL(t *testing.T) {
+	t.Parallel()
+	fx := setup(t)
+	r := newReq("PUT", "/hostq", "")
+	r.Host = "devstoreaccount1.queue.localhost:10001"
+	r.Header.Set("Authorization", "SharedKey devstoreaccount1:"+testSignature(devKey(), DevAccount, r))
+	want(t, fx.serve(r), 201, "")
+	r = newReq("GET", "/?comp=list", "")
+	r.Host = "devstoreaccount1.queue.localhost"
+	r.Header.Set("Authorization", "SharedKey devstoreaccount1:"+testSignature(devKey(), DevAccount, r))
+	w := fx.serve(r)
+	want(t, w, 200, "")
+	if !strings.Contains(w.Body.String(), `ServiceEndpoint="http://devstoreaccount1.queue.localhost/"`) || !strings.Contains(w.Body.String(), "<Name>hostq</Name>") {
+		t.Fatalf("list: %s", w.Body.String())
+	}
+	// Path-style still wins on such a host, and unknown labels are not accounts.
+	want(t, fx.do("GET", "/devstoreaccount1/hostq?comp=metadata", ""), 200, "")
+	r = newReq("GET", "/?comp=list", "")
+	r.Host = "baton.internal"
+	want(t, fx.serve(r), 404, "ResourceNotFound")
+}

@@ -102,6 +102,9 @@ func serviceEndpoint(q *request) string {
 	if q.r.TLS != nil {
 		scheme = "https"
 	}
+	if q.hostStyle {
+		return scheme + "://" + q.r.Host + "/"
+	}
 	return scheme + "://" + q.r.Host + "/" + q.account + "/"
 }
 
