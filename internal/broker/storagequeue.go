@@ -202,10 +202,10 @@ func sqMessageOf(m *Message, receipt bool) *SQMessage {
 }
 
 // sqExpiry is when a message put at now with ttl (> 0; negative: never)
-// expires; zero means never, which is also what an expiry past Azure's
-// last instant becomes.
+// expires; zero means never, which is also what a ttl of MaxDuration/2 or
+// more (as for Service Bus) or an expiry past Azure's last instant becomes.
 func sqExpiry(now time.Time, ttl time.Duration) time.Time {
-	if ttl < 0 || ttl > sqNever.Sub(now) {
+	if ttl < 0 || ttl >= MaxDuration/2 || now.Add(ttl).After(sqNever) {
 		return time.Time{}
 	}
 	return now.Add(ttl)
