@@ -22,7 +22,7 @@ import (
 // loopback port, and an azqueue client built from Azurite's explicit
 // connection string.
 type sqEnv struct {
-	t        *testing.T
+	t        testing.TB
 	srv      *server.Server
 	cfg      config.Config
 	endpoint string // http://127.0.0.1:port/devstoreaccount1
@@ -33,7 +33,7 @@ type sqEnv struct {
 
 // startSQ starts Baton with cfg (listeners forced to loopback port 0, the
 // Service Bus face off).
-func startSQ(t *testing.T, cfg config.Config) *sqEnv {
+func startSQ(t testing.TB, cfg config.Config) *sqEnv {
 	t.Helper()
 	cfg.Listen.Mgmt, cfg.Listen.AMQP, cfg.Listen.AMQPS = "", "", ""
 	cfg.Listen.QueueStorage = "127.0.0.1:0"
