@@ -62,7 +62,7 @@ type SQMessage struct {
 	InsertedAt   time.Time // when Put made it
 	ExpiresAt    time.Time // zero: never (ttl -1)
 	VisibleAt    time.Time // TimeNextVisible
-	DequeueCount int64     // messages returned by Get so far
+	DequeueCount int64     // how many times Get returned it
 	Receipt      string    // current pop receipt (URL-safe base64, no padding); empty from Peek
 }
 
@@ -74,9 +74,9 @@ const (
 	SQMaxVisibility = 7 * 24 * time.Hour
 )
 
-// sqNever is Azure's "never expires" instant; a later expiry is stored as
-// zero (never).
-var sqNever = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+// sqNeverUnix is Azure's "never expires" instant, 9999-12-31T23:59:59Z;
+// a later expiry is stored as zero (never).
+const sqNeverUnix = 253402300799
 
 // Create creates a storage queue with the given metadata (copied; empty is
 // stored as nil). An existing entity of that name, of any kind, is
@@ -205,7 +205,7 @@ func sqMessageOf(m *Message, receipt bool) *SQMessage {
 // expires; zero means never, which is also what a ttl of MaxDuration/2 or
 // more (as for Service Bus) or an expiry past Azure's last instant becomes.
 func sqExpiry(now time.Time, ttl time.Duration) time.Time {
-	if ttl < 0 || ttl >= MaxDuration/2 || now.Add(ttl).After(sqNever) {
+	if ttl < 0 || ttl >= MaxDuration/2 || now.Add(ttl).Unix() > sqNeverUnix {
 		return time.Time{}
 	}
 	return now.Add(ttl)
