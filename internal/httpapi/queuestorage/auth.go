@@ -134,7 +134,7 @@ func (h *Handler) accountSAS(q *request, p func(string) string, sig []byte) erro
 	if err := h.verifySig(q.account, strings.Join(fields, "\n")+"\n", sig); err != nil {
 		return err
 	}
-	if err := checkWindow(p("st"), p("se"), q.now, true); err != nil {
+	if err := checkWindow(p("st"), p("se"), q.now); err != nil {
 		return err
 	}
 	if !strings.Contains(p("ss"), "q") {
@@ -154,15 +154,10 @@ func (h *Handler) accountSAS(q *request, p func(string) string, sig []byte) erro
 	return nil
 }
 
+// serviceSAS verifies a queue SAS; it is scoped to q.queue, so service-level
+// calls (q.queue empty) cannot use it.
 func (h *Handler) serviceSAS(q *request, p func(string) string, sig []byte) error {
-	if q.queue == "" {
-		// A queue SAS is scoped to a queue; service-level calls cannot use it.
-		return h.verifyServiceSig(q, p, sig, "")
-	}
-	return h.verifyServiceSig(q, p, sig, q.queue)
-}
-
-func (h *Handler) verifyServiceSig(q *request, p func(string) string, sig []byte, queue string) error {
+	queue := q.queue
 	// The Go SDK signs a doubled account on localhost (§4.5 quirk).
 	names := []string{"/queue/" + q.account + "/" + queue, "/queue/" + q.account + "/" + q.account + "/" + queue}
 	var err error
@@ -198,7 +193,7 @@ func (h *Handler) verifyServiceSig(q *request, p func(string) string, sig []byte
 	} else if sp == "" || se == "" {
 		return sasFailed("A service SAS without a stored access policy (si) needs sp and se.")
 	}
-	if err := checkWindow(st, se, q.now, true); err != nil {
+	if err := checkWindow(st, se, q.now); err != nil {
 		return err
 	}
 	rule, ok := sasRules[q.op]
@@ -213,19 +208,16 @@ func (h *Handler) verifyServiceSig(q *request, p func(string) string, sig []byte
 }
 
 // checkWindow checks now against a SAS's start and expiry.
-func checkWindow(st, se string, now time.Time, needExpiry bool) error {
+func checkWindow(st, se string, now time.Time) error {
 	if se == "" {
-		if needExpiry {
-			return sasFailed("The SAS has no expiry (se).")
-		}
-	} else {
-		exp, ok := parseSASTime(se)
-		if !ok {
-			return sasFailed("se=%q is not an ISO 8601 UTC time.", se)
-		}
-		if !now.Before(exp) {
-			return sasFailed("Signed expiry time [%s] must be after signed start time and the current time [%s].", exp.UTC().Format(time.RFC1123), now.UTC().Format(time.RFC1123))
-		}
+		return sasFailed("The SAS has no expiry (se).")
+	}
+	exp, ok := parseSASTime(se)
+	if !ok {
+		return sasFailed("se=%q is not an ISO 8601 UTC time.", se)
+	}
+	if !now.Before(exp) {
+		return sasFailed("Signed expiry time [%s] must be after signed start time and the current time [%s].", exp.UTC().Format(time.RFC1123), now.UTC().Format(time.RFC1123))
 	}
 	if st != "" {
 		start, ok := parseSASTime(st)

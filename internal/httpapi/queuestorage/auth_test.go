@@ -24,6 +24,9 @@ func TestCanonResource(t *testing.T) {
 	if got := canonResource("acct", "", "prefix=&comp=list", false); got != "/acct/\ncomp:list" {
 		t.Fatalf("without empty: %q", got)
 	}
+	if got := canonResourceCase("acct", "/acct", "Comp=list&b=1", true, false); got != "/acct/acct\nComp:list\nb:1" {
+		t.Fatalf("names as sent: %q", got)
+	}
 }
 
 // TestHeaderOrders: the metadata names of §4.2's example (MyKey, a_b, a1)
@@ -69,6 +72,13 @@ func TestSharedKeyVariants(t *testing.T) {
 		"/devstoreaccount1/devstoreaccount1/jsq\ntimeout:30"
 	r.Header.Set("Authorization", "SharedKey devstoreaccount1:"+signWith(devKey(), s))
 	want(t, fx.serve(r), 201, "")
+
+	// Go azqueue v1.0.0 signs a hand-added mixed-case parameter name as sent.
+	r = newReq("GET", "/devstoreaccount1?comp=list&Tag=x", "")
+	s = "GET\n\n\n\n\n\n\n\n\n\n\n\n" + "x-ms-date:" + r.Header.Get("x-ms-date") + "\nx-ms-version:2018-03-28\n" +
+		"/devstoreaccount1/devstoreaccount1\nTag:x\ncomp:list"
+	r.Header.Set("Authorization", "SharedKey devstoreaccount1:"+signWith(devKey(), s))
+	want(t, fx.serve(r), 200, "")
 
 	// Wrong key: 403 with the string the server signed.
 	r = newReq("GET", "/devstoreaccount1?comp=list", "")

@@ -152,6 +152,12 @@ func lower(c byte) byte {
 // lower-cased, values decoded, sorted). keepEmpty keeps parameters with an
 // empty value (Go does, JS drops them).
 func canonResource(account, rawPath, rawQuery string, keepEmpty bool) string {
+	return canonResourceCase(account, rawPath, rawQuery, keepEmpty, true)
+}
+
+// canonResourceCase is canonResource; lowerNames false keeps parameter
+// names as sent (Go azqueue v1.0.0 does not lower-case them).
+func canonResourceCase(account, rawPath, rawQuery string, keepEmpty, lowerNames bool) string {
 	if rawPath == "" {
 		rawPath = "/"
 	}
@@ -174,7 +180,9 @@ func canonResource(account, rawPath, rawQuery string, keepEmpty bool) string {
 		if val == "" && !keepEmpty {
 			continue
 		}
-		name = strings.ToLower(name)
+		if lowerNames {
+			name = strings.ToLower(name)
+		}
 		params[name] = append(params[name], val)
 	}
 	names := make([]string, 0, len(params))
@@ -224,6 +232,9 @@ func stringsToSign(in canonInput, account string) []string {
 	resources := []string{canonResource(account, in.rawPath, in.rawQuery, true)}
 	if hasEmptyParam(in.rawQuery) {
 		resources = append(resources, canonResource(account, in.rawPath, in.rawQuery, false))
+	}
+	if asSent := canonResourceCase(account, in.rawPath, in.rawQuery, true, false); asSent != resources[0] {
+		resources = append(resources, asSent)
 	}
 	var out []string
 	seenHeaders := map[string]bool{}
