@@ -185,6 +185,7 @@ func TestListQueues(t *testing.T) {
 		t.Fatalf("prefix: %s", w.Body.String())
 	}
 	want(t, fx.do("GET", "/devstoreaccount1?comp=list&maxresults=0", ""), 400, "OutOfRangeQueryParameterValue")
+	want(t, fx.do("GET", "/devstoreaccount1?comp=list&maxresults=100000", ""), 200, "")
 	want(t, fx.do("GET", "/devstoreaccount1?comp=list&maxresults=x", ""), 400, "InvalidQueryParameterValue")
 	// Other accounts do not see these queues.
 	r := newReq("GET", "/other?comp=list", "")

@@ -29,10 +29,12 @@ func (h *Handler) listQueues(q *request) error {
 		if err != nil {
 			return queryError("InvalidQueryParameterValue", "maxresults", maxStr, "maxresults must be an integer")
 		}
-		if n < 1 || n > maxListResults {
-			return rangeError("maxresults", maxStr, 1, maxListResults)
+		if n < 1 {
+			return rangeError("maxresults", maxStr, 1, 1<<31-1)
 		}
-		limit = int(n)
+		if n < maxListResults { // larger values are capped, as Azure does
+			limit = int(n)
+		}
 	}
 	withMeta := false
 	if inc, ok := q.get("include"); ok {
@@ -63,7 +65,9 @@ func (h *Handler) listQueues(q *request) error {
 		b.WriteString("</Marker>")
 	}
 	if hasMax {
-		b.WriteString("<MaxResults>" + strconv.Itoa(limit) + "</MaxResults>")
+		b.WriteString("<MaxResults>")
+		escape(&b, maxStr)
+		b.WriteString("</MaxResults>")
 	}
 	b.WriteString("<Queues>")
 	n, next := 0, ""
