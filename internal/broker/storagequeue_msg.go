@@ -124,14 +124,16 @@ func (q *StorageQueues) Get(ctx context.Context, name string, n int, visibility 
 	now := b.clock.Now()
 	e.lastActivity = now
 	var taken []*sqEntry
-	var recs []Record
+	var recs, purged []Record
 	for len(taken) < n {
 		en := e.sq.visible.min()
 		if en == nil || now.Before(en.msg.VisibleAt) {
 			break
 		}
 		if en.expired(now) {
-			e.sqPurgeLocked(en)
+			// Purged now; its removal joins the Get's group.
+			e.sqDropLocked(en)
+			purged = append(purged, Record{Kind: RecRemove, Entity: e.key, Seq: en.msg.SequenceNumber})
 			continue
 		}
 		e.sqTakeLocked(en)
@@ -144,10 +146,11 @@ func (q *StorageQueues) Get(ctx context.Context, name string, n int, visibility 
 		recs = append(recs, Record{Kind: RecUpdate, Entity: e.key, Update: u})
 	}
 	if len(taken) == 0 {
+		b.submitAsyncLocked(purged)
 		e.mu.Unlock()
 		return []*SQMessage{}, nil
 	}
-	ch := b.submitLocked(recs)
+	ch := b.submitLocked(append(recs, purged...)) // recs[i] stays taken[i]'s
 	e.mu.Unlock()
 
 	err = wait(ch)

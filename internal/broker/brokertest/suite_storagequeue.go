@@ -37,6 +37,7 @@ func testStorageQueue(t *testing.T, f Factory) {
 		{"Counts", testSQCounts},
 		{"StoreFailure", testSQStoreFailure},
 		{"ConcurrentGets", testSQConcurrentGets},
+		{"ConcurrentMixed", testSQConcurrentMixed},
 		{"Model", testSQModel},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, f) })
@@ -762,6 +763,69 @@ func testSQConcurrentGets(t *testing.T, f Factory) {
 			t.Fatalf("message %s dequeued %d times in one visibility window", id, c)
 		}
 	}
+}
+
+// testSQConcurrentMixed runs every operation at once and then checks that
+// the count, the index and the store agree.
+func testSQConcurrentMixed(t *testing.T, f Factory) {
+	s := newSQEnv(t, f)
+	const q = "a/mixed"
+	s.create(q, nil)
+	var wg sync.WaitGroup
+	for w := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 60 {
+				var err error
+				switch (w + i) % 6 {
+				case 0, 1:
+					_, err = s.q.Put(s.Ctx, q, []byte("x"), 0, -1)
+				case 2:
+					var ms []*broker.SQMessage
+					if ms, err = s.q.Get(s.Ctx, q, 3, 0); err == nil {
+						for j, m := range ms {
+							if j%2 == 0 {
+								err = s.q.Delete(s.Ctx, q, m.ID, m.Receipt)
+							} else {
+								_, err = s.q.Update(s.Ctx, q, m.ID, m.Receipt, 0, []byte("y"))
+							}
+							if broker.CodeOf(err) == broker.CodeMessageNotFound {
+								err = nil // a concurrent Clear took it
+							}
+						}
+					}
+				case 3:
+					_, err = s.q.Peek(s.Ctx, q, 10)
+				case 4:
+					if i%10 == 4 {
+						err = s.q.Clear(s.Ctx, q)
+					}
+				case 5:
+					_, err = s.Broker.GetEntity(q)
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	check := func(when string) {
+		t.Helper()
+		all := s.peek(q, 5000)
+		if c := s.Counts(q); c.Active != int64(len(all)) || c.SizeBytes != int64(len(all)) {
+			t.Fatalf("%s: counts %+v; %d messages visible", when, c, len(all))
+		}
+	}
+	check("after the run")
+	s.restart()
+	check("after a restart")
+	for _, m := range s.get(q, 5000, time.Minute) {
+		s.del(q, m)
+	}
+	s.wantActive(q, 0)
 }
 
 // sqModelMsg is the reference model's storage queue message.
