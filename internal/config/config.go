@@ -50,6 +50,9 @@ type Config struct {
 	// AllowAnonymous lets Queue Storage requests without credentials
 	// through (a development switch; Azure answers them 401).
 	AllowAnonymous bool `json:"allowAnonymous,omitempty"`
+	// EventGrid declares Event Grid topics, namespace topics and event
+	// subscriptions (docs/event-grid.md).
+	EventGrid EventGrid `json:"eventGrid"`
 
 	// FromEmulator is set when the config file was Microsoft's Service Bus
 	// emulator Config.json; EmulatorNotes say what of it is not applied.
@@ -81,6 +84,78 @@ type Listen struct {
 	// QueueStorageHTTPS optionally serves the same face over HTTPS with the
 	// TLS certificate (by default the development CA's); empty is off.
 	QueueStorageHTTPS string `json:"queueStorageHttps,omitempty"`
+	// EventGrid is the Event Grid face (basic topics and namespaces) over
+	// HTTPS with the TLS certificate (by default the development CA's).
+	EventGrid string `json:"eventGrid,omitempty"`
+	// EventGridHTTP optionally serves the same face over plain HTTP (for
+	// clients without credentials only: the Go SDKs refuse keys over
+	// HTTP); empty is off.
+	EventGridHTTP string `json:"eventGridHttp,omitempty"`
+}
+
+// EventGrid configures the Event Grid face. Shapes follow ARM's JSON so
+// that real templates can be pasted (filters are ARM filter objects).
+type EventGrid struct {
+	// Namespace names the namespace of NamespaceTopics (default "default").
+	Namespace string `json:"namespace,omitempty"`
+	// Keys are accepted for every topic, beside each topic's own keys.
+	Keys []string `json:"keys,omitempty"`
+	// AuthDisabled accepts every request with or without a credential.
+	AuthDisabled bool `json:"authDisabled,omitempty"`
+	// AcceptBearer accepts any Authorization: Bearer token (development).
+	AcceptBearer bool `json:"acceptBearer,omitempty"`
+	// MaxEventBytes and MaxRequestBytes bound publishes (default 1 MiB
+	// each; Azure measured 1049600 and 1536000).
+	MaxEventBytes   int `json:"maxEventBytes,omitempty"`
+	MaxRequestBytes int `json:"maxRequestBytes,omitempty"`
+	// RetryScale divides push retry delays (60 makes Azure's 10 s first
+	// retry 1/6 s); default 1.
+	RetryScale float64 `json:"retryScale,omitempty"`
+	// DeadLetterDir, when set, also receives dead-lettered push events as
+	// files in Azure's blob layout.
+	DeadLetterDir string `json:"deadLetterDir,omitempty"`
+	// Topics are basic (custom) topics with push event subscriptions.
+	Topics []EGTopic `json:"topics,omitempty"`
+	// NamespaceTopics are namespace topics with queue (pull) subscriptions.
+	NamespaceTopics []EGNamespaceTopic `json:"namespaceTopics,omitempty"`
+}
+
+// EGTopic is a basic topic.
+type EGTopic struct {
+	Name string `json:"name"`
+	// InputSchema: EventGridSchema, CloudEventSchemaV1_0,
+	// CustomEventSchema; empty detects the schema per request.
+	InputSchema   string           `json:"inputSchema,omitempty"`
+	Keys          []string         `json:"keys,omitempty"`
+	Subscriptions []EGSubscription `json:"eventSubscriptions,omitempty"`
+}
+
+// EGSubscription is a webhook event subscription.
+type EGSubscription struct {
+	Name                string            `json:"name"`
+	EndpointURL         string            `json:"endpointUrl"`
+	EventDeliverySchema string            `json:"eventDeliverySchema,omitempty"`
+	Filter              json.RawMessage   `json:"filter,omitempty"`
+	MaxDeliveryAttempts int               `json:"maxDeliveryAttempts,omitempty"`
+	EventTimeToLive     int               `json:"eventTimeToLiveInMinutes,omitempty"`
+	DisableValidation   bool              `json:"disableValidation,omitempty"`
+	Headers             map[string]string `json:"deliveryHeaders,omitempty"`
+}
+
+// EGNamespaceTopic is a namespace topic.
+type EGNamespaceTopic struct {
+	Name          string                    `json:"name"`
+	Keys          []string                  `json:"keys,omitempty"`
+	Subscriptions []EGNamespaceSubscription `json:"eventSubscriptions,omitempty"`
+}
+
+// EGNamespaceSubscription is a queue-delivery namespace subscription.
+type EGNamespaceSubscription struct {
+	Name                         string          `json:"name"`
+	ReceiveLockDurationInSeconds int             `json:"receiveLockDurationInSeconds,omitempty"`
+	MaxDeliveryCount             int32           `json:"maxDeliveryCount,omitempty"`
+	EventTimeToLive              Duration        `json:"eventTimeToLive,omitempty"`
+	FiltersConfiguration         json.RawMessage `json:"filtersConfiguration,omitempty"`
 }
 
 // Log configures logging.
@@ -111,7 +186,7 @@ func Default() Config {
 		DataDir:         "baton-data",
 		Durability:      "fsync",
 		SyncInterval:    Duration(100 * time.Millisecond),
-		Listen:          Listen{Mgmt: "127.0.0.1:8088", AMQP: ":5672", AMQPS: ":5671", QueueStorage: "127.0.0.1:10001"},
+		Listen:          Listen{Mgmt: "127.0.0.1:8088", AMQP: ":5672", AMQPS: ":5671", QueueStorage: "127.0.0.1:10001", EventGrid: ":8443"},
 		Log:             Log{Level: "info", Format: "text"},
 		ShutdownTimeout: Duration(10 * time.Second),
 	}
@@ -157,7 +232,7 @@ func Decode(data []byte, c *Config) error {
 // ApplyEnv overlays BATON_* variables read through getenv:
 // BATON_DATA_DIR, BATON_MEMORY, BATON_DURABILITY, BATON_SYNC_INTERVAL,
 // BATON_MGMT_ADDR, BATON_AMQP_ADDR, BATON_AMQPS_ADDR, BATON_QUEUE_ADDR,
-// BATON_LOG_LEVEL, BATON_LOG_FORMAT.
+// BATON_EVENTGRID_ADDR, BATON_LOG_LEVEL, BATON_LOG_FORMAT.
 func (c *Config) ApplyEnv(getenv func(string) string) error {
 	if v := getenv("BATON_DATA_DIR"); v != "" {
 		c.DataDir = v
@@ -190,6 +265,9 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	}
 	if v, ok := lookup(getenv, "BATON_QUEUE_ADDR"); ok {
 		c.Listen.QueueStorage = v
+	}
+	if v, ok := lookup(getenv, "BATON_EVENTGRID_ADDR"); ok {
+		c.Listen.EventGrid = v
 	}
 	if v := getenv("BATON_LOG_LEVEL"); v != "" {
 		c.Log.Level = v

@@ -54,6 +54,8 @@ type Server struct {
 
 	queue *queueFace // Azure Queue Storage face (queuestorage.go)
 
+	eventGrid *eventGridFace // Event Grid face and push workers (eventgrid.go)
+
 	ready    atomic.Bool
 	wg       sync.WaitGroup
 	serveErr chan error
@@ -134,6 +136,9 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		}()
 	}
 	if err := s.startQueueStorage(ctx); err != nil {
+		return err
+	}
+	if err := s.startEventGrid(ctx); err != nil {
 		return err
 	}
 	s.ready.Store(true)
@@ -251,6 +256,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 	}
 	errs = append(errs, s.queue.shutdown(ctx))
+	errs = append(errs, s.stopEventGrid(ctx))
 	if s.mgmtSrv != nil {
 		if err := s.mgmtSrv.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("server: management API shutdown: %w", err))

@@ -1,0 +1,443 @@
+package eventgrid
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/batonmq/baton/internal/broker"
+	"github.com/batonmq/baton/internal/clock"
+	"github.com/batonmq/baton/internal/push"
+)
+
+// Config configures the face. Zero values take defaults.
+type Config struct {
+	Broker *broker.Broker // required
+	Clock  clock.Clock
+	Logger *slog.Logger
+	// Namespace names the namespace that holds NamespaceTopics (it appears
+	// in queue names only); default "default".
+	Namespace string
+	// Topics are the basic (custom) topics.
+	Topics []Topic
+	// NamespaceTopics are the namespace topics (pull delivery).
+	NamespaceTopics []NamespaceTopic
+	// Keys are accepted for every topic, beside each topic's own.
+	Keys []string
+	// AuthDisabled accepts every request, with or without a credential.
+	AuthDisabled bool
+	// AcceptBearer accepts any Authorization: Bearer token (development).
+	AcceptBearer bool
+	// MaxEventBytes bounds one event (default 1 MiB; Azure measured
+	// 1,049,600); MaxRequestBytes a request (default 1 MiB; Azure measured
+	// 1,536,000).
+	MaxEventBytes   int
+	MaxRequestBytes int
+	// ResourceIDPrefix is put before a basic topic's name to form its ARM
+	// resource id, stamped as an EventGridEvent's topic.
+	ResourceIDPrefix string
+	// Validator, when set, serves the manual validation URL
+	// GET /eventsubscriptions/{name}/validate?id=code.
+	Validator func(subscription, code string) bool
+}
+
+// Topic is a basic topic.
+type Topic struct {
+	Name string
+	// InputSchema is what publishers send; 0 detects it per request from
+	// the Content-Type and shape.
+	InputSchema push.Schema
+	Keys        []string
+	// Subscriptions are its event subscriptions; the face sends matching
+	// events to each one's Queue.
+	Subscriptions []*push.Subscription
+}
+
+// NamespaceTopic is a namespace topic with its pull subscriptions.
+type NamespaceTopic struct {
+	Name          string
+	Keys          []string
+	Subscriptions []NamespaceSubscription
+}
+
+// NamespaceSubscription is a queue-delivery subscription.
+type NamespaceSubscription struct {
+	Name             string
+	Filter           *push.Filter
+	LockDuration     time.Duration // 60 s; 60–300 s
+	MaxDeliveryCount int32         // 10; 1–10
+	EventTimeToLive  time.Duration // 7 days
+}
+
+// DefaultResourceIDPrefix forms a basic topic's ARM resource id (all-zero
+// subscription, resource group "baton").
+const DefaultResourceIDPrefix = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/baton/providers/Microsoft.EventGrid/topics/"
+
+// Handler serves the Event Grid face.
+type Handler struct {
+	cfg      Config
+	log      *slog.Logger
+	lim      limits
+	topics   map[string]*Topic          // by lower-case name
+	nsTopics map[string]*nsTopic        // by lower-case name
+	queues   map[string]*nsSubscription // by lower-case "topic/sub"
+}
+
+type nsTopic struct {
+	NamespaceTopic
+	subs []*nsSubscription
+}
+
+type nsSubscription struct {
+	NamespaceSubscription
+	topic string
+	queue string
+	keys  []string
+}
+
+// QueueName is the broker queue of a namespace subscription. The
+// "eventgrid/" prefix keeps it apart from Service Bus queues people name.
+func QueueName(namespace, topic, sub string) string {
+	return "eventgrid/" + strings.ToLower(namespace) + "/" + strings.ToLower(topic) + "/" + strings.ToLower(sub)
+}
+
+// TopicQueueName is the broker queue of a basic topic's event subscription.
+func TopicQueueName(topic, sub string) string {
+	return "eventgrid/topics/" + strings.ToLower(topic) + "/" + strings.ToLower(sub)
+}
+
+// New validates cfg and makes the broker queues of every subscription
+// (updating their settings when they exist).
+func New(ctx context.Context, cfg Config) (*Handler, error) {
+	if cfg.Broker == nil {
+		return nil, errors.New("eventgrid: Config.Broker is nil")
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Namespace == "" {
+		cfg.Namespace = "default"
+	}
+	if cfg.MaxEventBytes <= 0 {
+		cfg.MaxEventBytes = 1 << 20
+	}
+	if cfg.MaxRequestBytes <= 0 {
+		cfg.MaxRequestBytes = 1 << 20
+	}
+	if cfg.ResourceIDPrefix == "" {
+		cfg.ResourceIDPrefix = DefaultResourceIDPrefix
+	}
+	h := &Handler{cfg: cfg, log: cfg.Logger, lim: limits{maxEvent: cfg.MaxEventBytes, maxEvents: 5000},
+		topics: map[string]*Topic{}, nsTopics: map[string]*nsTopic{}, queues: map[string]*nsSubscription{}}
+	for i := range cfg.Topics {
+		t := &cfg.Topics[i]
+		if err := validName(t.Name); err != nil {
+			return nil, fmt.Errorf("eventgrid: topic: %w", err)
+		}
+		if h.topics[strings.ToLower(t.Name)] != nil {
+			return nil, fmt.Errorf("eventgrid: topic %q is declared twice", t.Name)
+		}
+		h.topics[strings.ToLower(t.Name)] = t
+		for _, s := range t.Subscriptions {
+			if s.Queue == "" {
+				s.Queue = TopicQueueName(t.Name, s.Name)
+			}
+			if err := h.ensureQueue(ctx, s.Queue, broker.QueueProperties{LockDuration: 2 * time.Minute, MaxDeliveryCount: 1000}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, nt := range cfg.NamespaceTopics {
+		if err := validName(nt.Name); err != nil {
+			return nil, fmt.Errorf("eventgrid: namespace topic: %w", err)
+		}
+		key := strings.ToLower(nt.Name)
+		if h.nsTopics[key] != nil {
+			return nil, fmt.Errorf("eventgrid: namespace topic %q is declared twice", nt.Name)
+		}
+		t := &nsTopic{NamespaceTopic: nt}
+		for _, s := range nt.Subscriptions {
+			if err := validName(s.Name); err != nil {
+				return nil, fmt.Errorf("eventgrid: subscription of %q: %w", nt.Name, err)
+			}
+			if s.LockDuration == 0 {
+				s.LockDuration = 60 * time.Second
+			}
+			if s.MaxDeliveryCount == 0 {
+				s.MaxDeliveryCount = 10
+			}
+			if s.EventTimeToLive == 0 {
+				s.EventTimeToLive = 7 * 24 * time.Hour
+			}
+			if s.LockDuration < 60*time.Second || s.LockDuration > 300*time.Second {
+				return nil, fmt.Errorf("eventgrid: subscription %s/%s: receiveLockDurationInSeconds %v is not within 60–300 s", nt.Name, s.Name, s.LockDuration)
+			}
+			if s.MaxDeliveryCount < 1 || s.MaxDeliveryCount > 10 {
+				return nil, fmt.Errorf("eventgrid: subscription %s/%s: maxDeliveryCount %d is not within 1–10", nt.Name, s.Name, s.MaxDeliveryCount)
+			}
+			if s.EventTimeToLive < time.Minute {
+				return nil, fmt.Errorf("eventgrid: subscription %s/%s: eventTimeToLive %v is shorter than PT1M", nt.Name, s.Name, s.EventTimeToLive)
+			}
+			sub := &nsSubscription{NamespaceSubscription: s, topic: nt.Name, queue: QueueName(cfg.Namespace, nt.Name, s.Name), keys: nt.Keys}
+			if h.queues[key+"/"+strings.ToLower(s.Name)] != nil {
+				return nil, fmt.Errorf("eventgrid: subscription %s/%s is declared twice", nt.Name, s.Name)
+			}
+			if err := h.ensureQueue(ctx, sub.queue, broker.QueueProperties{
+				LockDuration: s.LockDuration, MaxDeliveryCount: s.MaxDeliveryCount,
+				DefaultMessageTimeToLive: s.EventTimeToLive, DeadLetteringOnMessageExpiration: true,
+				MaxMessageSizeInKilobytes: int64(cfg.MaxEventBytes+1023) / 1024 * 2,
+			}); err != nil {
+				return nil, err
+			}
+			t.subs = append(t.subs, sub)
+			h.queues[key+"/"+strings.ToLower(s.Name)] = sub
+		}
+		h.nsTopics[key] = t
+	}
+	return h, nil
+}
+
+// validName checks an Event Grid resource name: 3–50 letters, digits and
+// hyphens.
+func validName(n string) error {
+	if len(n) < 3 || len(n) > 50 {
+		return fmt.Errorf("name %q must be 3–50 characters", n)
+	}
+	for i := 0; i < len(n); i++ {
+		c := n[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+			return fmt.Errorf("name %q may hold only letters, digits and '-'", n)
+		}
+	}
+	return nil
+}
+
+func (h *Handler) ensureQueue(ctx context.Context, name string, props broker.QueueProperties) error {
+	_, err := h.cfg.Broker.CreateQueue(ctx, name, props)
+	if broker.CodeOf(err) == broker.CodeEntityExists {
+		_, err = h.cfg.Broker.UpdateQueue(ctx, name, props)
+	}
+	if err != nil {
+		return fmt.Errorf("eventgrid: queue %q: %w", name, err)
+	}
+	return nil
+}
+
+// ServeHTTP routes a request.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var id [16]byte
+	_, _ = rand.Read(id[:])
+	w.Header().Set("x-ms-request-id", hex.EncodeToString(id[:]))
+	path := r.URL.EscapedPath()
+	switch {
+	case path == "/api/health":
+		w.WriteHeader(http.StatusOK)
+		return
+	case strings.HasPrefix(path, "/eventsubscriptions/") && strings.HasSuffix(path, "/validate"):
+		h.manualValidation(w, r, path)
+		return
+	}
+	if strings.HasPrefix(path, "/topics/") {
+		if i := strings.LastIndexByte(path, ':'); i > 0 && !strings.Contains(path[i:], "/") {
+			h.namespace(w, r, path[len("/topics/"):i], path[i+1:])
+			return
+		}
+	}
+	h.publishBasic(w, r, path)
+}
+
+func (h *Handler) manualValidation(w http.ResponseWriter, r *http.Request, path string) {
+	name, err := url.PathUnescape(strings.TrimSuffix(strings.TrimPrefix(path, "/eventsubscriptions/"), "/validate"))
+	code := r.URL.Query().Get("id")
+	if err != nil || code == "" || h.cfg.Validator == nil || !h.cfg.Validator(name, code) {
+		writeError(w, r, newError(http.StatusNotFound, "NotFound", "No event subscription awaits validation with this name and code."))
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(w, "Webhook successfully validated as a subscription endpoint.")
+}
+
+// readBody reads at most MaxRequestBytes, refusing larger bodies with 413.
+func (h *Handler) readBody(r *http.Request) ([]byte, error) {
+	if r.ContentLength > int64(h.cfg.MaxRequestBytes) {
+		return nil, tooLarge("the request is %d bytes; the limit is %d bytes", r.ContentLength, h.cfg.MaxRequestBytes)
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, int64(h.cfg.MaxRequestBytes)+1))
+	if err != nil {
+		return nil, badInput("reading the request body: %v", err)
+	}
+	if len(b) > h.cfg.MaxRequestBytes {
+		return nil, tooLarge("the request is larger than the limit of %d bytes", h.cfg.MaxRequestBytes)
+	}
+	return b, nil
+}
+
+// mediaType returns the lower-case media type of the request.
+func mediaType(r *http.Request) string {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return ""
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return strings.ToLower(strings.TrimSpace(strings.SplitN(ct, ";", 2)[0]))
+	}
+	return mt
+}
+
+// topicFor finds the basic topic a publish addresses: by path
+// (/{topic}/api/events, /topics/{topic}/api/events), else by the Host's
+// first DNS label, else the only topic.
+func (h *Handler) topicFor(r *http.Request, path string) (*Topic, error) {
+	p := strings.TrimSuffix(path, "/")
+	var name string
+	switch {
+	case p == "" || p == "/api/events":
+	case strings.HasSuffix(p, "/api/events"):
+		name = strings.TrimPrefix(strings.TrimSuffix(p, "/api/events"), "/")
+		name = strings.TrimPrefix(name, "topics/")
+	default:
+		return nil, newError(http.StatusNotFound, "NotFound", "The path "+path+" is not an Event Grid endpoint; publish to /api/events or /{topic}/api/events.")
+	}
+	if name != "" {
+		n, err := url.PathUnescape(name)
+		if err == nil {
+			if t := h.topics[strings.ToLower(n)]; t != nil {
+				return t, nil
+			}
+		}
+		return nil, newError(http.StatusNotFound, "NotFound", "The topic "+name+" does not exist.")
+	}
+	host := r.Host
+	if hh, _, err := net.SplitHostPort(host); err == nil {
+		host = hh
+	}
+	if label, _, ok := strings.Cut(host, "."); ok {
+		if t := h.topics[strings.ToLower(label)]; t != nil {
+			return t, nil
+		}
+	}
+	if len(h.topics) == 1 {
+		for _, t := range h.topics {
+			return t, nil
+		}
+	}
+	return nil, newError(http.StatusNotFound, "NotFound", "No topic is addressed: publish to /{topic}/api/events or to the host {topic}.<anything>.")
+}
+
+// publishBasic serves POST /api/events (and /).
+func (h *Handler) publishBasic(w http.ResponseWriter, r *http.Request, path string) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		writeError(w, r, newError(http.StatusMethodNotAllowed, "MethodNotAllowed", "Only POST is supported on "+path+"."))
+		return
+	}
+	t, err := h.topicFor(r, path)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if err := h.authenticate(r, append(append([]string(nil), t.Keys...), h.cfg.Keys...), path); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	body, err := h.readBody(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	mt := mediaType(r)
+	schema := t.InputSchema
+	isCE := strings.HasPrefix(mt, "application/cloudevents")
+	if schema == 0 {
+		schema = detectSchema(mt, body)
+	}
+	var evs []event
+	switch schema {
+	case push.SchemaCloudEvents:
+		if !isCE && mt != "application/json" && mt != "" {
+			err = badInput("topic %s takes CloudEvents; Content-Type %q is neither application/cloudevents+json nor application/cloudevents-batch+json", t.Name, mt)
+			break
+		}
+		evs, err = decodeCloudEvents(body, mt != "application/cloudevents+json", h.lim)
+	case push.SchemaEventGrid:
+		if isCE {
+			err = badInput("topic %s takes the EventGridEvent schema; it cannot accept CloudEvents (%s)", t.Name, mt)
+			break
+		}
+		evs, err = decodeEventGridEvents(body, h.cfg.ResourceIDPrefix+t.Name, h.lim)
+	default:
+		if isCE {
+			err = badInput("topic %s takes the custom input schema; it cannot accept CloudEvents (%s)", t.Name, mt)
+			break
+		}
+		evs, err = decodeCustomEvents(body, h.lim)
+	}
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if err := h.fanOut(r.Context(), schema, evs, t.Subscriptions); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusOK)
+}
+
+// detectSchema picks the schema of a request to an auto-detect topic:
+// CloudEvents by content type or by a specversion member; EventGridEvent by
+// eventType; anything else is custom.
+func detectSchema(mt string, body []byte) push.Schema {
+	if strings.HasPrefix(mt, "application/cloudevents") {
+		return push.SchemaCloudEvents
+	}
+	var probe []map[string]any
+	if err := json.Unmarshal(body, &probe); err == nil && len(probe) > 0 {
+		if _, ok := probe[0]["specversion"]; ok {
+			return push.SchemaCloudEvents
+		}
+		if _, ok := probe[0]["eventType"]; ok {
+			return push.SchemaEventGrid
+		}
+		return push.SchemaCustom
+	}
+	return push.SchemaEventGrid // the validator then names what is wrong
+}
+
+// fanOut sends every event to the queue of every subscription whose filter
+// it passes, one atomic send per subscription.
+func (h *Handler) fanOut(ctx context.Context, schema push.Schema, evs []event, subs []*push.Subscription) error {
+	now := h.cfg.Clock.Now()
+	for _, s := range subs {
+		var msgs []*broker.Message
+		for _, ev := range evs {
+			if !s.Filter.Match(ev.pushEvent(schema)) {
+				continue
+			}
+			msgs = append(msgs, push.NewMessage(ev.Raw, ev.ID, schema, now))
+		}
+		if len(msgs) == 0 {
+			continue
+		}
+		if _, err := h.cfg.Broker.Send(ctx, s.Queue, msgs); err != nil {
+			return fmt.Errorf("eventgrid: sending to subscription %s: %w", s.Name, err)
+		}
+	}
+	return nil
+}

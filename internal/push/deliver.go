@@ -1,0 +1,318 @@
+package push
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/batonmq/baton/internal/broker"
+)
+
+// outcome classifies one attempt (spec §2.5).
+type outcome struct {
+	ok        bool
+	retriable bool
+	status    int           // HTTP status, 0 without a response
+	name      string        // lastDeliveryOutcome
+	reason    string        // deadLetterReason when not retriable
+	minDelay  time.Duration // before the next attempt
+}
+
+// classify maps a response (or transport error) onto Azure's outcome.
+func classify(status int, err error) outcome {
+	if err != nil {
+		var ne net.Error
+		var dns *net.DNSError
+		switch {
+		case errors.As(err, &dns):
+			return outcome{retriable: true, name: "ResolutionError", minDelay: 10 * time.Second}
+		case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, context.DeadlineExceeded):
+			return outcome{retriable: true, name: "TimedOut", minDelay: 10 * time.Second}
+		}
+		return outcome{retriable: true, name: "SocketError", minDelay: 10 * time.Second}
+	}
+	o := outcome{status: status, retriable: true, minDelay: 10 * time.Second}
+	switch {
+	case status >= 200 && status <= 204:
+		return outcome{ok: true, status: status, name: "Delivered"}
+	case status == 400:
+		o.retriable, o.name, o.reason = false, "BadRequest", "UndeliverableDueToHttpBadRequest"
+	case status == 401:
+		o.retriable, o.name, o.reason = false, "Unauthorized", "UndeliverableDueToHttpUnauthorized"
+	case status == 403:
+		o.retriable, o.name, o.reason = false, "Forbidden", "UndeliverableDueToHttpForbidden"
+	case status == 413:
+		o.retriable, o.name, o.reason = false, "PayloadTooLarge", "UndeliverableDueToHttpPayloadTooLarge"
+	case status == 404:
+		o.name, o.minDelay = "NotFound", 5*time.Minute
+	case status == 408:
+		o.name, o.minDelay = "TimedOut", 2*time.Minute
+	case status == 503:
+		o.name, o.minDelay = "Busy", 30*time.Second
+	case status == 429:
+		o.name = "Busy"
+	default:
+		o.name = "Aborted"
+	}
+	return o
+}
+
+// attemptState is what a queue message carries about its delivery.
+type attemptState struct {
+	schema      Schema
+	published   time.Time
+	attempts    int32
+	lastOutcome string
+	lastStatus  int32
+	lastAttempt time.Time
+}
+
+func stateOf(msg *broker.Message) attemptState {
+	p := msg.Properties
+	st := attemptState{published: msg.EnqueuedTime}
+	st.schema, _ = ParseSchema(str(p[PropSchema]), SchemaEventGrid)
+	if t, ok := p[PropPublished].(time.Time); ok {
+		st.published = t
+	}
+	st.attempts, _ = p[PropAttempts].(int32)
+	st.lastOutcome, _ = p[PropLastOutcome].(string)
+	st.lastStatus, _ = p[PropLastStatus].(int32)
+	st.lastAttempt, _ = p[PropLastAttempt].(time.Time)
+	return st
+}
+
+// deliver makes one attempt at msg and settles it: complete, a scheduled
+// retry, or dead-letter.
+func (m *Manager) deliver(ctx context.Context, s *Subscription, msg *broker.Message) error {
+	st := stateOf(msg)
+	now := m.cfg.Clock.Now()
+	if !now.Before(st.published.Add(s.EventTTL)) {
+		return m.deadLetter(ctx, s, msg, st, "TimeToLiveExceeded")
+	}
+	deliverySchema := s.DeliverySchema
+	if deliverySchema == 0 {
+		deliverySchema = st.schema
+	}
+	body, ct, dataVersion, err := render(msg.Body, st.schema, deliverySchema, s.TopicID, st.published)
+	if err != nil {
+		st.lastOutcome = "Aborted"
+		return m.deadLetter(ctx, s, msg, st, "UndeliverableDueToSchemaConversion")
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.EndpointURL, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("push: request: %w", err)
+	}
+	h := req.Header
+	for k, v := range s.Headers {
+		h.Set(k, v)
+	}
+	h.Set("Content-Type", ct)
+	h.Set("aeg-event-type", "Notification")
+	h.Set("aeg-subscription-name", strings.ToUpper(s.Name))
+	h.Set("aeg-delivery-count", strconv.Itoa(int(st.attempts)))
+	h.Set("aeg-output-event-id", msg.MessageID)
+	if deliverySchema == SchemaCloudEvents {
+		h.Set("aeg-metadata-version", "1.0")
+		h.Set("Origin", m.cfg.Origin)
+		h.Set("WebHook-Request-Origin", m.cfg.Origin)
+	} else {
+		h.Set("aeg-metadata-version", "1")
+		h.Set("aeg-data-version", dataVersion)
+	}
+	status := 0
+	resp, err := m.cfg.Client.Do(req)
+	if ctx.Err() != nil {
+		return nil // shutting down: the lock expires and the attempt is made again
+	}
+	if err == nil {
+		status = resp.StatusCode
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
+	}
+	o := classify(status, err)
+	st.attempts++
+	st.lastOutcome, st.lastStatus, st.lastAttempt = o.name, int32(o.status), m.cfg.Clock.Now()
+	switch {
+	case o.ok:
+		return m.cfg.Broker.Settle(ctx, s.Queue, msg.LockToken, broker.Settlement{Disposition: broker.Complete})
+	case !o.retriable:
+		return m.deadLetter(ctx, s, msg, st, o.reason)
+	case int(st.attempts) >= s.MaxDeliveryAttempts:
+		return m.deadLetter(ctx, s, msg, st, "MaxDeliveryAttemptsExceeded")
+	}
+	return m.retry(ctx, s, msg, st, m.scaled(RetryDelay(int(st.attempts), o.minDelay)))
+}
+
+func (st attemptState) props(base map[string]any) map[string]any {
+	p := make(map[string]any, len(base)+6)
+	for k, v := range base {
+		p[k] = v
+	}
+	p[PropSchema] = st.schema.String()
+	p[PropPublished] = st.published
+	p[PropAttempts] = st.attempts
+	p[PropLastOutcome] = st.lastOutcome
+	p[PropLastStatus] = st.lastStatus
+	p[PropLastAttempt] = st.lastAttempt
+	return p
+}
+
+// retry schedules the next attempt as a copy due after delay, then
+// completes the original; when that fails the copy is cancelled.
+func (m *Manager) retry(ctx context.Context, s *Subscription, msg *broker.Message, st attemptState, delay time.Duration) error {
+	b := m.cfg.Broker
+	cp := &broker.Message{MessageID: msg.MessageID, ContentType: msg.ContentType, Body: msg.Body, Properties: st.props(msg.Properties)}
+	seqs, err := b.Schedule(ctx, s.Queue, []*broker.Message{cp}, m.cfg.Clock.Now().Add(delay))
+	if err != nil {
+		return fmt.Errorf("push: scheduling the retry: %w", err)
+	}
+	if err := b.Settle(ctx, s.Queue, msg.LockToken, broker.Settlement{Disposition: broker.Complete}); err != nil {
+		if cerr := b.CancelScheduled(ctx, s.Queue, seqs); cerr != nil {
+			m.log.Warn("a retry could not be cancelled after its original failed to settle; the event may be delivered twice", "subscription", s.Name, "err", cerr)
+		}
+		return fmt.Errorf("push: completing a retried delivery: %w", err)
+	}
+	return nil
+}
+
+// deadLetter moves msg to the queue's dead-letter sub-queue with Azure's
+// reason and delivery facts (and writes it to DeadLetterDir when set).
+func (m *Manager) deadLetter(ctx context.Context, s *Subscription, msg *broker.Message, st attemptState, reason string) error {
+	props := map[string]any{
+		"deadLetterReason":    reason,
+		"deliveryAttempts":    st.attempts,
+		"lastDeliveryOutcome": st.lastOutcome,
+		"publishTime":         st.published,
+	}
+	if st.lastStatus != 0 {
+		props["lastHttpStatusCode"] = st.lastStatus
+	}
+	if !st.lastAttempt.IsZero() {
+		props["lastDeliveryAttemptTime"] = st.lastAttempt
+	}
+	if m.cfg.DeadLetterDir != "" {
+		if err := m.writeDeadLetter(s, msg, st, reason); err != nil {
+			m.log.Warn("writing a dead-lettered event to the directory failed; it is in the dead-letter queue", "subscription", s.Name, "err", err)
+		}
+	}
+	desc := fmt.Sprintf("%d delivery attempts; last outcome %s", st.attempts, st.lastOutcome)
+	if err := m.cfg.Broker.Settle(ctx, s.Queue, msg.LockToken, broker.Settlement{Disposition: broker.DeadLetter,
+		DeadLetterReason: reason, DeadLetterDescription: desc, Properties: props}); err != nil {
+		return fmt.Errorf("push: dead-lettering: %w", err)
+	}
+	m.log.Info("event dead-lettered", "subscription", s.Name, "event", msg.MessageID, "reason", reason, "attempts", st.attempts)
+	return nil
+}
+
+// writeDeadLetter writes <dir>/<SUBSCRIPTION>/<yyyy>/<m>/<d>/<h>/<id>.json
+// holding a JSON array with the event and its dead-letter facts.
+func (m *Manager) writeDeadLetter(s *Subscription, msg *broker.Message, st attemptState, reason string) error {
+	var ev map[string]any
+	if err := json.Unmarshal(msg.Body, &ev); err != nil {
+		return fmt.Errorf("push: dead-letter body: %w", err)
+	}
+	if st.schema == SchemaCloudEvents {
+		ev["deadletterreason"], ev["deliveryattempts"], ev["lastdeliveryoutcome"] = reason, st.attempts, st.lastOutcome
+		ev["publishtime"], ev["lastdeliveryattempttime"] = st.published.UTC().Format(time.RFC3339Nano), st.lastAttempt.UTC().Format(time.RFC3339Nano)
+	} else {
+		if st.schema == SchemaCustom {
+			ev = map[string]any{"id": msg.MessageID, "data": ev}
+		}
+		ev["deadLetterReason"], ev["deliveryAttempts"], ev["lastDeliveryOutcome"] = reason, st.attempts, st.lastOutcome
+		ev["publishTime"], ev["lastDeliveryAttemptTime"] = st.published.UTC().Format(time.RFC3339Nano), st.lastAttempt.UTC().Format(time.RFC3339Nano)
+		if st.lastStatus != 0 {
+			ev["lastHttpStatusCode"] = st.lastStatus
+		}
+	}
+	body, err := json.Marshal([]any{ev})
+	if err != nil {
+		return fmt.Errorf("push: dead-letter body: %w", err)
+	}
+	t := m.cfg.Clock.Now().UTC()
+	dir := filepath.Join(m.cfg.DeadLetterDir, strings.ToUpper(s.Name), strconv.Itoa(t.Year()), strconv.Itoa(int(t.Month())), strconv.Itoa(t.Day()), strconv.Itoa(t.Hour()))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("push: dead-letter directory: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, newID()+".json"), body, 0o644); err != nil {
+		return fmt.Errorf("push: dead-letter file: %w", err)
+	}
+	return nil
+}
+
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// render builds the request body in the delivery schema: an array for the
+// EventGridEvent and custom schemas, one object for CloudEvents.
+func render(raw []byte, input, output Schema, topicID string, published time.Time) (body []byte, contentType, dataVersion string, err error) {
+	switch {
+	case input == output && output == SchemaCloudEvents:
+		return raw, "application/cloudevents+json; charset=utf-8", "", nil
+	case input == output:
+		if input == SchemaEventGrid {
+			var v struct {
+				DataVersion string `json:"dataVersion"`
+			}
+			_ = json.Unmarshal(raw, &v)
+			dataVersion = v.DataVersion
+		}
+		return wrapArray(raw), "application/json; charset=utf-8", dataVersion, nil
+	case input == SchemaEventGrid && output == SchemaCloudEvents:
+		var eg struct {
+			ID          string          `json:"id"`
+			Topic       string          `json:"topic"`
+			Subject     string          `json:"subject"`
+			EventType   string          `json:"eventType"`
+			EventTime   string          `json:"eventTime"`
+			Data        json.RawMessage `json:"data"`
+			DataVersion string          `json:"dataVersion"`
+		}
+		if err := json.Unmarshal(raw, &eg); err != nil {
+			return nil, "", "", fmt.Errorf("push: stored event: %w", err)
+		}
+		ce := map[string]any{"specversion": "1.0", "id": eg.ID, "source": eg.Topic, "type": eg.EventType, "time": eg.EventTime}
+		if eg.Subject != "" {
+			ce["subject"] = eg.Subject
+		}
+		if len(eg.Data) > 0 {
+			ce["data"], ce["datacontenttype"] = eg.Data, "application/json"
+		}
+		if eg.DataVersion != "" {
+			ce["dataversion"] = eg.DataVersion
+		}
+		b, err := json.Marshal(ce)
+		return b, "application/cloudevents+json; charset=utf-8", "", err
+	case input == SchemaCustom && output == SchemaEventGrid:
+		// No input mapping: the object becomes data of a synthesized event.
+		eg := map[string]any{"id": newID(), "topic": topicID, "subject": "", "eventType": "Custom",
+			"eventTime": published.UTC().Format(time.RFC3339Nano), "data": json.RawMessage(raw), "dataVersion": "", "metadataVersion": "1"}
+		b, err := json.Marshal(eg)
+		return wrapArray(b), "application/json; charset=utf-8", "", err
+	}
+	return nil, "", "", fmt.Errorf("push: cannot deliver %s events as %s", input, output)
+}
+
+func wrapArray(raw []byte) []byte {
+	out := make([]byte, 0, len(raw)+2)
+	out = append(out, '[')
+	out = append(out, raw...)
+	return append(out, ']')
+}

@@ -1,0 +1,216 @@
+package push
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/batonmq/baton/internal/broker"
+	"github.com/batonmq/baton/internal/clock"
+)
+
+// Config configures a Manager. Zero values take defaults.
+type Config struct {
+	Broker *broker.Broker // required
+	Clock  clock.Clock
+	Logger *slog.Logger
+	// Client makes the webhook requests; default: a 30 s timeout and no
+	// redirects followed (a 3xx is a failure).
+	Client *http.Client
+	// RetryScale divides every retry and validation delay (60 turns 10 s
+	// into 1/6 s); default 1, Azure's schedule.
+	RetryScale float64
+	// Origin is sent as Origin and WebHook-Request-Origin on CloudEvents
+	// deliveries; default "eventgrid.azure.net".
+	Origin string
+	// ValidationURL returns the manual validation URL offered in a
+	// SubscriptionValidationEvent; nil offers none.
+	ValidationURL func(subscription, code string) string
+	// Concurrency is how many deliveries of one subscription run at once;
+	// default 4.
+	Concurrency int
+	// DeadLetterDir, when set, also receives dead-lettered events as JSON
+	// files in Azure's blob layout.
+	DeadLetterDir string
+}
+
+// Manager runs one delivery worker per subscription.
+type Manager struct {
+	cfg  Config
+	log  *slog.Logger
+	subs []*Subscription
+
+	mu      sync.Mutex
+	pending map[string]*pendingValidation // by lower-case subscription name
+	state   map[string]string             // provisioning state by lower-case name
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+type pendingValidation struct {
+	code string
+	done chan struct{}
+}
+
+// New validates the subscriptions and returns a Manager that is not
+// started.
+func New(cfg Config, subs []*Subscription) (*Manager, error) {
+	if cfg.Broker == nil {
+		return nil, errors.New("push: Config.Broker is nil")
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.RetryScale <= 0 {
+		cfg.RetryScale = 1
+	}
+	if cfg.Origin == "" {
+		cfg.Origin = "eventgrid.azure.net"
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 4
+	}
+	if cfg.Client == nil {
+		cfg.Client = &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	}
+	seen := map[string]bool{}
+	for _, s := range subs {
+		if err := s.check(); err != nil {
+			return nil, err
+		}
+		k := strings.ToLower(s.Name)
+		if seen[k] {
+			return nil, fmt.Errorf("push: subscription %q is declared twice", s.Name)
+		}
+		seen[k] = true
+	}
+	return &Manager{cfg: cfg, log: cfg.Logger, subs: subs, pending: map[string]*pendingValidation{}, state: map[string]string{}}, nil
+}
+
+// Start starts the workers; they run until Stop.
+func (m *Manager) Start(ctx context.Context) {
+	ctx, m.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	for _, s := range m.subs {
+		m.setState(s.Name, "Creating")
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			m.run(ctx, s)
+		}()
+	}
+}
+
+// Stop stops the workers and waits for them; deliveries in flight are
+// cancelled and their events stay in the queue (their lock expires).
+func (m *Manager) Stop() {
+	if m == nil || m.cancel == nil {
+		return
+	}
+	m.cancel()
+	m.wg.Wait()
+}
+
+// State returns a subscription's provisioning state: Creating,
+// AwaitingManualAction, Succeeded or Failed ("" when unknown).
+func (m *Manager) State(name string) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.state[strings.ToLower(name)]
+}
+
+func (m *Manager) setState(name, st string) {
+	m.mu.Lock()
+	m.state[strings.ToLower(name)] = st
+	m.mu.Unlock()
+}
+
+// Validate completes a manual validation (the validationUrl of a
+// SubscriptionValidationEvent); it reports whether name awaited code.
+func (m *Manager) Validate(name, code string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p := m.pending[strings.ToLower(name)]
+	if p == nil || p.code != code {
+		return false
+	}
+	delete(m.pending, strings.ToLower(name))
+	close(p.done)
+	return true
+}
+
+// pause waits d on the clock; false when ctx ended first.
+func (m *Manager) pause(ctx context.Context, d time.Duration) bool {
+	t := m.cfg.Clock.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C():
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (m *Manager) scaled(d time.Duration) time.Duration {
+	return time.Duration(float64(d) / m.cfg.RetryScale)
+}
+
+// receiveWait is how long one receive waits for events.
+const receiveWait = 30 * time.Second
+
+// run is one subscription's worker: the handshake, then receive and
+// deliver until ctx ends.
+func (m *Manager) run(ctx context.Context, s *Subscription) {
+	log := m.log.With("subscription", s.Name)
+	if !s.SkipValidation {
+		if !m.handshake(ctx, s, log) {
+			return
+		}
+	}
+	m.setState(s.Name, "Succeeded")
+	sem := make(chan struct{}, m.cfg.Concurrency)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for ctx.Err() == nil {
+		start := m.cfg.Clock.Now()
+		msgs, err := m.cfg.Broker.Receive(ctx, s.Queue, broker.ReceiveOptions{Mode: broker.PeekLock, MaxMessages: m.cfg.Concurrency, Wait: receiveWait})
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			log.Warn("receiving pending deliveries failed", "err", err)
+			m.pause(ctx, time.Second)
+			continue
+		}
+		if len(msgs) == 0 {
+			// An empty receive that did not wait is the broker draining
+			// for shutdown: do not spin.
+			if m.cfg.Clock.Now().Sub(start) < receiveWait/2 {
+				m.pause(ctx, time.Second)
+			}
+			continue
+		}
+		for _, msg := range msgs {
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				if err := m.deliver(ctx, s, msg); err != nil && ctx.Err() == nil {
+					log.Warn("settling a delivery failed; the event will be retried when its lock expires", "event", msg.MessageID, "err", err)
+				}
+			}()
+		}
+		// Receive the next batch once a slot is free.
+		sem <- struct{}{}
+		<-sem
+	}
+}

@@ -1,0 +1,117 @@
+package push
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/batonmq/baton/internal/broker"
+)
+
+// Properties kept on a subscription queue's messages.
+const (
+	PropSchema      = "eg-schema"       // string: the input schema (Schema.String)
+	PropPublished   = "eg-published"    // time.Time: when the event was published
+	PropAttempts    = "eg-attempts"     // int32: delivery attempts made
+	PropLastOutcome = "eg-last-outcome" // string: lastDeliveryOutcome
+	PropLastStatus  = "eg-last-status"  // int32: last HTTP status, 0 without one
+	PropLastAttempt = "eg-last-attempt" // time.Time: when the last attempt was made
+)
+
+// NewMessage is the queue message for one published event: raw is the
+// event's JSON object in the topic's input schema.
+func NewMessage(raw []byte, id string, schema Schema, now time.Time) *broker.Message {
+	if len(id) > 128 {
+		id = id[:128]
+	}
+	return &broker.Message{MessageID: id, ContentType: "application/json", Body: raw,
+		Properties: map[string]any{PropSchema: schema.String(), PropPublished: now}}
+}
+
+// Subscription is one event subscription with a webhook destination.
+type Subscription struct {
+	Name    string // 3–64 letters, digits, '-'
+	Topic   string // the topic's name
+	TopicID string // the topic's resource id (CloudEvents source on conversion)
+	// Queue is the broker queue holding its pending deliveries.
+	Queue       string
+	EndpointURL string
+	// DeliverySchema is what the webhook receives; 0: the input schema.
+	DeliverySchema Schema
+	Filter         *Filter
+	// MaxDeliveryAttempts is 1–30 (default 30); EventTTL 1–1440 minutes
+	// (default 1440).
+	MaxDeliveryAttempts int
+	EventTTL            time.Duration
+	// SkipValidation turns off the validation handshake.
+	SkipValidation bool
+	// Headers are static delivery properties (at most 10; aeg-* reserved).
+	Headers map[string]string
+}
+
+// check fills defaults and validates s.
+func (s *Subscription) check() error {
+	if len(s.Name) < 3 || len(s.Name) > 64 {
+		return fmt.Errorf("push: subscription name %q must be 3–64 characters", s.Name)
+	}
+	for i := 0; i < len(s.Name); i++ {
+		c := s.Name[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+			return fmt.Errorf("push: subscription name %q may hold only letters, digits and '-'", s.Name)
+		}
+	}
+	if s.Queue == "" {
+		return fmt.Errorf("push: subscription %s has no queue", s.Name)
+	}
+	if !strings.HasPrefix(s.EndpointURL, "https://") && !strings.HasPrefix(s.EndpointURL, "http://") {
+		return fmt.Errorf("push: subscription %s: endpointUrl %q is not an http(s) URL", s.Name, s.EndpointURL)
+	}
+	if s.MaxDeliveryAttempts == 0 {
+		s.MaxDeliveryAttempts = 30
+	}
+	if s.EventTTL == 0 {
+		s.EventTTL = 1440 * time.Minute
+	}
+	if s.MaxDeliveryAttempts < 1 || s.MaxDeliveryAttempts > 30 {
+		return fmt.Errorf("push: subscription %s: maxDeliveryAttempts %d is not within 1–30", s.Name, s.MaxDeliveryAttempts)
+	}
+	if s.EventTTL < time.Minute || s.EventTTL > 1440*time.Minute {
+		return fmt.Errorf("push: subscription %s: eventTimeToLiveInMinutes %v is not within 1–1440", s.Name, s.EventTTL)
+	}
+	if len(s.Headers) > 10 {
+		return fmt.Errorf("push: subscription %s: %d delivery properties; at most 10", s.Name, len(s.Headers))
+	}
+	for k, v := range s.Headers {
+		if strings.HasPrefix(strings.ToLower(k), "aeg-") {
+			return fmt.Errorf("push: subscription %s: delivery property %q: names starting with aeg- are reserved", s.Name, k)
+		}
+		if len(v) > 4096 {
+			return fmt.Errorf("push: subscription %s: delivery property %q is longer than 4096 bytes", s.Name, k)
+		}
+	}
+	return nil
+}
+
+// CheckSchemas refuses a delivery schema the input cannot be converted to:
+// CloudEvents input with EventGridEvent output (spec §2.8).
+func CheckSchemas(input, delivery Schema) error {
+	if input == SchemaCloudEvents && delivery == SchemaEventGrid {
+		return fmt.Errorf("push: a CloudEvents topic cannot deliver the EventGridEvent schema (CloudEvents extensions have no place in it)")
+	}
+	return nil
+}
+
+// retrySchedule is Azure's: after failure n wait retrySchedule[n-1]; past
+// the end, every 12 h.
+var retrySchedule = []time.Duration{10 * time.Second, 30 * time.Second, time.Minute, 5 * time.Minute, 10 * time.Minute,
+	30 * time.Minute, time.Hour, 3 * time.Hour, 6 * time.Hour}
+
+// RetryDelay is the wait after the given number of failed attempts, at
+// least minimum.
+func RetryDelay(failed int, minimum time.Duration) time.Duration {
+	d := 12 * time.Hour
+	if failed >= 1 && failed <= len(retrySchedule) {
+		d = retrySchedule[failed-1]
+	}
+	return max(d, minimum)
+}
