@@ -2,10 +2,15 @@ package e2e
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"net/http"
+	"net/url"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -110,4 +115,15 @@ func egWait(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 	}
+}
+
+// egSAS builds an Event Grid SAS token the way the .NET SDK does
+// (r=…&e=…&s=…, lower-case escapes, en-US expiry).
+func egSAS(resource string, exp time.Time, key string) string {
+	kb, _ := base64.StdEncoding.DecodeString(key)
+	enc := func(s string) string { return strings.ToLower(url.QueryEscape(s)) }
+	signed := "r=" + enc(resource) + "&e=" + url.QueryEscape(exp.UTC().Format("1/2/2006 3:04:05 PM"))
+	mac := hmac.New(sha256.New, kb)
+	mac.Write([]byte(signed))
+	return signed + "&s=" + url.QueryEscape(base64.StdEncoding.EncodeToString(mac.Sum(nil)))
 }
