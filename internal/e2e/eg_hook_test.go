@@ -28,11 +28,12 @@ type hook struct {
 	// manual makes the validation answer 200 without the code.
 	manual bool
 
-	mu          sync.Mutex
-	attempts    int
-	accepted    []delivery
-	validations int
-	changed     chan struct{}
+	mu            sync.Mutex
+	validationURL string
+	attempts      int
+	accepted      []delivery
+	validations   int
+	changed       chan struct{}
 }
 
 func newHook(t *testing.T, status func(n int) int) *hook {
@@ -59,12 +60,15 @@ func (h *hook) serve(w http.ResponseWriter, r *http.Request) {
 		h.validations++
 		h.mu.Unlock()
 		var evs []struct {
-			Data struct{ ValidationCode string }
+			Data struct{ ValidationCode, ValidationURL string }
 		}
 		if err := json.Unmarshal(body, &evs); err != nil || len(evs) != 1 {
 			w.WriteHeader(http.StatusBadRequest)
 			return
 		}
+		h.mu.Lock()
+		h.validationURL = evs[0].Data.ValidationURL
+		h.mu.Unlock()
 		if h.manual {
 			w.WriteHeader(http.StatusOK)
 			return
