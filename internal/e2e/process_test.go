@@ -53,6 +53,11 @@ func startBaton(t *testing.T, args ...string) *proc {
 	t.Helper()
 	args = append([]string{"serve", "--mgmt-addr", "127.0.0.1:0", "--log-level", "warn"}, args...)
 	cmd := exec.Command(binary, args...)
+	// Every face on a free loopback port unless the test's flags say
+	// otherwise (flags override the environment): tests run in parallel
+	// with other processes and must never need a fixed port.
+	cmd.Env = append(os.Environ(), "BATON_AMQP_ADDR=127.0.0.1:0", "BATON_AMQPS_ADDR=127.0.0.1:0",
+		"BATON_QUEUE_ADDR=127.0.0.1:0", "BATON_EVENTGRID_ADDR=127.0.0.1:0")
 	out := &watchWriter{found: make(chan string, 1)}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
