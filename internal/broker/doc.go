@@ -24,7 +24,9 @@
 //
 // Locks (peek-lock and session locks) live in memory only. After a restart,
 // messages that were locked are available again with the delivery count they
-// had; lock tokens from before the restart are unknown (lock lost).
+// had; lock tokens from before the restart are unknown (lock lost). Storage
+// queues are the exception: their pop receipts, visibility times and dequeue
+// counts are durable (storagequeue.go), as Azure Queue Storage requires.
 //
 // # Time
 //
