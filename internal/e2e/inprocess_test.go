@@ -41,6 +41,15 @@ func startSBWith(t *testing.T, cfg config.Config, opts server.Options) *sb {
 	t.Helper()
 	cfg.Listen.Mgmt = "127.0.0.1:0"
 	cfg.Listen.AMQP = "127.0.0.1:0"
+	// Faces left at their default (fixed) ports are turned off: tests run in
+	// parallel and must never need a fixed port.
+	def := config.Default().Listen
+	if cfg.Listen.AMQPS == def.AMQPS {
+		cfg.Listen.AMQPS = ""
+	}
+	if cfg.Listen.QueueStorage == def.QueueStorage {
+		cfg.Listen.QueueStorage = ""
+	}
 	if cfg.DataDir == "" || cfg.DataDir == config.Default().DataDir {
 		cfg.DataDir = t.TempDir()
 	}

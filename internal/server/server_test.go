@@ -25,7 +25,9 @@ func startServer(t *testing.T, cfg config.Config) *Server {
 func testConfig() config.Config {
 	cfg := config.Default()
 	cfg.Memory = true
-	cfg.Listen.Mgmt = "127.0.0.1:0"
+	// Only the management API, on a free port: tests never bind the
+	// default (fixed) ports of the faces.
+	cfg.Listen = config.Listen{Mgmt: "127.0.0.1:0"}
 	return cfg
 }
 
@@ -136,7 +138,7 @@ func TestStartErrors(t *testing.T) {
 func TestDurableRestart(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
-	cfg.Listen.Mgmt = "127.0.0.1:0"
+	cfg.Listen = config.Listen{Mgmt: "127.0.0.1:0"}
 	s := startServer(t, cfg)
 	ctx := t.Context()
 	c, _ := mgmt.NewClient(s.MgmtURL(), nil)
