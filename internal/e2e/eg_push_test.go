@@ -48,7 +48,9 @@ var routes = []struct {
 	want   func(genEvent) bool
 }{
 	{"types", `{"includedEventTypes":["Order.Created","order.paid"]}`,
-		func(g genEvent) bool { return strings.EqualFold(g.typ, "Order.Created") || strings.EqualFold(g.typ, "Order.Paid") }},
+		func(g genEvent) bool {
+			return strings.EqualFold(g.typ, "Order.Created") || strings.EqualFold(g.typ, "Order.Paid")
+		}},
 	{"subject", `{"subjectBeginsWith":"/orders/EU","subjectEndsWith":".json"}`,
 		func(g genEvent) bool {
 			s := strings.ToLower(g.subject)

@@ -261,7 +261,7 @@ func compileAdvanced(a AdvancedSpec) (advanced, int, error) {
 			return c, 0, fmt.Errorf("values must be an array of numbers: %w", err)
 		}
 		for _, v := range vs {
-			r, ok := new(big.Rat).SetString(string(v))
+			r, ok := parseNum(string(v))
 			if !ok {
 				return c, 0, fmt.Errorf("%q is not a number", v)
 			}
@@ -273,7 +273,7 @@ func compileAdvanced(a AdvancedSpec) (advanced, int, error) {
 		if err := dec(a.Value, &v); err != nil {
 			return c, 0, fmt.Errorf("value must be a number: %w", err)
 		}
-		r, ok := new(big.Rat).SetString(string(v))
+		r, ok := parseNum(string(v))
 		if !ok {
 			return c, 0, fmt.Errorf("%q is not a number", v)
 		}
@@ -288,8 +288,8 @@ func compileAdvanced(a AdvancedSpec) (advanced, int, error) {
 			if len(p) != 2 {
 				return c, 0, errors.New("each range must be [low, high]")
 			}
-			lo, ok1 := new(big.Rat).SetString(string(p[0]))
-			hi, ok2 := new(big.Rat).SetString(string(p[1]))
+			lo, ok1 := parseNum(string(p[0]))
+			hi, ok2 := parseNum(string(p[1]))
 			if !ok1 || !ok2 {
 				return c, 0, errors.New("range bounds must be numbers")
 			}
@@ -458,7 +458,7 @@ func (a *advanced) scalar(o op, v any) bool {
 		if !ok {
 			return false
 		}
-		r, ok := new(big.Rat).SetString(string(n))
+		r, ok := parseNum(string(n))
 		if !ok {
 			return false
 		}
@@ -531,4 +531,47 @@ func textOf(v any) (string, bool) {
 		return strconv.FormatBool(x), true
 	}
 	return "", false
+}
+
+// maxExponent bounds a number's decimal exponent: beyond it a value is
+// clamped, so that "1e999999999" in an event cannot make the evaluator
+// build a billion-digit rational.
+const maxExponent = 400
+
+var (
+	hugeRat = new(big.Rat).SetFrac(new(big.Int).Exp(big.NewInt(10), big.NewInt(maxExponent+1), nil), big.NewInt(1))
+	tinyRat = new(big.Rat).SetFrac(big.NewInt(1), new(big.Int).Exp(big.NewInt(10), big.NewInt(maxExponent+1), nil))
+)
+
+// parseNum parses a JSON number exactly (as .NET's decimal compares, not
+// float64), clamping absurd exponents.
+func parseNum(s string) (*big.Rat, bool) {
+	mant, exp := s, ""
+	if i := strings.IndexAny(s, "eE"); i >= 0 {
+		mant, exp = s[:i], s[i+1:]
+	}
+	if exp != "" {
+		e, err := strconv.Atoi(strings.TrimPrefix(exp, "+"))
+		if err != nil || e > maxExponent || e < -maxExponent {
+			if _, ok := new(big.Rat).SetString(mant); !ok {
+				return nil, false
+			}
+			neg := strings.HasPrefix(mant, "-")
+			zero := strings.Trim(strings.TrimPrefix(mant, "-"), "0.") == ""
+			var r *big.Rat
+			switch {
+			case zero:
+				r = new(big.Rat)
+			case e < 0 || (err != nil && strings.HasPrefix(exp, "-")):
+				r = new(big.Rat).Set(tinyRat)
+			default:
+				r = new(big.Rat).Set(hugeRat)
+			}
+			if neg {
+				r.Neg(r)
+			}
+			return r, true
+		}
+	}
+	return new(big.Rat).SetString(s)
 }
