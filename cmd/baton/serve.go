@@ -25,6 +25,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	durability := fs.String("durability", "", "embedded store durability: fsync (default) or buffered")
 	mgmtAddr := fs.String("mgmt-addr", "", "management API `address` (default 127.0.0.1:8088; \"off\" disables)")
 	amqpAddr := fs.String("amqp-addr", "", "Service Bus AMQP + admin HTTPS `address` (default :5672; \"off\" disables)")
+	amqpsAddr := fs.String("amqps-addr", "", "Service Bus AMQP over TLS `address` (default :5671; \"off\" disables)")
+	queueAddr := fs.String("queue-addr", "", "Storage Queue `address` (default 127.0.0.1:10001; \"off\" disables)")
+	egAddr := fs.String("eventgrid-addr", "", "Event Grid HTTPS `address` (default :8443; \"off\" disables)")
+	allowAnon := fs.Bool("allow-anonymous", false, "accept Storage Queue requests without credentials (development only)")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "", "text or json")
 	if err := fs.Parse(args); err != nil {
@@ -64,6 +68,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			if *amqpAddr == "off" {
 				cfg.Listen.AMQP = ""
 			}
+		case "amqps-addr":
+			cfg.Listen.AMQPS = offOr(*amqpsAddr)
+		case "queue-addr":
+			cfg.Listen.QueueStorage = offOr(*queueAddr)
+		case "eventgrid-addr":
+			cfg.Listen.EventGrid = offOr(*egAddr)
+		case "allow-anonymous":
+			cfg.AllowAnonymous = *allowAnon
 		case "log-level":
 			cfg.Log.Level = *logLevel
 		case "log-format":
@@ -85,6 +97,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if a := srv.AMQPAddr(); a != "" {
 		fmt.Fprintf(stdout, "  Service Bus:    sb://%s  (AMQP; admin API over HTTPS on the same port, CA %s)\n", a, srv.CAFile())
 		fmt.Fprintf(stdout, "    connection string: Endpoint=sb://localhost:%s;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=any;UseDevelopmentEmulator=true\n", portOf(a))
+	}
+	if a := srv.AMQPSAddr(); a != "" {
+		fmt.Fprintf(stdout, "  Service Bus TLS: amqps://%s  (Endpoint=sb://localhost:%s;… without UseDevelopmentEmulator; trust the CA)\n", a, portOf(a))
+	}
+	if u := srv.QueueStorageURL(); u != "" {
+		fmt.Fprintf(stdout, "  Storage Queues: %s/devstoreaccount1  (UseDevelopmentStorage=true works when this is 127.0.0.1:10001)\n", u)
+	}
+	if u := srv.EventGridURL(); u != "" {
+		fmt.Fprintf(stdout, "  Event Grid:     %s  (trust the CA)\n", u)
 	}
 	if u := srv.MgmtURL(); u != "" {
 		fmt.Fprintf(stdout, "  management API: %s  (baton queue list, /healthz, /readyz)\n", u)
@@ -116,6 +137,14 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 func portOf(addr string) string {
 	if _, p, err := net.SplitHostPort(addr); err == nil {
 		return p
+	}
+	return addr
+}
+
+// offOr turns the flag value "off" into an empty (disabled) address.
+func offOr(addr string) string {
+	if addr == "off" {
+		return ""
 	}
 	return addr
 }

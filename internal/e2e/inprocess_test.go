@@ -50,6 +50,9 @@ func startSBWith(t *testing.T, cfg config.Config, opts server.Options) *sb {
 	if cfg.Listen.QueueStorage == def.QueueStorage {
 		cfg.Listen.QueueStorage = ""
 	}
+	if cfg.Listen.EventGrid == def.EventGrid {
+		cfg.Listen.EventGrid = ""
+	}
 	if cfg.DataDir == "" || cfg.DataDir == config.Default().DataDir {
 		cfg.DataDir = t.TempDir()
 	}
