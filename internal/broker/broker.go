@@ -230,9 +230,13 @@ func (b *Broker) CreateQueue(ctx context.Context, name string, props QueueProper
 		return nil, err
 	}
 	now := b.clock.Now()
-	def := Entity{Name: name, Kind: KindQueue, Properties: props, CreatedAt: now, UpdatedAt: now}
-	key := def.Key()
+	return b.createEntity(Entity{Name: name, Kind: KindQueue, Properties: props, CreatedAt: now, UpdatedAt: now})
+}
 
+// createEntity makes def durable and adds the entity: the one way entities of
+// every kind come into being.
+func (b *Broker) createEntity(def Entity) (*EntityInfo, error) {
+	key := def.Key()
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
@@ -240,7 +244,7 @@ func (b *Broker) CreateQueue(ctx context.Context, name string, props QueueProper
 	}
 	if _, ok := b.entities[key]; ok {
 		b.mu.Unlock()
-		return nil, errorf(CodeEntityExists, "entity %q already exists", name)
+		return nil, errorf(CodeEntityExists, "entity %q already exists", def.Name)
 	}
 	if len(b.entities) >= b.limits.MaxEntities {
 		b.mu.Unlock()
@@ -263,12 +267,11 @@ func (b *Broker) CreateQueue(ctx context.Context, name string, props QueueProper
 		return nil, err
 	}
 	e.mu.Lock()
+	defer e.mu.Unlock()
 	e.creating = false
-	e.lastActivity = now
+	e.lastActivity = def.CreatedAt
 	e.scheduleIdleLocked()
-	info := e.infoLocked()
-	e.mu.Unlock()
-	return info, nil
+	return e.infoLocked(), nil
 }
 
 // UpdateQueue replaces a queue's properties (RequiresSession cannot change,

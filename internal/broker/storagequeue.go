@@ -89,43 +89,7 @@ func (q *StorageQueues) Create(ctx context.Context, name string, metadata map[st
 		return nil, err
 	}
 	now := b.clock.Now()
-	def := Entity{Name: name, Kind: KindStorageQueue, Properties: DefaultQueueProperties(), CreatedAt: now, UpdatedAt: now, Metadata: sqMetadata(metadata)}
-	key := def.Key()
-
-	b.mu.Lock()
-	if b.closed {
-		b.mu.Unlock()
-		return nil, ErrClosed
-	}
-	if _, ok := b.entities[key]; ok {
-		b.mu.Unlock()
-		return nil, errorf(CodeEntityExists, "entity %q already exists", name)
-	}
-	if len(b.entities) >= b.limits.MaxEntities {
-		b.mu.Unlock()
-		return nil, errorf(CodeQuotaExceeded, "the namespace already holds %d entities", len(b.entities))
-	}
-	e := newEntity(b, def)
-	e.creating = true
-	b.entities[key] = e
-	e.mu.Lock()
-	ch := b.submitLocked([]Record{{Kind: RecEntityPut, Entity: key, Def: &def}})
-	e.mu.Unlock()
-	b.mu.Unlock()
-
-	if err := wait(ch); err != nil {
-		b.mu.Lock()
-		if b.entities[key] == e {
-			delete(b.entities, key)
-		}
-		b.mu.Unlock()
-		return nil, err
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.creating = false
-	e.lastActivity = now
-	return e.infoLocked(), nil
+	return b.createEntity(Entity{Name: name, Kind: KindStorageQueue, Properties: DefaultQueueProperties(), CreatedAt: now, UpdatedAt: now, Metadata: sqMetadata(metadata)})
 }
 
 // SetMetadata replaces a storage queue's metadata as a whole (nil or empty
