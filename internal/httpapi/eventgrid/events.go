@@ -188,14 +188,43 @@ func decodeEventGridEvents(body []byte, topicID string, lim limits) ([]event, er
 		if len(rawFields.Data) > 0 && !bytes.Equal(rawFields.Data, []byte("null")) {
 			ev.Data = rawFields.Data
 		}
-		stamped, err := json.Marshal(ev)
-		if err != nil {
-			return nil, badInput("event %d: %v", i, err)
-		}
+		stamped := ev.appendJSON(make([]byte, 0, len(raw)+len(topicID)+64))
 		fields["topic"], fields["metadataVersion"], fields["dataVersion"] = topicID, "1", ev.DataVersion
 		out = append(out, event{Raw: stamped, Fields: fields, ID: ev.ID})
 	}
 	return out, nil
+}
+
+// appendJSON writes the stamped event with data exactly as the client
+// sent it (json.Marshal would compact and HTML-escape it).
+func (ev *egEvent) appendJSON(b []byte) []byte {
+	str := func(b []byte, k, v string) []byte {
+		b = append(b, '"')
+		b = append(b, k...)
+		b = append(b, `":`...)
+		return appendString(b, v)
+	}
+	b = str(append(b, '{'), "id", ev.ID)
+	b = str(append(b, ','), "topic", ev.Topic)
+	b = str(append(b, ','), "subject", ev.Subject)
+	b = str(append(b, ','), "eventType", ev.EventType)
+	b = str(append(b, ','), "eventTime", ev.EventTime)
+	if len(ev.Data) > 0 {
+		b = append(b, `,"data":`...)
+		b = append(b, ev.Data...)
+	}
+	b = str(append(b, ','), "dataVersion", ev.DataVersion)
+	b = str(append(b, ','), "metadataVersion", ev.MetadataVersion)
+	return append(b, '}')
+}
+
+// appendString appends s as a JSON string without HTML escaping.
+func appendString(b []byte, s string) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)
+	return append(b, bytes.TrimRight(buf.Bytes(), "\n")...)
 }
 
 // decodeCustomEvents accepts a JSON array of arbitrary objects.
