@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/batonmq/baton/internal/broker"
@@ -421,22 +422,57 @@ func detectSchema(mt string, body []byte) push.Schema {
 }
 
 // fanOut sends every event to the queue of every subscription whose filter
-// it passes, one atomic send per subscription.
+// it passes, one atomic send per subscription; the sends run concurrently
+// so that they share the store's group commit.
 func (h *Handler) fanOut(ctx context.Context, schema push.Schema, evs []event, subs []*push.Subscription) error {
 	now := h.cfg.Clock.Now()
+	sends := make([]send, 0, len(subs))
 	for _, s := range subs {
 		var msgs []*broker.Message
 		for _, ev := range evs {
-			if !s.Filter.Match(ev.pushEvent(schema)) {
-				continue
+			if s.Filter.Match(ev.pushEvent(schema)) {
+				msgs = append(msgs, push.NewMessage(ev.Raw, ev.ID, schema, now))
 			}
-			msgs = append(msgs, push.NewMessage(ev.Raw, ev.ID, schema, now))
 		}
-		if len(msgs) == 0 {
-			continue
+		if len(msgs) > 0 {
+			sends = append(sends, send{queue: s.Queue, name: s.Name, msgs: msgs})
 		}
-		if _, err := h.cfg.Broker.Send(ctx, s.Queue, msgs); err != nil {
-			return fmt.Errorf("eventgrid: sending to subscription %s: %w", s.Name, err)
+	}
+	return h.sendAll(ctx, sends)
+}
+
+// send is one subscription's share of a publish.
+type send struct {
+	queue, name string
+	msgs        []*broker.Message
+}
+
+// sendAll runs the sends concurrently and returns the first error. A
+// failed publish may have reached some subscriptions: the client retries
+// and those get the event twice (publishing is at-least-once).
+func (h *Handler) sendAll(ctx context.Context, sends []send) error {
+	if len(sends) == 1 {
+		_, err := h.cfg.Broker.Send(ctx, sends[0].queue, sends[0].msgs)
+		if err != nil {
+			return fmt.Errorf("eventgrid: sending to subscription %s: %w", sends[0].name, err)
+		}
+		return nil
+	}
+	errs := make([]error, len(sends))
+	var wg sync.WaitGroup
+	for i, s := range sends {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := h.cfg.Broker.Send(ctx, s.queue, s.msgs); err != nil {
+				errs[i] = fmt.Errorf("eventgrid: sending to subscription %s: %w", s.name, err)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
 		}
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/batonmq/baton/internal/broker"
@@ -106,21 +107,28 @@ func (h *Handler) nsPublish(w http.ResponseWriter, r *http.Request, t *nsTopic) 
 }
 
 func (h *Handler) nsFanOut(ctx context.Context, t *nsTopic, evs []event) error {
+	sends := make([]send, 0, len(t.subs))
 	for _, s := range t.subs {
 		var msgs []*broker.Message
 		for _, ev := range evs {
 			if s.Filter.Match(ev.pushEvent(push.SchemaCloudEvents)) {
-				msgs = append(msgs, &broker.Message{MessageID: ev.ID, ContentType: "application/cloudevents+json", Body: ev.Raw})
+				msgs = append(msgs, &broker.Message{MessageID: truncateID(ev.ID), ContentType: "application/cloudevents+json", Body: ev.Raw})
 			}
 		}
-		if len(msgs) == 0 {
-			continue
-		}
-		if _, err := h.cfg.Broker.Send(ctx, s.queue, msgs); err != nil {
-			return fmt.Errorf("eventgrid: publishing to %s/%s: %w", t.Name, s.Name, err)
+		if len(msgs) > 0 {
+			sends = append(sends, send{queue: s.queue, name: t.Name + "/" + s.Name, msgs: msgs})
 		}
 	}
-	return nil
+	return h.sendAll(ctx, sends)
+}
+
+// truncateID fits an event id into the broker's message id limit (the id
+// is informational; the event keeps its own).
+func truncateID(id string) string {
+	if len(id) > 128 {
+		return id[:128]
+	}
+	return id
 }
 
 type receiveDetail struct {
@@ -241,9 +249,21 @@ func (h *Handler) nsSettle(w http.ResponseWriter, r *http.Request, s *nsSubscrip
 		writeError(w, r, badInput("lockTokens must hold 1 to %d tokens", maxReceiveEvents))
 		return
 	}
+	// Tokens settle concurrently so that their store writes share group
+	// commits (one fsync for the request rather than one per token).
+	errs := make([]error, len(req.LockTokens))
+	var wg sync.WaitGroup
+	for i, tok := range req.LockTokens {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = h.settleOne(r.Context(), s, action, tok, delay)
+		}()
+	}
+	wg.Wait()
 	res := settleResult{FailedLockTokens: []failedToken{}, SucceededLockTokens: []string{}}
-	for _, tok := range req.LockTokens {
-		err := h.settleOne(r.Context(), s, action, tok, delay)
+	for i, tok := range req.LockTokens {
+		err := errs[i]
 		if err == nil {
 			res.SucceededLockTokens = append(res.SucceededLockTokens, tok)
 			continue
