@@ -28,7 +28,7 @@ const egKey = "YmF0b24tZXZlbnQtZ3JpZC10ZXN0LWtleS0wMTIzNDU2Nzg5"
 // eg is an in-process Baton with only its Event Grid face, on loopback
 // port 0, HTTPS with the development CA.
 type eg struct {
-	t    *testing.T
+	t    testing.TB
 	srv  *server.Server
 	cfg  config.Config
 	opts server.Options
@@ -38,7 +38,7 @@ type eg struct {
 
 // startEG starts Baton with cfg's eventGrid section. The default DataDir
 // runs in memory (with the dev CA in a temporary directory).
-func startEG(t *testing.T, cfg config.Config, opts server.Options) *eg {
+func startEG(t testing.TB, cfg config.Config, opts server.Options) *eg {
 	t.Helper()
 	cfg.Listen = config.Listen{EventGrid: "127.0.0.1:0"}
 	if cfg.DataDir == "" || cfg.DataDir == config.Default().DataDir {
