@@ -123,6 +123,10 @@ type EventGrid struct {
 // EGTopic is a basic topic.
 type EGTopic struct {
 	Name string `json:"name"`
+	// Listen optionally gives the topic a listener of its own (HTTPS),
+	// where POST / and /api/events publish to it: the addressing the .NET
+	// publisher needs, since it drops the endpoint's path.
+	Listen string `json:"listen,omitempty"`
 	// InputSchema: EventGridSchema, CloudEventSchemaV1_0,
 	// CustomEventSchema; empty detects the schema per request.
 	InputSchema   string           `json:"inputSchema,omitempty"`
@@ -140,6 +144,9 @@ type EGSubscription struct {
 	EventTimeToLive     int               `json:"eventTimeToLiveInMinutes,omitempty"`
 	DisableValidation   bool              `json:"disableValidation,omitempty"`
 	Headers             map[string]string `json:"deliveryHeaders,omitempty"`
+	// DynamicHeaders are delivery properties taken from the event: header
+	// name → source field ("data.tenant").
+	DynamicHeaders map[string]string `json:"dynamicDeliveryHeaders,omitempty"`
 }
 
 // EGNamespaceTopic is a namespace topic.

@@ -228,11 +228,26 @@ func TestEGNamespaceDelayedReleaseAndLockExpiry(t *testing.T) {
 	if len(got) != 1 || *got[0].BrokerProperties.DeliveryCount != 3 {
 		t.Fatalf("after lock expiry: %v", got)
 	}
-	// The lock of a delivery older than an hour cannot be renewed.
-	fake.Advance(59 * time.Second)
-	if rn, err := all.RenewEventLocks(ctx(t), []string{*got[0].BrokerProperties.LockToken}, nil); err != nil || len(rn.SucceededLockTokens) != 1 {
-		t.Fatalf("renew within the lock = %+v, %v", rn, err)
+	// Renewals keep the lock for an hour after it was first taken, and no
+	// longer.
+	tok := []string{*got[0].BrokerProperties.LockToken}
+	for i := range 70 {
+		fake.Advance(59 * time.Second)
+		rn, err := all.RenewEventLocks(ctx(t), tok, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i*59+59 <= 3600 && len(rn.SucceededLockTokens) != 1 {
+			t.Fatalf("renewal %d (%d s after the lock) failed: %+v", i, i*59+59, rn.FailedLockTokens[0].Error)
+		}
+		if i*59+59 > 3600 {
+			if len(rn.FailedLockTokens) != 1 || *rn.FailedLockTokens[0].Error.Code != "TokenLost" {
+				t.Fatalf("renewal %d s after the lock = %+v", i*59+59, rn)
+			}
+			return
+		}
 	}
+	t.Fatal("renewals never stopped")
 }
 
 // rawPost sends a request with the topic key and returns status, error code

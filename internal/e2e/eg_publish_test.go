@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -232,5 +233,46 @@ func TestEGPublishAuthOff(t *testing.T) {
 	}
 	if ids := eventIDs(t, h.waitFor(1)); ids[0] != "anon" {
 		t.Fatalf("ids = %v", ids)
+	}
+}
+
+// TestEGPublishTopicListener: a topic with a listener of its own takes
+// publishes on / and /api/events (what the .NET publisher sends), and
+// dynamic delivery properties come from the event.
+func TestEGPublishTopicListener(t *testing.T) {
+	h := newHook(t, nil)
+	cfg := config.Default()
+	cfg.EventGrid.Topics = []config.EGTopic{
+		{Name: "other", Keys: []string{egKey}},
+		{Name: "dotnet", Listen: "127.0.0.1:0", Keys: []string{egKey}, Subscriptions: []config.EGSubscription{{
+			Name: "dyn", EndpointURL: h.url(), DisableValidation: true,
+			Headers:        map[string]string{"X-Static": "s"},
+			DynamicHeaders: map[string]string{"X-Tenant": "data.tenant", "X-Count": "data.n", "X-Missing": "data.nope"},
+		}}},
+	}
+	e := startEG(t, cfg, server.Options{})
+	base := e.srv.EventGridTopicURL("dotnet")
+	if base == "" {
+		t.Fatal("no topic listener")
+	}
+	for i, path := range []string{"/?api-version=2018-01-01", "/api/events?api-version=2018-01-01"} {
+		body := fmt.Sprintf(`[{"id":"p-%d","subject":"s","eventType":"T","eventTime":"2024-01-02T03:04:05Z","data":{"tenant":"acme","n":7}}]`, i)
+		req, _ := http.NewRequest(http.MethodPost, base+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("aeg-sas-key", egKey)
+		resp, err := e.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("POST %s: %d", path, resp.StatusCode)
+		}
+	}
+	ds := h.waitFor(2)
+	for _, d := range ds {
+		if d.header.Get("X-Tenant") != "acme" || d.header.Get("X-Count") != "7" || d.header.Get("X-Static") != "s" || d.header.Get("X-Missing") != "" {
+			t.Errorf("delivery properties = %v", d.header)
+		}
 	}
 }

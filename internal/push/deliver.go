@@ -118,6 +118,9 @@ func (m *Manager) deliver(ctx context.Context, s *Subscription, msg *broker.Mess
 	for k, v := range s.Headers {
 		h.Set(k, v)
 	}
+	if len(s.DynamicHeaders) > 0 {
+		setDynamic(h, s.DynamicHeaders, msg.Body, st.schema)
+	}
 	h.Set("Content-Type", ct)
 	h.Set("aeg-event-type", "Notification")
 	h.Set("aeg-subscription-name", strings.ToUpper(s.Name))
@@ -315,4 +318,27 @@ func wrapArray(raw []byte) []byte {
 	out = append(out, '[')
 	out = append(out, raw...)
 	return append(out, ']')
+}
+
+// setDynamic sets each dynamic delivery property from its source field;
+// objects, arrays, nulls and missing fields are left out.
+func setDynamic(h http.Header, dyn map[string]string, body []byte, schema Schema) {
+	d := json.NewDecoder(bytes.NewReader(body))
+	d.UseNumber()
+	var fields map[string]any
+	if d.Decode(&fields) != nil {
+		return
+	}
+	if schema == SchemaCustom {
+		fields = map[string]any{"data": fields}
+	}
+	for name, src := range dyn {
+		v, ok := LookupField(fields, src)
+		if !ok {
+			continue
+		}
+		if s, ok := textOf(v); ok {
+			h.Set(name, s)
+		}
+	}
 }

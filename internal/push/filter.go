@@ -354,14 +354,23 @@ func (f *Filter) Match(ev Event) bool {
 }
 
 // resolve finds the value at the filter's key.
-func (a *advanced) resolve(ev Event) (any, bool) {
-	var cur any = ev.Fields
-	for i, seg := range a.path {
+func (a *advanced) resolve(ev Event) (any, bool) { return lookupPath(ev.Fields, a.path) }
+
+// LookupField finds the value at a dot-separated key ("data.a.b") in a
+// decoded event: top-level names and "data" in any case, names below data
+// exactly first, then in any case. Null counts as missing.
+func LookupField(fields map[string]any, key string) (any, bool) {
+	return lookupPath(fields, strings.Split(key, "."))
+}
+
+func lookupPath(fields map[string]any, path []string) (any, bool) {
+	var cur any = fields
+	for i, seg := range path {
 		m, ok := cur.(map[string]any)
 		if !ok {
 			return nil, false
 		}
-		if i == 0 || !strings.EqualFold(a.path[0], "data") {
+		if i == 0 || !strings.EqualFold(path[0], "data") {
 			cur, ok = lookupFoldOK(m, seg)
 		} else {
 			cur, ok = m[seg]

@@ -45,8 +45,12 @@ type Subscription struct {
 	EventTTL            time.Duration
 	// SkipValidation turns off the validation handshake.
 	SkipValidation bool
-	// Headers are static delivery properties (at most 10; aeg-* reserved).
-	Headers map[string]string
+	// Headers are static delivery properties; DynamicHeaders name a field
+	// of the event (dot path, e.g. "data.tenant") whose string, number or
+	// boolean value is sent (omitted when missing). At most 10 in all;
+	// names starting with aeg- are reserved.
+	Headers        map[string]string
+	DynamicHeaders map[string]string
 }
 
 // check fills defaults and validates s.
@@ -78,8 +82,13 @@ func (s *Subscription) check() error {
 	if s.EventTTL < time.Minute || s.EventTTL > 1440*time.Minute {
 		return fmt.Errorf("push: subscription %s: eventTimeToLiveInMinutes %v is not within 1–1440", s.Name, s.EventTTL)
 	}
-	if len(s.Headers) > 10 {
-		return fmt.Errorf("push: subscription %s: %d delivery properties; at most 10", s.Name, len(s.Headers))
+	if n := len(s.Headers) + len(s.DynamicHeaders); n > 10 {
+		return fmt.Errorf("push: subscription %s: %d delivery properties; at most 10", s.Name, n)
+	}
+	for k, v := range s.DynamicHeaders {
+		if strings.HasPrefix(strings.ToLower(k), "aeg-") || v == "" {
+			return fmt.Errorf("push: subscription %s: dynamic delivery property %q: the name must not start with aeg- and the source field must be set", s.Name, k)
+		}
 	}
 	for k, v := range s.Headers {
 		if strings.HasPrefix(strings.ToLower(k), "aeg-") {

@@ -19,10 +19,11 @@ import (
 // eventGridFace is the running Event Grid face: an HTTPS listener, an
 // optional plain-HTTP one, and the push delivery manager.
 type eventGridFace struct {
-	srvs    []*http.Server
-	urls    []string // https first when on
-	handler *eventgrid.Handler
-	push    *push.Manager
+	srvs      []*http.Server
+	urls      []string          // https first when on
+	topicURLs map[string]string // per-topic listeners by topic name
+	handler   *eventgrid.Handler
+	push      *push.Manager
 }
 
 // startEventGrid starts the Event Grid face on cfg.Listen.EventGrid (HTTPS)
@@ -136,6 +137,41 @@ func (s *Server) startEventGrid(ctx context.Context) (err error) {
 			}
 		}()
 	}
+	for _, t := range eg.Topics {
+		if t.Listen == "" {
+			continue
+		}
+		th, err := h.ForTopic(t.Name)
+		if err != nil {
+			return fmt.Errorf("server: Event Grid: %w", err)
+		}
+		ln, err := net.Listen("tcp", t.Listen)
+		if err != nil {
+			return fmt.Errorf("server: Event Grid listener of topic %s on %s: %w", t.Name, t.Listen, err)
+		}
+		if s.tls == nil {
+			b, err := s.tlsBundle()
+			if err != nil {
+				ln.Close()
+				return err
+			}
+			s.tls = b
+		}
+		if f.topicURLs == nil {
+			f.topicURLs = map[string]string{}
+		}
+		f.topicURLs[t.Name] = "https://" + ln.Addr().String()
+		srv := &http.Server{Handler: th, ReadHeaderTimeout: 10 * time.Second}
+		f.srvs = append(f.srvs, srv)
+		tln := tls.NewListener(ln, s.tls.TLSConfig())
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := srv.Serve(tln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.serveErr <- fmt.Errorf("server: Event Grid topic listener: %w", err)
+			}
+		}()
+	}
 	f.push = pm
 	pm.Start(ctx)
 	s.eventGrid = f
@@ -180,7 +216,7 @@ func eventGridTopics(eg config.EventGrid) ([]eventgrid.Topic, []*push.Subscripti
 				Queue: eventgrid.TopicQueueName(t.Name, es.Name), EndpointURL: es.EndpointURL,
 				DeliverySchema: out, Filter: filter, MaxDeliveryAttempts: es.MaxDeliveryAttempts,
 				EventTTL: time.Duration(es.EventTimeToLive) * time.Minute, SkipValidation: es.DisableValidation,
-				Headers: es.Headers,
+				Headers: es.Headers, DynamicHeaders: es.DynamicHeaders,
 			}
 			topic.Subscriptions = append(topic.Subscriptions, sub)
 			all = append(all, sub)
@@ -253,6 +289,15 @@ func (s *Server) eventGridURL(scheme string) string {
 		}
 	}
 	return ""
+}
+
+// EventGridTopicURL returns the HTTPS base URL of a topic's own listener
+// (EGTopic.Listen), or "".
+func (s *Server) EventGridTopicURL(topic string) string {
+	if s.eventGrid == nil {
+		return ""
+	}
+	return s.eventGrid.topicURLs[topic]
 }
 
 // PushState returns an Event Grid push subscription's provisioning state

@@ -273,6 +273,21 @@ func (h *Handler) manualValidation(w http.ResponseWriter, r *http.Request, path 
 	_, _ = io.WriteString(w, "Webhook successfully validated as a subscription endpoint.")
 }
 
+type topicKey struct{}
+
+// ForTopic returns a handler for a listener of the topic's own: a publish
+// to / or /api/events goes to that topic (port-per-topic addressing, what
+// the .NET publisher needs since it drops the endpoint's path).
+func (h *Handler) ForTopic(name string) (http.Handler, error) {
+	t := h.topics[strings.ToLower(name)]
+	if t == nil {
+		return nil, fmt.Errorf("eventgrid: no topic %q", name)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), topicKey{}, t)))
+	}), nil
+}
+
 // readBody reads at most MaxRequestBytes, refusing larger bodies with 413.
 func (h *Handler) readBody(r *http.Request) ([]byte, error) {
 	if r.ContentLength > int64(h.cfg.MaxRequestBytes) {
@@ -302,8 +317,8 @@ func mediaType(r *http.Request) string {
 }
 
 // topicFor finds the basic topic a publish addresses: by path
-// (/{topic}/api/events, /topics/{topic}/api/events), else by the Host's
-// first DNS label, else the only topic.
+// (/{topic}/api/events, /topics/{topic}/api/events), else by the listener
+// (ForTopic), else by the Host's first DNS label, else the only topic.
 func (h *Handler) topicFor(r *http.Request, path string) (*Topic, error) {
 	p := strings.TrimSuffix(path, "/")
 	var name string
@@ -323,6 +338,9 @@ func (h *Handler) topicFor(r *http.Request, path string) (*Topic, error) {
 			}
 		}
 		return nil, newError(http.StatusNotFound, "NotFound", "The topic "+name+" does not exist.")
+	}
+	if t, ok := r.Context().Value(topicKey{}).(*Topic); ok {
+		return t, nil
 	}
 	host := r.Host
 	if hh, _, err := net.SplitHostPort(host); err == nil {
