@@ -17,7 +17,7 @@ import (
 	"github.com/batonmq/baton/internal/store/memstore"
 )
 
-func TestClassify(t *testing.T) {
+func TestEGClassify(t *testing.T) {
 	cases := []struct {
 		status        int
 		err           error
@@ -49,7 +49,7 @@ func TestClassify(t *testing.T) {
 	}
 }
 
-func TestRetryDelay(t *testing.T) {
+func TestEGRetryDelay(t *testing.T) {
 	want := []time.Duration{10 * time.Second, 30 * time.Second, time.Minute, 5 * time.Minute, 10 * time.Minute, 30 * time.Minute, time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour, 12 * time.Hour}
 	for i, w := range want {
 		if got := RetryDelay(i+1, 10*time.Second); got != w {
@@ -99,7 +99,7 @@ func takeOne(t *testing.T, b *broker.Broker, q string) *broker.Message {
 
 // TestDeliverTTL: an event whose time to live has passed when its attempt
 // comes due is dead-lettered with TimeToLiveExceeded, without a request.
-func TestDeliverTTL(t *testing.T) {
+func TestEGDeliverTTL(t *testing.T) {
 	var hits atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
 	defer srv.Close()
@@ -120,7 +120,7 @@ func TestDeliverTTL(t *testing.T) {
 // TestDeliverRetrySchedule: a failed attempt becomes a scheduled copy due
 // after Azure's delay, with the attempt count; the next attempt sends
 // aeg-delivery-count 1.
-func TestDeliverRetrySchedule(t *testing.T) {
+func TestEGDeliverRetrySchedule(t *testing.T) {
 	var mu sync.Mutex
 	var counts []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -157,7 +157,7 @@ func TestDeliverRetrySchedule(t *testing.T) {
 	}
 }
 
-func TestRender(t *testing.T) {
+func TestEGRender(t *testing.T) {
 	raw := []byte(`{"id":"1","topic":"/t","subject":"s","eventType":"T","eventTime":"2024-01-02T03:04:05Z","data":{"a":1},"dataVersion":"2","metadataVersion":"1"}`)
 	body, ct, dv, err := render(raw, SchemaEventGrid, SchemaEventGrid, "/t", time.Time{})
 	if err != nil || string(body) != "["+string(raw)+"]" || !strings.HasPrefix(ct, "application/json") || dv != "2" {
@@ -176,7 +176,7 @@ func TestRender(t *testing.T) {
 	}
 }
 
-func TestSubscriptionCheck(t *testing.T) {
+func TestEGSubscriptionCheck(t *testing.T) {
 	bad := []Subscription{
 		{Name: "ab", Queue: "q", EndpointURL: "https://x"},
 		{Name: "a_b_c", Queue: "q", EndpointURL: "https://x"},

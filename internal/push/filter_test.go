@@ -33,7 +33,7 @@ func mustFilter(t testing.TB, js string) *Filter {
 
 // TestFilterOperators is the operator table of spec §2.2, including the
 // missing-key, null, array and type-mismatch corners.
-func TestFilterOperators(t *testing.T) {
+func TestEGFilterOperators(t *testing.T) {
 	ev := mustEvent(t, SchemaEventGrid, `{"id":"1","subject":"/Orders/EU/7.json","eventType":"Order.Created","topic":"/t",
 		"data":{"n":5,"f":0.3,"s":"Hello World","b":true,"nil":null,"arr":[1,"red",true,{"x":1}],"nums":[1,2,3],"empty":[],"obj":{"Deep":{"k":"v"}}}}`)
 	cases := []struct {
@@ -115,7 +115,7 @@ func TestFilterOperators(t *testing.T) {
 	}
 }
 
-func TestFilterTypesAndSubject(t *testing.T) {
+func TestEGFilterTypesAndSubject(t *testing.T) {
 	ev := mustEvent(t, SchemaCloudEvents, `{"id":"1","source":"/s","specversion":"1.0","type":"Order.Created","subject":"Orders/EU/1","comexampleothervalue":5}`)
 	cases := []struct {
 		filter string
@@ -143,7 +143,7 @@ func TestFilterTypesAndSubject(t *testing.T) {
 	}
 }
 
-func TestFilterLimits(t *testing.T) {
+func TestEGFilterLimits(t *testing.T) {
 	many := make([]string, 26)
 	for i := range many {
 		many[i] = `{"operatorType":"IsNotNull","key":"data.x"}`
@@ -178,7 +178,7 @@ func TestFilterLimits(t *testing.T) {
 
 // FuzzFilter compiles any filter and evaluates it on any event: it must
 // never panic.
-func FuzzFilter(f *testing.F) {
+func FuzzEGFilter(f *testing.F) {
 	f.Add(`{"advancedFilters":[{"operatorType":"NumberInRange","key":"data.a.b","values":[[1,2]]}]}`, `{"data":{"a":{"b":1.5}}}`)
 	f.Add(`{"enableAdvancedFilteringOnArrays":true,"advancedFilters":[{"operatorType":"StringNotContains","key":"data.t","values":["x"]}]}`, `{"data":{"t":["ax",1,null,{"a":1},[2]]}}`)
 	f.Add(`{"includedEventTypes":["A"],"subjectBeginsWith":"s","advancedFilters":[{"operatorType":"IsNullOrUndefined","key":"data"}]}`, `{"eventType":"a","subject":"S"}`)

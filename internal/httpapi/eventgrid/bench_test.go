@@ -109,7 +109,7 @@ func drain(b *testing.B, br *broker.Broker, q string) {
 // BenchmarkPublish measures POST /api/events (EventGridEvent, validated,
 // stamped and sent to one subscription queue) and namespace :publish
 // (CloudEvents batch), with ~1 KB events in batches of 1 and 100.
-func BenchmarkPublish(b *testing.B) {
+func BenchmarkEGPublish(b *testing.B) {
 	for _, store := range []string{"memory", "fsync"} {
 		for _, n := range []int{1, 100} {
 			for _, kind := range []string{"basic", "namespace"} {
@@ -137,7 +137,7 @@ func BenchmarkPublish(b *testing.B) {
 
 // BenchmarkNamespaceReceiveAck measures :receive (maxEvents 1 and 100)
 // followed by :acknowledge of what was received.
-func BenchmarkNamespaceReceiveAck(b *testing.B) {
+func BenchmarkEGNamespaceReceiveAck(b *testing.B) {
 	for _, store := range []string{"memory", "fsync"} {
 		for _, n := range []int{1, 100} {
 			b.Run(fmt.Sprintf("store=%s/maxEvents=%d", store, n), func(b *testing.B) {

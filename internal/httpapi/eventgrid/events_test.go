@@ -16,7 +16,7 @@ import (
 
 var testLimits = limits{maxEvent: 1 << 20, maxEvents: 5000}
 
-func TestDecodeEventGridEvents(t *testing.T) {
+func TestEGDecodeEventGridEvents(t *testing.T) {
 	const topic = "/subscriptions/x/resourceGroups/y/providers/Microsoft.EventGrid/topics/t"
 	ok := `[{"id":"1","subject":"s","eventType":"T","eventTime":"2024-01-02T03:04:05.575175885Z","data":{"b":2, "a":"<x>"},"dataVersion":"1.0"}]`
 	evs, err := decodeEventGridEvents([]byte(ok), topic, testLimits)
@@ -62,7 +62,7 @@ func TestDecodeEventGridEvents(t *testing.T) {
 	}
 }
 
-func TestDecodeCloudEvents(t *testing.T) {
+func TestEGDecodeCloudEvents(t *testing.T) {
 	good := `{"id":"1","source":"/s","specversion":"1.0","type":"T","time":"2024-01-02T03:04:05.1234567+02:00","subject":"x","myext":5,"data":{"a":1},"nullext":null}`
 	evs, err := decodeCloudEvents([]byte(good), false, testLimits)
 	if err != nil {
@@ -99,7 +99,7 @@ func TestDecodeCloudEvents(t *testing.T) {
 	}
 }
 
-func TestDecodeBinaryCloudEvent(t *testing.T) {
+func TestEGDecodeBinaryCloudEvent(t *testing.T) {
 	h := http.Header{}
 	h.Set("ce-id", "1")
 	h.Set("ce-source", "/s")
@@ -134,7 +134,7 @@ func TestDecodeBinaryCloudEvent(t *testing.T) {
 	}
 }
 
-func TestSASVerify(t *testing.T) {
+func TestEGSASVerify(t *testing.T) {
 	const key = "YmF0b24ta2V5"
 	h := &Handler{cfg: Config{Clock: clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))}}
 	r, _ := http.NewRequest("POST", "https://127.0.0.1:8443/orders/api/events", nil)

@@ -24,7 +24,7 @@ func checkStored(t *testing.T, evs []event, again func([]byte) error) {
 	}
 }
 
-func FuzzEventGridEvents(f *testing.F) {
+func FuzzEGEventGridEvents(f *testing.F) {
 	f.Add([]byte(`[{"id":"1","subject":"s","eventType":"T","eventTime":"2024-01-02T03:04:05.6Z","data":{"x":1},"dataVersion":"1.0"}]`))
 	f.Add([]byte(`[{"id":"1","subject":"s","eventType":"T","eventTime":"2024-01-02T03:04:05.575175885+01:00","topic":"/t/x","metadataVersion":"1"}]`))
 	f.Add([]byte(`{"id":"1"}`))
@@ -50,7 +50,7 @@ func FuzzEventGridEvents(f *testing.F) {
 	})
 }
 
-func FuzzCloudEvents(f *testing.F) {
+func FuzzEGCloudEvents(f *testing.F) {
 	f.Add([]byte(`{"id":"1","source":"/s","specversion":"1.0","type":"T","time":"2024-01-02T03:04:05Z","data":{"a":1}}`), false)
 	f.Add([]byte(`[{"id":"1","source":"/s","specversion":"1.0","type":"T","data_base64":"AQID","datacontenttype":"application/octet-stream"}]`), true)
 	f.Add([]byte(`{"id":"1","source":"/s","specversion":"1.0","type":"T","ext":null,"subject":null,"n":5}`), false)
@@ -66,7 +66,7 @@ func FuzzCloudEvents(f *testing.F) {
 	})
 }
 
-func FuzzBinaryCloudEvent(f *testing.F) {
+func FuzzEGBinaryCloudEvent(f *testing.F) {
 	f.Add("1", "/s", "T", "%E2%82%AC", "application/json", []byte(`{"a":1}`))
 	f.Add("1", "/s", "T", `"quoted"`, "application/octet-stream", []byte{0, 1, 2})
 	f.Add("1", "/s", "T", "%C0%A0", "text/plain", []byte("hi"))
@@ -89,7 +89,7 @@ func FuzzBinaryCloudEvent(f *testing.F) {
 	})
 }
 
-func FuzzSAS(f *testing.F) {
+func FuzzEGSAS(f *testing.F) {
 	f.Add("r=https%3a%2f%2fx%2fapi%2fevents&e=1%2f2%2f2026+12%3a00%3a00+AM&s=abc%3d")
 	f.Add("r=x&e=2026-01-02T00:00:00Z&s=AAAA")
 	f.Add("&s=")

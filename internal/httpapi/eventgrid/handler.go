@@ -157,7 +157,8 @@ func New(ctx context.Context, cfg Config) (*Handler, error) {
 			if s.Queue == "" {
 				s.Queue = TopicQueueName(t.Name, s.Name)
 			}
-			if err := h.ensureQueue(ctx, s.Queue, broker.QueueProperties{LockDuration: 2 * time.Minute, MaxDeliveryCount: 1000}); err != nil {
+			if err := h.ensureQueue(ctx, s.Queue, broker.QueueProperties{LockDuration: 2 * time.Minute, MaxDeliveryCount: 1000,
+				MaxMessageSizeInKilobytes: h.queueMessageKB()}); err != nil {
 				return nil, err
 			}
 		}
@@ -200,7 +201,7 @@ func New(ctx context.Context, cfg Config) (*Handler, error) {
 			if err := h.ensureQueue(ctx, sub.queue, broker.QueueProperties{
 				LockDuration: s.LockDuration, MaxDeliveryCount: s.MaxDeliveryCount,
 				DefaultMessageTimeToLive: s.EventTimeToLive, DeadLetteringOnMessageExpiration: true,
-				MaxMessageSizeInKilobytes: int64(cfg.MaxEventBytes+1023) / 1024 * 2,
+				MaxMessageSizeInKilobytes: h.queueMessageKB(),
 			}); err != nil {
 				return nil, err
 			}
@@ -211,6 +212,10 @@ func New(ctx context.Context, cfg Config) (*Handler, error) {
 	}
 	return h, nil
 }
+
+// queueMessageKB is a subscription queue's message size limit: room for
+// the largest event the face accepts.
+func (h *Handler) queueMessageKB() int64 { return int64(h.cfg.MaxEventBytes+1023)/1024 + 64 }
 
 // validName checks an Event Grid resource name: 3–50 letters, digits and
 // hyphens.
