@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -340,4 +342,42 @@ func TestEGNamespaceErrors(t *testing.T) {
 	if !errors.As(err, &re) || re.StatusCode != 400 || re.ErrorCode != "BadRequest" {
 		t.Fatalf("SendEvent of an empty id: %v", err)
 	}
+}
+
+// TestEGNamespaceDeadLetterDir: with eventGrid.deadLetterDir, rejected
+// events move from the dead-letter queue to files in Azure's namespace
+// dead-letter layout.
+func TestEGNamespaceDeadLetterDir(t *testing.T) {
+	cfg := nsConfig()
+	cfg.EventGrid.DeadLetterDir = t.TempDir()
+	e := startEG(t, cfg, server.Options{})
+	sender, all := e.nsClients("all")
+	ev := ce(t, "Order.Created", map[string]any{"amount": 1}, nil)
+	if _, err := sender.SendEvent(ctx(t), &ev, nil); err != nil {
+		t.Fatal(err)
+	}
+	got := receive(t, all, 1)
+	if _, err := all.RejectEvents(ctx(t), []string{*got[0].BrokerProperties.LockToken}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	egWait(t, "the dead-letter file", func() bool {
+		files, _ = filepath.Glob(filepath.Join(cfg.EventGrid.DeadLetterDir, "default", "orders", "all", "*", "*", "*", "*", "*.json"))
+		return len(files) == 1
+	})
+	b, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Event                struct{ ID string }
+		DeadletterProperties map[string]any
+	}
+	if err := json.Unmarshal(b, &doc); err != nil || doc.Event.ID != ev.ID || doc.DeadletterProperties["deadletterreason"] != "Rejected" || doc.DeadletterProperties["deliveryattempts"] != float64(1) {
+		t.Fatalf("dead-letter file %s: %v", b, err)
+	}
+	egWait(t, "the dead-letter queue to empty", func() bool {
+		info, err := e.broker().GetEntity(eventgrid.QueueName("default", "orders", "all"))
+		return err == nil && info.DeadLettered == 0
+	})
 }

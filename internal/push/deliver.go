@@ -11,7 +11,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -245,13 +244,7 @@ func (m *Manager) writeDeadLetter(s *Subscription, msg *broker.Message, st attem
 	}
 	t := m.cfg.Clock.Now().UTC()
 	dir := filepath.Join(m.cfg.DeadLetterDir, strings.ToUpper(s.Name), strconv.Itoa(t.Year()), strconv.Itoa(int(t.Month())), strconv.Itoa(t.Day()), strconv.Itoa(t.Hour()))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("push: dead-letter directory: %w", err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, newID()+".json"), body, 0o644); err != nil {
-		return fmt.Errorf("push: dead-letter file: %w", err)
-	}
-	return nil
+	return writeFileSync(dir, newID()+".json", body)
 }
 
 func newID() string {

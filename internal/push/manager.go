@@ -37,6 +37,9 @@ type Config struct {
 	// DeadLetterDir, when set, also receives dead-lettered events as JSON
 	// files in Azure's blob layout.
 	DeadLetterDir string
+	// Exports move namespace subscriptions' dead-lettered events into
+	// DeadLetterDir (ignored without it).
+	Exports []Export
 }
 
 // Manager runs one delivery worker per subscription.
@@ -99,6 +102,15 @@ func New(cfg Config, subs []*Subscription) (*Manager, error) {
 // Start starts the workers; they run until Stop.
 func (m *Manager) Start(ctx context.Context) {
 	ctx, m.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	if m.cfg.DeadLetterDir != "" {
+		for _, x := range m.cfg.Exports {
+			m.wg.Add(1)
+			go func() {
+				defer m.wg.Done()
+				m.export(ctx, x)
+			}()
+		}
+	}
 	for _, s := range m.subs {
 		m.setState(s.Name, "Creating")
 		m.wg.Add(1)

@@ -92,9 +92,20 @@ func (s *Server) startEventGrid(ctx context.Context) (err error) {
 		return err
 	}
 	base := f.urls[0]
+	var exports []push.Export
+	ns := eg.Namespace
+	if ns == "" {
+		ns = "default"
+	}
+	for _, t := range nsTopics {
+		for _, sub := range t.Subscriptions {
+			exports = append(exports, push.Export{Queue: eventgrid.QueueName(ns, t.Name, sub.Name), Path: ns + "/" + t.Name + "/" + sub.Name,
+				BaseDeliveries: eventgrid.PropBaseDeliveries})
+		}
+	}
 	pm, err := push.New(push.Config{
 		Broker: s.broker, Clock: s.clock, Logger: s.log.With("component", "push"),
-		RetryScale: eg.RetryScale, DeadLetterDir: eg.DeadLetterDir,
+		RetryScale: eg.RetryScale, DeadLetterDir: eg.DeadLetterDir, Exports: exports,
 		ValidationURL: func(sub, code string) string {
 			return base + "/eventsubscriptions/" + url.PathEscape(sub) + "/validate?id=" + url.QueryEscape(code)
 		},

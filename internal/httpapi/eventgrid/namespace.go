@@ -23,8 +23,12 @@ const (
 	maxNamespaceEvents = 1000
 	maxReceiveEvents   = 100
 	maxRenewal         = time.Hour
-	propBaseDeliveries = "eg-deliveries" // deliveries before a delayed release's copy was made
+	propBaseDeliveries = PropBaseDeliveries
 )
+
+// PropBaseDeliveries is the int32 message property holding the deliveries
+// made before a delayed release's copy was scheduled.
+const PropBaseDeliveries = "eg-deliveries"
 
 // releaseDelays are the allowed releaseDelayInSeconds values.
 var releaseDelays = map[string]time.Duration{"0": 0, "10": 10 * time.Second, "60": time.Minute, "600": 10 * time.Minute, "3600": time.Hour}
