@@ -129,9 +129,13 @@ type EGTopic struct {
 	Listen string `json:"listen,omitempty"`
 	// InputSchema: EventGridSchema, CloudEventSchemaV1_0,
 	// CustomEventSchema; empty detects the schema per request.
-	InputSchema   string           `json:"inputSchema,omitempty"`
-	Keys          []string         `json:"keys,omitempty"`
-	Subscriptions []EGSubscription `json:"eventSubscriptions,omitempty"`
+	InputSchema string `json:"inputSchema,omitempty"`
+	// InputSchemaMapping is ARM's inputSchemaMapping for custom topics
+	// ({"inputSchemaMappingType":"Json","properties":{"id":{"sourceField":…},…}}),
+	// applied when they deliver the EventGridEvent schema.
+	InputSchemaMapping json.RawMessage  `json:"inputSchemaMapping,omitempty"`
+	Keys               []string         `json:"keys,omitempty"`
+	Subscriptions      []EGSubscription `json:"eventSubscriptions,omitempty"`
 }
 
 // EGSubscription is a webhook event subscription.

@@ -276,3 +276,29 @@ func TestEGPublishTopicListener(t *testing.T) {
 		}
 	}
 }
+
+// TestEGPublishCustomMapping: a custom topic with an inputSchemaMapping
+// delivers EventGridEvents built from the published objects.
+func TestEGPublishCustomMapping(t *testing.T) {
+	h := newHook(t, nil)
+	cfg := config.Default()
+	cfg.EventGrid.Topics = []config.EGTopic{{Name: "mapped", InputSchema: "CustomEventSchema",
+		InputSchemaMapping: json.RawMessage(`{"inputSchemaMappingType":"Json","properties":{"id":{"sourceField":"orderId"},"eventType":{"sourceField":"kind","defaultValue":"Order.Any"},"subject":{"defaultValue":"/orders"}}}`),
+		Subscriptions: []config.EGSubscription{{Name: "asgrid", EndpointURL: h.url(), EventDeliverySchema: "EventGridSchema"}}}}
+	e := startEG(t, cfg, server.Options{})
+	c, err := azeventgrid.NewClientWithSharedKeyCredential(e.url()+"/mapped/api/events", nil, &azeventgrid.ClientOptions{ClientOptions: e.clientOptions()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PublishCustomEventEvents(ctx(t), []any{map[string]any{"orderId": "o-7", "kind": "Order.Paid", "n": 1}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var evs []map[string]any
+	if err := json.Unmarshal(h.waitFor(1)[0].body, &evs); err != nil || len(evs) != 1 {
+		t.Fatal(err)
+	}
+	ev := evs[0]
+	if ev["id"] != "o-7" || ev["eventType"] != "Order.Paid" || ev["subject"] != "/orders" || ev["metadataVersion"] != "1" || ev["data"].(map[string]any)["n"] != float64(1) {
+		t.Errorf("mapped event = %v", ev)
+	}
+}

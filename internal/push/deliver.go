@@ -104,7 +104,7 @@ func (m *Manager) deliver(ctx context.Context, s *Subscription, msg *broker.Mess
 	if deliverySchema == 0 {
 		deliverySchema = st.schema
 	}
-	body, ct, dataVersion, err := render(msg.Body, st.schema, deliverySchema, s.TopicID, st.published)
+	body, ct, dataVersion, err := render(msg.Body, st.schema, deliverySchema, s.TopicID, st.published, s.Mapping)
 	if err != nil {
 		st.lastOutcome = "Aborted"
 		return m.deadLetter(ctx, s, msg, st, "UndeliverableDueToSchemaConversion")
@@ -258,7 +258,7 @@ func newID() string {
 
 // render builds the request body in the delivery schema: an array for the
 // EventGridEvent and custom schemas, one object for CloudEvents.
-func render(raw []byte, input, output Schema, topicID string, published time.Time) (body []byte, contentType, dataVersion string, err error) {
+func render(raw []byte, input, output Schema, topicID string, published time.Time, mapping *InputMapping) (body []byte, contentType, dataVersion string, err error) {
 	switch {
 	case input == output && output == SchemaCloudEvents:
 		return raw, "application/cloudevents+json; charset=utf-8", "", nil
@@ -297,11 +297,12 @@ func render(raw []byte, input, output Schema, topicID string, published time.Tim
 		b, err := json.Marshal(ce)
 		return b, "application/cloudevents+json; charset=utf-8", "", err
 	case input == SchemaCustom && output == SchemaEventGrid:
-		// No input mapping: the object becomes data of a synthesized event.
-		eg := map[string]any{"id": newID(), "topic": topicID, "subject": "", "eventType": "Custom",
-			"eventTime": published.UTC().Format(time.RFC3339Nano), "data": json.RawMessage(raw), "dataVersion": "", "metadataVersion": "1"}
+		eg, err := mapCustom(raw, topicID, published, mapping)
+		if err != nil {
+			return nil, "", "", err
+		}
 		b, err := json.Marshal(eg)
-		return wrapArray(b), "application/json; charset=utf-8", "", err
+		return wrapArray(b), "application/json; charset=utf-8", str(eg["dataVersion"]), err
 	}
 	return nil, "", "", fmt.Errorf("push: cannot deliver %s events as %s", input, output)
 }
@@ -334,4 +335,41 @@ func setDynamic(h http.Header, dyn map[string]string, body []byte, schema Schema
 			h.Set(name, s)
 		}
 	}
+}
+
+// mapCustom synthesizes the EventGridEvent of a custom event: mapped
+// fields are copied from the object, defaults fill the missing ones, id and
+// eventTime are generated when unmapped, and the object is data.
+func mapCustom(raw []byte, topicID string, published time.Time, mp *InputMapping) (map[string]any, error) {
+	var obj map[string]any
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return nil, fmt.Errorf("push: stored custom event: %w", err)
+	}
+	if mp == nil {
+		mp = &InputMapping{EventType: FieldDefault{DefaultValue: "Custom"}}
+	}
+	field := func(src, def string) string {
+		if src != "" {
+			if v, ok := LookupField(obj, src); ok {
+				if s, ok := v.(string); ok && s != "" {
+					return s
+				}
+				if s, ok := textOf(v); ok && s != "" {
+					return s
+				}
+			}
+		}
+		return def
+	}
+	ev := map[string]any{
+		"id":              field(mp.ID.SourceField, newID()),
+		"topic":           field(mp.Topic.SourceField, topicID),
+		"subject":         field(mp.Subject.SourceField, mp.Subject.DefaultValue),
+		"eventType":       field(mp.EventType.SourceField, mp.EventType.DefaultValue),
+		"eventTime":       field(mp.EventTime.SourceField, published.UTC().Format(time.RFC3339Nano)),
+		"data":            json.RawMessage(raw),
+		"dataVersion":     field(mp.DataVersion.SourceField, mp.DataVersion.DefaultValue),
+		"metadataVersion": "1",
+	}
+	return ev, nil
 }

@@ -51,6 +51,33 @@ type Subscription struct {
 	// names starting with aeg- are reserved.
 	Headers        map[string]string
 	DynamicHeaders map[string]string
+	// Mapping is the topic's inputSchemaMapping, used when custom events
+	// are delivered in the EventGridEvent schema; nil: the object becomes
+	// data of an event with generated id, type "Custom" and empty subject.
+	Mapping *InputMapping
+}
+
+// InputMapping is ARM's JSON input schema mapping ("properties" of an
+// inputSchemaMapping with inputSchemaMappingType "Json").
+type InputMapping struct {
+	ID          SourceField  `json:"id"`
+	Topic       SourceField  `json:"topic"`
+	EventTime   SourceField  `json:"eventTime"`
+	EventType   FieldDefault `json:"eventType"`
+	Subject     FieldDefault `json:"subject"`
+	DataVersion FieldDefault `json:"dataVersion"`
+}
+
+// SourceField names a field of the custom event.
+type SourceField struct {
+	SourceField string `json:"sourceField,omitempty"`
+}
+
+// FieldDefault names a field of the custom event and a value for events
+// without it.
+type FieldDefault struct {
+	SourceField  string `json:"sourceField,omitempty"`
+	DefaultValue string `json:"defaultValue,omitempty"`
 }
 
 // check fills defaults and validates s.

@@ -200,6 +200,20 @@ func eventGridTopics(eg config.EventGrid) ([]eventgrid.Topic, []*push.Subscripti
 			return nil, nil, fmt.Errorf("server: Event Grid topic %s: %w", t.Name, err)
 		}
 		topic := eventgrid.Topic{Name: t.Name, InputSchema: in, Keys: t.Keys}
+		var mapping *push.InputMapping
+		if len(t.InputSchemaMapping) > 0 {
+			var m struct {
+				Type       string            `json:"inputSchemaMappingType"`
+				Properties push.InputMapping `json:"properties"`
+			}
+			if err := json.Unmarshal(t.InputSchemaMapping, &m); err != nil {
+				return nil, nil, fmt.Errorf("server: Event Grid topic %s: inputSchemaMapping: %w", t.Name, err)
+			}
+			if m.Type != "" && m.Type != "Json" {
+				return nil, nil, fmt.Errorf("server: Event Grid topic %s: inputSchemaMappingType %q is not Json", t.Name, m.Type)
+			}
+			mapping = &m.Properties
+		}
 		for _, es := range t.Subscriptions {
 			out, err := push.ParseSchema(es.EventDeliverySchema, 0)
 			if err != nil {
@@ -227,7 +241,7 @@ func eventGridTopics(eg config.EventGrid) ([]eventgrid.Topic, []*push.Subscripti
 				Queue: eventgrid.TopicQueueName(t.Name, es.Name), EndpointURL: es.EndpointURL,
 				DeliverySchema: out, Filter: filter, MaxDeliveryAttempts: es.MaxDeliveryAttempts,
 				EventTTL: time.Duration(es.EventTimeToLive) * time.Minute, SkipValidation: es.DisableValidation,
-				Headers: es.Headers, DynamicHeaders: es.DynamicHeaders,
+				Headers: es.Headers, DynamicHeaders: es.DynamicHeaders, Mapping: mapping,
 			}
 			topic.Subscriptions = append(topic.Subscriptions, sub)
 			all = append(all, sub)
