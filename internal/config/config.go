@@ -140,14 +140,18 @@ type EGTopic struct {
 
 // EGSubscription is a webhook event subscription.
 type EGSubscription struct {
-	Name                string            `json:"name"`
-	EndpointURL         string            `json:"endpointUrl"`
-	EventDeliverySchema string            `json:"eventDeliverySchema,omitempty"`
-	Filter              json.RawMessage   `json:"filter,omitempty"`
-	MaxDeliveryAttempts int               `json:"maxDeliveryAttempts,omitempty"`
-	EventTimeToLive     int               `json:"eventTimeToLiveInMinutes,omitempty"`
-	DisableValidation   bool              `json:"disableValidation,omitempty"`
-	Headers             map[string]string `json:"deliveryHeaders,omitempty"`
+	Name                string          `json:"name"`
+	EndpointURL         string          `json:"endpointUrl"`
+	EventDeliverySchema string          `json:"eventDeliverySchema,omitempty"`
+	Filter              json.RawMessage `json:"filter,omitempty"`
+	MaxDeliveryAttempts int             `json:"maxDeliveryAttempts,omitempty"`
+	EventTimeToLive     int             `json:"eventTimeToLiveInMinutes,omitempty"`
+	DisableValidation   bool            `json:"disableValidation,omitempty"`
+	// MaxEventsPerBatch and PreferredBatchSizeInKilobytes batch webhook
+	// deliveries (ARM's destination properties); unset: one per request.
+	MaxEventsPerBatch             int               `json:"maxEventsPerBatch,omitempty"`
+	PreferredBatchSizeInKilobytes int               `json:"preferredBatchSizeInKilobytes,omitempty"`
+	Headers                       map[string]string `json:"deliveryHeaders,omitempty"`
 	// DynamicHeaders are delivery properties taken from the event: header
 	// name → source field ("data.tenant").
 	DynamicHeaders map[string]string `json:"dynamicDeliveryHeaders,omitempty"`

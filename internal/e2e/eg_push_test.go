@@ -331,3 +331,45 @@ func TestEGPushResumesAfterRestart(t *testing.T) {
 		}
 	}
 }
+
+// TestEGPushBatching: with maxEventsPerBatch and a preferred size, requests
+// carry several events, never more than the maximum nor (but for one event
+// alone) more than the preferred size.
+func TestEGPushBatching(t *testing.T) {
+	h := newHook(t, nil)
+	cfg := config.Default()
+	cfg.EventGrid.Topics = []config.EGTopic{{Name: "batched", InputSchema: "EventGridSchema", Subscriptions: []config.EGSubscription{
+		{Name: "batches", EndpointURL: h.url(), MaxEventsPerBatch: 5, PreferredBatchSizeInKilobytes: 1, DisableValidation: true},
+	}}}
+	e := startEG(t, cfg, server.Options{})
+	var evs []azeventgrid.Event
+	var want []string
+	for i := range 40 {
+		g := genEvent{id: fmt.Sprintf("b-%02d", i), typ: "T", subject: "s", tags: []string{}}
+		evs = append(evs, g.event())
+		want = append(want, g.id)
+	}
+	if _, err := e.publisher("batched").PublishEvents(ctx(t), evs, nil); err != nil {
+		t.Fatal(err)
+	}
+	egWait(t, "all events", func() bool { return len(eventIDs(t, h.got())) >= 40 })
+	ds := h.got()
+	got := eventIDs(t, ds)
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Fatalf("received %v", got)
+	}
+	multi := 0
+	for _, d := range ds {
+		n := len(eventIDs(t, []delivery{d}))
+		if n > 5 || (n > 1 && len(d.body) > 1024+n) {
+			t.Errorf("a request of %d events, %d bytes", n, len(d.body))
+		}
+		if n > 1 {
+			multi++
+		}
+	}
+	if multi == 0 {
+		t.Error("no request carried more than one event")
+	}
+}

@@ -95,19 +95,89 @@ func stateOf(msg *broker.Message) attemptState {
 // deliver makes one attempt at msg and settles it: complete, a scheduled
 // retry, or dead-letter.
 func (m *Manager) deliver(ctx context.Context, s *Subscription, msg *broker.Message) error {
-	st := stateOf(msg)
+	return m.deliverBatch(ctx, s, []*broker.Message{msg})
+}
+
+// pending is one event of an attempt, rendered in the delivery schema.
+type pending struct {
+	msg  *broker.Message
+	st   attemptState
+	elem []byte // one event's JSON object
+	dv   string // its dataVersion (EventGridEvent delivery)
+}
+
+// deliverBatch makes one attempt at msgs: events past their time to live
+// are dead-lettered, the rest go in requests of at most the preferred size
+// (one event alone when larger), each request all-or-nothing, and each
+// event is settled by its request's outcome.
+func (m *Manager) deliverBatch(ctx context.Context, s *Subscription, msgs []*broker.Message) error {
+	var errs []error
+	var items []pending
 	now := m.cfg.Clock.Now()
-	if !now.Before(st.published.Add(s.EventTTL)) {
-		return m.deadLetter(ctx, s, msg, st, "TimeToLiveExceeded")
+	for _, msg := range msgs {
+		st := stateOf(msg)
+		if !now.Before(st.published.Add(s.EventTTL)) {
+			errs = append(errs, m.deadLetter(ctx, s, msg, st, "TimeToLiveExceeded"))
+			continue
+		}
+		elem, dv, err := render(msg.Body, st.schema, m.deliverySchema(s, st), s.TopicID, st.published, s.Mapping)
+		if err != nil {
+			st.lastOutcome = "Aborted"
+			errs = append(errs, m.deadLetter(ctx, s, msg, st, "UndeliverableDueToSchemaConversion"))
+			continue
+		}
+		items = append(items, pending{msg: msg, st: st, elem: elem, dv: dv})
 	}
-	deliverySchema := s.DeliverySchema
-	if deliverySchema == 0 {
-		deliverySchema = st.schema
+	limit := s.PreferredBatchKB * 1024
+	for len(items) > 0 {
+		n, size := 1, len(items[0].elem)
+		for n < len(items) && (limit <= 0 || size+len(items[n].elem) <= limit) {
+			size += len(items[n].elem)
+			n++
+		}
+		if limit <= 0 {
+			n = 1
+		}
+		errs = append(errs, m.attempt(ctx, s, items[:n]))
+		items = items[n:]
 	}
-	body, ct, dataVersion, err := render(msg.Body, st.schema, deliverySchema, s.TopicID, st.published, s.Mapping)
-	if err != nil {
-		st.lastOutcome = "Aborted"
-		return m.deadLetter(ctx, s, msg, st, "UndeliverableDueToSchemaConversion")
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *Manager) deliverySchema(s *Subscription, st attemptState) Schema {
+	if s.DeliverySchema != 0 {
+		return s.DeliverySchema
+	}
+	return st.schema
+}
+
+// attempt posts one request holding items and settles each of them.
+func (m *Manager) attempt(ctx context.Context, s *Subscription, items []pending) error {
+	first := items[0]
+	schema := m.deliverySchema(s, first.st)
+	var body []byte
+	var ct string
+	switch {
+	case schema == SchemaCloudEvents && len(items) == 1:
+		body, ct = first.elem, "application/cloudevents+json; charset=utf-8"
+	default:
+		body = append(body, '[')
+		for i, it := range items {
+			if i > 0 {
+				body = append(body, ',')
+			}
+			body = append(body, it.elem...)
+		}
+		body = append(body, ']')
+		ct = "application/json; charset=utf-8"
+		if schema == SchemaCloudEvents {
+			ct = "application/cloudevents-batch+json; charset=utf-8"
+		}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.EndpointURL, bytes.NewReader(body))
 	if err != nil {
@@ -118,25 +188,27 @@ func (m *Manager) deliver(ctx context.Context, s *Subscription, msg *broker.Mess
 		h.Set(k, v)
 	}
 	if len(s.DynamicHeaders) > 0 {
-		setDynamic(h, s.DynamicHeaders, msg.Body, st.schema)
+		setDynamic(h, s.DynamicHeaders, first.msg.Body, first.st.schema)
 	}
 	h.Set("Content-Type", ct)
 	h.Set("aeg-event-type", "Notification")
 	h.Set("aeg-subscription-name", strings.ToUpper(s.Name))
-	h.Set("aeg-delivery-count", strconv.Itoa(int(st.attempts)))
-	h.Set("aeg-output-event-id", msg.MessageID)
-	if deliverySchema == SchemaCloudEvents {
+	h.Set("aeg-delivery-count", strconv.Itoa(int(first.st.attempts)))
+	if len(items) == 1 {
+		h.Set("aeg-output-event-id", first.msg.MessageID)
+	}
+	if schema == SchemaCloudEvents {
 		h.Set("aeg-metadata-version", "1.0")
 		h.Set("Origin", m.cfg.Origin)
 		h.Set("WebHook-Request-Origin", m.cfg.Origin)
 	} else {
 		h.Set("aeg-metadata-version", "1")
-		h.Set("aeg-data-version", dataVersion)
+		h.Set("aeg-data-version", first.dv)
 	}
 	status := 0
 	resp, err := m.cfg.Client.Do(req)
 	if ctx.Err() != nil {
-		return nil // shutting down: the lock expires and the attempt is made again
+		return nil // shutting down: the locks expire and the attempt is made again
 	}
 	if err == nil {
 		status = resp.StatusCode
@@ -144,8 +216,23 @@ func (m *Manager) deliver(ctx context.Context, s *Subscription, msg *broker.Mess
 		resp.Body.Close()
 	}
 	o := classify(status, err)
+	at := m.cfg.Clock.Now()
+	var errs []error
+	for _, it := range items {
+		errs = append(errs, m.settle(ctx, s, it.msg, it.st, o, at))
+	}
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// settle applies an attempt's outcome to one event.
+func (m *Manager) settle(ctx context.Context, s *Subscription, msg *broker.Message, st attemptState, o outcome, at time.Time) error {
 	st.attempts++
-	st.lastOutcome, st.lastStatus, st.lastAttempt = o.name, int32(o.status), m.cfg.Clock.Now()
+	st.lastOutcome, st.lastStatus, st.lastAttempt = o.name, int32(o.status), at
 	switch {
 	case o.ok:
 		return m.cfg.Broker.Settle(ctx, s.Queue, msg.LockToken, broker.Settlement{Disposition: broker.Complete})
@@ -256,12 +343,10 @@ func newID() string {
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
-// render builds the request body in the delivery schema: an array for the
-// EventGridEvent and custom schemas, one object for CloudEvents.
-func render(raw []byte, input, output Schema, topicID string, published time.Time, mapping *InputMapping) (body []byte, contentType, dataVersion string, err error) {
+// render returns one event as a JSON object in the delivery schema, and
+// its dataVersion for the EventGridEvent schema.
+func render(raw []byte, input, output Schema, topicID string, published time.Time, mapping *InputMapping) (elem []byte, dataVersion string, err error) {
 	switch {
-	case input == output && output == SchemaCloudEvents:
-		return raw, "application/cloudevents+json; charset=utf-8", "", nil
 	case input == output:
 		if input == SchemaEventGrid {
 			var v struct {
@@ -270,7 +355,7 @@ func render(raw []byte, input, output Schema, topicID string, published time.Tim
 			_ = json.Unmarshal(raw, &v)
 			dataVersion = v.DataVersion
 		}
-		return wrapArray(raw), "application/json; charset=utf-8", dataVersion, nil
+		return raw, dataVersion, nil
 	case input == SchemaEventGrid && output == SchemaCloudEvents:
 		var eg struct {
 			ID          string          `json:"id"`
@@ -282,7 +367,7 @@ func render(raw []byte, input, output Schema, topicID string, published time.Tim
 			DataVersion string          `json:"dataVersion"`
 		}
 		if err := json.Unmarshal(raw, &eg); err != nil {
-			return nil, "", "", fmt.Errorf("push: stored event: %w", err)
+			return nil, "", fmt.Errorf("push: stored event: %w", err)
 		}
 		ce := map[string]any{"specversion": "1.0", "id": eg.ID, "source": eg.Topic, "type": eg.EventType, "time": eg.EventTime}
 		if eg.Subject != "" {
@@ -295,46 +380,16 @@ func render(raw []byte, input, output Schema, topicID string, published time.Tim
 			ce["dataversion"] = eg.DataVersion
 		}
 		b, err := json.Marshal(ce)
-		return b, "application/cloudevents+json; charset=utf-8", "", err
+		return b, "", err
 	case input == SchemaCustom && output == SchemaEventGrid:
 		eg, err := mapCustom(raw, topicID, published, mapping)
 		if err != nil {
-			return nil, "", "", err
+			return nil, "", err
 		}
 		b, err := json.Marshal(eg)
-		return wrapArray(b), "application/json; charset=utf-8", str(eg["dataVersion"]), err
+		return b, str(eg["dataVersion"]), err
 	}
-	return nil, "", "", fmt.Errorf("push: cannot deliver %s events as %s", input, output)
-}
-
-func wrapArray(raw []byte) []byte {
-	out := make([]byte, 0, len(raw)+2)
-	out = append(out, '[')
-	out = append(out, raw...)
-	return append(out, ']')
-}
-
-// setDynamic sets each dynamic delivery property from its source field;
-// objects, arrays, nulls and missing fields are left out.
-func setDynamic(h http.Header, dyn map[string]string, body []byte, schema Schema) {
-	d := json.NewDecoder(bytes.NewReader(body))
-	d.UseNumber()
-	var fields map[string]any
-	if d.Decode(&fields) != nil {
-		return
-	}
-	if schema == SchemaCustom {
-		fields = map[string]any{"data": fields}
-	}
-	for name, src := range dyn {
-		v, ok := LookupField(fields, src)
-		if !ok {
-			continue
-		}
-		if s, ok := textOf(v); ok {
-			h.Set(name, s)
-		}
-	}
+	return nil, "", fmt.Errorf("push: cannot deliver %s events as %s", input, output)
 }
 
 // mapCustom synthesizes the EventGridEvent of a custom event: mapped
@@ -372,4 +427,27 @@ func mapCustom(raw []byte, topicID string, published time.Time, mp *InputMapping
 		"metadataVersion": "1",
 	}
 	return ev, nil
+}
+
+// setDynamic sets each dynamic delivery property from its source field;
+// objects, arrays, nulls and missing fields are left out.
+func setDynamic(h http.Header, dyn map[string]string, body []byte, schema Schema) {
+	d := json.NewDecoder(bytes.NewReader(body))
+	d.UseNumber()
+	var fields map[string]any
+	if d.Decode(&fields) != nil {
+		return
+	}
+	if schema == SchemaCustom {
+		fields = map[string]any{"data": fields}
+	}
+	for name, src := range dyn {
+		v, ok := LookupField(fields, src)
+		if !ok {
+			continue
+		}
+		if s, ok := textOf(v); ok {
+			h.Set(name, s)
+		}
+	}
 }

@@ -159,21 +159,20 @@ func TestEGDeliverRetrySchedule(t *testing.T) {
 
 func TestEGRender(t *testing.T) {
 	raw := []byte(`{"id":"1","topic":"/t","subject":"s","eventType":"T","eventTime":"2024-01-02T03:04:05Z","data":{"a":1},"dataVersion":"2","metadataVersion":"1"}`)
-	body, ct, dv, err := render(raw, SchemaEventGrid, SchemaEventGrid, "/t", time.Time{}, nil)
-	if err != nil || string(body) != "["+string(raw)+"]" || !strings.HasPrefix(ct, "application/json") || dv != "2" {
-		t.Errorf("EG→EG = %s %s %s %v", body, ct, dv, err)
+	body, dv, err := render(raw, SchemaEventGrid, SchemaEventGrid, "/t", time.Time{}, nil)
+	if err != nil || string(body) != string(raw) || dv != "2" {
+		t.Errorf("EG→EG = %s %s %v", body, dv, err)
 	}
-	body, ct, _, err = render(raw, SchemaEventGrid, SchemaCloudEvents, "/t", time.Time{}, nil)
-	if err != nil || !strings.HasPrefix(ct, "application/cloudevents+json") ||
-		string(body) != `{"data":{"a":1},"datacontenttype":"application/json","dataversion":"2","id":"1","source":"/t","specversion":"1.0","subject":"s","time":"2024-01-02T03:04:05Z","type":"T"}` {
-		t.Errorf("EG→CE = %s %s %v", body, ct, err)
+	body, _, err = render(raw, SchemaEventGrid, SchemaCloudEvents, "/t", time.Time{}, nil)
+	if err != nil || string(body) != `{"data":{"a":1},"datacontenttype":"application/json","dataversion":"2","id":"1","source":"/t","specversion":"1.0","subject":"s","time":"2024-01-02T03:04:05Z","type":"T"}` {
+		t.Errorf("EG→CE = %s %v", body, err)
 	}
-	if _, _, _, err := render(raw, SchemaCloudEvents, SchemaEventGrid, "/t", time.Time{}, nil); err == nil {
+	if _, _, err := render(raw, SchemaCloudEvents, SchemaEventGrid, "/t", time.Time{}, nil); err == nil {
 		t.Error("CE→EG must be refused")
 	}
 	mp := &InputMapping{ID: SourceField{"orderId"}, EventType: FieldDefault{"kind", "Order.Unknown"}, Subject: FieldDefault{"", "/orders"}, DataVersion: FieldDefault{DefaultValue: "2"}}
-	body, _, dv, err = render([]byte(`{"orderId":"o-1","n":1}`), SchemaCustom, SchemaEventGrid, "/t", time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), mp)
-	if err != nil || dv != "2" || string(body) != `[{"data":{"orderId":"o-1","n":1},"dataVersion":"2","eventTime":"2026-01-02T03:04:05Z","eventType":"Order.Unknown","id":"o-1","metadataVersion":"1","subject":"/orders","topic":"/t"}]` {
+	body, dv, err = render([]byte(`{"orderId":"o-1","n":1}`), SchemaCustom, SchemaEventGrid, "/t", time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), mp)
+	if err != nil || dv != "2" || string(body) != `{"data":{"orderId":"o-1","n":1},"dataVersion":"2","eventTime":"2026-01-02T03:04:05Z","eventType":"Order.Unknown","id":"o-1","metadataVersion":"1","subject":"/orders","topic":"/t"}` {
 		t.Errorf("custom→EG with a mapping = %s %s %v", body, dv, err)
 	}
 	if err := CheckSchemas(SchemaCloudEvents, SchemaEventGrid); err == nil {

@@ -193,7 +193,11 @@ func (m *Manager) run(ctx context.Context, s *Subscription) {
 	defer wg.Wait()
 	for ctx.Err() == nil {
 		start := m.cfg.Clock.Now()
-		msgs, err := m.cfg.Broker.Receive(ctx, s.Queue, broker.ReceiveOptions{Mode: broker.PeekLock, MaxMessages: m.cfg.Concurrency, Wait: receiveWait})
+		max := m.cfg.Concurrency
+		if s.MaxEventsPerBatch > 1 {
+			max = s.MaxEventsPerBatch
+		}
+		msgs, err := m.cfg.Broker.Receive(ctx, s.Queue, broker.ReceiveOptions{Mode: broker.PeekLock, MaxMessages: max, Wait: receiveWait})
 		if ctx.Err() != nil {
 			return
 		}
@@ -210,14 +214,21 @@ func (m *Manager) run(ctx context.Context, s *Subscription) {
 			}
 			continue
 		}
-		for _, msg := range msgs {
+		groups := [][]*broker.Message{msgs}
+		if s.MaxEventsPerBatch <= 1 {
+			groups = groups[:0]
+			for _, msg := range msgs {
+				groups = append(groups, []*broker.Message{msg})
+			}
+		}
+		for _, g := range groups {
 			sem <- struct{}{}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				defer func() { <-sem }()
-				if err := m.deliver(ctx, s, msg); err != nil && ctx.Err() == nil {
-					log.Warn("settling a delivery failed; the event will be retried when its lock expires", "event", msg.MessageID, "err", err)
+				if err := m.deliverBatch(ctx, s, g); err != nil && ctx.Err() == nil {
+					log.Warn("settling a delivery failed; the event will be retried when its lock expires", "events", len(g), "err", err)
 				}
 			}()
 		}

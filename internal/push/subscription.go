@@ -43,6 +43,12 @@ type Subscription struct {
 	// (default 1440).
 	MaxDeliveryAttempts int
 	EventTTL            time.Duration
+	// MaxEventsPerBatch (1–5000, default 1) and PreferredBatchKB (1–1024,
+	// default 64 when batching) batch deliveries: never more events than
+	// the maximum, never more bytes than preferred unless one event is
+	// larger alone, never waiting to fill a batch.
+	MaxEventsPerBatch int
+	PreferredBatchKB  int
 	// SkipValidation turns off the validation handshake.
 	SkipValidation bool
 	// Headers are static delivery properties; DynamicHeaders name a field
@@ -102,6 +108,15 @@ func (s *Subscription) check() error {
 	}
 	if s.EventTTL == 0 {
 		s.EventTTL = 1440 * time.Minute
+	}
+	if s.MaxEventsPerBatch == 0 {
+		s.MaxEventsPerBatch = 1
+	}
+	if s.PreferredBatchKB == 0 && s.MaxEventsPerBatch > 1 {
+		s.PreferredBatchKB = 64
+	}
+	if s.MaxEventsPerBatch < 1 || s.MaxEventsPerBatch > 5000 || s.PreferredBatchKB < 0 || s.PreferredBatchKB > 1024 {
+		return fmt.Errorf("push: subscription %s: maxEventsPerBatch must be 1–5000 and preferredBatchSizeInKilobytes 1–1024", s.Name)
 	}
 	if s.MaxDeliveryAttempts < 1 || s.MaxDeliveryAttempts > 30 {
 		return fmt.Errorf("push: subscription %s: maxDeliveryAttempts %d is not within 1–30", s.Name, s.MaxDeliveryAttempts)

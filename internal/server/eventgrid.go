@@ -242,6 +242,7 @@ func eventGridTopics(eg config.EventGrid) ([]eventgrid.Topic, []*push.Subscripti
 				DeliverySchema: out, Filter: filter, MaxDeliveryAttempts: es.MaxDeliveryAttempts,
 				EventTTL: time.Duration(es.EventTimeToLive) * time.Minute, SkipValidation: es.DisableValidation,
 				Headers: es.Headers, DynamicHeaders: es.DynamicHeaders, Mapping: mapping,
+				MaxEventsPerBatch: es.MaxEventsPerBatch, PreferredBatchKB: es.PreferredBatchSizeInKilobytes,
 			}
 			topic.Subscriptions = append(topic.Subscriptions, sub)
 			all = append(all, sub)
