@@ -284,7 +284,7 @@ func TestEGPublishCustomMapping(t *testing.T) {
 	cfg := config.Default()
 	cfg.EventGrid.Topics = []config.EGTopic{{Name: "mapped", InputSchema: "CustomEventSchema",
 		InputSchemaMapping: json.RawMessage(`{"inputSchemaMappingType":"Json","properties":{"id":{"sourceField":"orderId"},"eventType":{"sourceField":"kind","defaultValue":"Order.Any"},"subject":{"defaultValue":"/orders"}}}`),
-		Subscriptions: []config.EGSubscription{{Name: "asgrid", EndpointURL: h.url(), EventDeliverySchema: "EventGridSchema"}}}}
+		Subscriptions:      []config.EGSubscription{{Name: "asgrid", EndpointURL: h.url(), EventDeliverySchema: "EventGridSchema"}}}}
 	e := startEG(t, cfg, server.Options{})
 	c, err := azeventgrid.NewClientWithSharedKeyCredential(e.url()+"/mapped/api/events", nil, &azeventgrid.ClientOptions{ClientOptions: e.clientOptions()})
 	if err != nil {

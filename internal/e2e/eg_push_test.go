@@ -285,6 +285,18 @@ func TestEGPushManualValidation(t *testing.T) {
 	if st := e.srv.PushState("later"); st != "Succeeded" {
 		t.Errorf("state = %q", st)
 	}
+	resp, err = e.client.Get(e.url() + "/eventsubscriptions")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var list struct {
+		Value []struct{ Name, ProvisioningState, EndpointBaseURL string }
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil || len(list.Value) != 1 ||
+		list.Value[0].ProvisioningState != "Succeeded" || strings.Contains(list.Value[0].EndpointBaseURL, "secret") {
+		t.Errorf("GET /eventsubscriptions = %+v, %v", list, err)
+	}
 }
 
 // TestEGPushResumesAfterRestart: retries are broker state. Events whose

@@ -119,7 +119,7 @@ func (s *Server) startEventGrid(ctx context.Context) (err error) {
 		Namespace: eg.Namespace, Topics: topics, NamespaceTopics: nsTopics, Keys: eg.Keys,
 		AuthDisabled: eg.AuthDisabled, AcceptBearer: eg.AcceptBearer,
 		MaxEventBytes: eg.MaxEventBytes, MaxRequestBytes: eg.MaxRequestBytes,
-		Validator: pm.Validate,
+		Validator: pm.Validate, State: pm.State,
 	})
 	if err != nil {
 		closeLns()

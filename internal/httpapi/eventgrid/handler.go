@@ -51,6 +51,9 @@ type Config struct {
 	// Validator, when set, serves the manual validation URL
 	// GET /eventsubscriptions/{name}/validate?id=code.
 	Validator func(subscription, code string) bool
+	// State, when set, reports a push subscription's provisioning state
+	// in GET /eventsubscriptions.
+	State func(subscription string) string
 }
 
 // Topic is a basic topic.
@@ -256,6 +259,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(path, "/eventsubscriptions/") && strings.HasSuffix(path, "/validate"):
 		h.manualValidation(w, r, path)
 		return
+	case path == "/eventsubscriptions" && r.Method == http.MethodGet:
+		h.listSubscriptions(w, r)
+		return
 	}
 	if strings.HasPrefix(path, "/topics/") {
 		if i := strings.LastIndexByte(path, ':'); i > 0 && !strings.Contains(path[i:], "/") {
@@ -264,6 +270,59 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	h.publishBasic(w, r, path)
+}
+
+// subscriptionInfo is one row of GET /eventsubscriptions.
+type subscriptionInfo struct {
+	Name              string `json:"name"`
+	Topic             string `json:"topic"`
+	Kind              string `json:"kind"` // "push" or "queue"
+	ProvisioningState string `json:"provisioningState,omitempty"`
+	EndpointBaseURL   string `json:"endpointBaseUrl,omitempty"`
+	Queue             string `json:"queue"`
+	Pending           int64  `json:"pendingEvents"`
+	DeadLettered      int64  `json:"deadLetteredEvents"`
+}
+
+// listSubscriptions serves GET /eventsubscriptions: every subscription,
+// its state and its queue's counts (authenticated with the global keys).
+func (h *Handler) listSubscriptions(w http.ResponseWriter, r *http.Request) {
+	if err := h.authenticate(r, h.cfg.Keys, "/eventsubscriptions"); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	out := struct {
+		Value []subscriptionInfo `json:"value"`
+	}{Value: []subscriptionInfo{}}
+	counts := func(q string) (int64, int64) {
+		info, err := h.cfg.Broker.GetEntity(q)
+		if err != nil {
+			return 0, 0
+		}
+		return info.Active + info.Scheduled, info.DeadLettered
+	}
+	for _, t := range h.cfg.Topics {
+		for _, s := range t.Subscriptions {
+			si := subscriptionInfo{Name: s.Name, Topic: t.Name, Kind: "push", Queue: s.Queue}
+			if u, err := url.Parse(s.EndpointURL); err == nil {
+				u.RawQuery, u.User = "", nil // the query may hold a secret
+				si.EndpointBaseURL = u.String()
+			}
+			if h.cfg.State != nil {
+				si.ProvisioningState = h.cfg.State(s.Name)
+			}
+			si.Pending, si.DeadLettered = counts(s.Queue)
+			out.Value = append(out.Value, si)
+		}
+	}
+	for _, nt := range h.cfg.NamespaceTopics {
+		for _, s := range h.nsTopics[strings.ToLower(nt.Name)].subs {
+			si := subscriptionInfo{Name: s.Name, Topic: nt.Name, Kind: "queue", ProvisioningState: "Succeeded", Queue: s.queue}
+			si.Pending, si.DeadLettered = counts(s.queue)
+			out.Value = append(out.Value, si)
+		}
+	}
+	writeJSON(w, out)
 }
 
 func (h *Handler) manualValidation(w http.ResponseWriter, r *http.Request, path string) {
