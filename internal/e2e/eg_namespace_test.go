@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -230,6 +231,18 @@ func TestEGNamespaceDelayedReleaseAndLockExpiry(t *testing.T) {
 	if len(got) != 1 || *got[0].BrokerProperties.DeliveryCount != 3 {
 		t.Fatalf("after lock expiry: %v", got)
 	}
+	// The copy's lock expires: with maxDeliveryCount 3 reached, the event
+	// is dead-lettered instead of a fourth delivery.
+	defer func() {
+		fake.Advance(61 * time.Second)
+		if got := receiveNoWait(t, e, all); len(got) != 0 {
+			t.Errorf("a fourth delivery: %v", got)
+		}
+		dl, _ := e.broker().Peek(ctx(t), q+"/"+broker.DeadLetterSuffix, 0, 10, "")
+		if len(dl) != 1 || dl[0].DeadLetterReason != "MaxDeliveryCountExceeded" {
+			t.Errorf("dead-letter queue = %v", dl)
+		}
+	}()
 	// Renewals keep the lock for an hour after it was first taken, and no
 	// longer.
 	tok := []string{*got[0].BrokerProperties.LockToken}
@@ -380,4 +393,17 @@ func TestEGNamespaceDeadLetterDir(t *testing.T) {
 		info, err := e.broker().GetEntity(eventgrid.QueueName("default", "orders", "all"))
 		return err == nil && info.DeadLettered == 0
 	})
+}
+
+// receiveNoWait receives with a fake clock: it returns what is available
+// without waiting on the clock (the long poll is cut by a short context).
+func receiveNoWait(t *testing.T, e *eg, r *aznamespaces.ReceiverClient) []aznamespaces.ReceiveDetails {
+	t.Helper()
+	c, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	resp, err := r.ReceiveEvents(c, &aznamespaces.ReceiveEventsOptions{MaxEvents: to.Ptr(int32(10)), MaxWaitTime: to.Ptr(int32(10))})
+	if err != nil {
+		return nil
+	}
+	return resp.Details
 }

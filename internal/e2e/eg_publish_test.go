@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -195,6 +196,11 @@ func TestEGPublishRefused(t *testing.T) {
 		{"POST", "/egtopic/api/events", `[{"id":"1","subject":"s","eventType":"T","eventTime":"2024-01-02T03:04:05.6Z"}]`, nil, 401},
 		{"POST", "/topics/egtopic/api/events?api-version=2018-01-01", `[{"id":"1","subject":"s","eventType":"T","eventTime":"2024-01-02T03:04:05.6Z"}]`, map[string]string{"aeg-sas-key": egKey}, 200},
 		{"POST", "/egtopic/api/events", `[{"id":"1","subject":"s","eventType":"T","eventTime":"yesterday"}]`, map[string]string{"aeg-sas-key": egKey}, 400},
+		{"POST", "/egtopic/api/events?aeg-sas-key=" + url.QueryEscape(egKey), `[{"id":"1","subject":"s","eventType":"T","eventTime":"2024-01-02T03:04:05.6Z"}]`, nil, 200},
+		{"POST", "/egtopic/api/events", `[{"id":"1","subject":"s","eventType":"T","eventTime":"2024-01-02T03:04:05.6Z"}]`,
+			map[string]string{"Authorization": "SharedAccessSignature " + egSAS("https://egtopic.westus2-1.eventgrid.azure.net/api/events", time.Now().Add(time.Hour), egKey)}, 200},
+		{"POST", "/egtopic/api/events", `[{"id":"1","subject":"s","eventType":"T","eventTime":"2024-01-02T03:04:05.6Z"}]`,
+			map[string]string{"aeg-sas-token": "r=x&e=1%2F1%2F2030"}, 400},
 	} {
 		req, _ := http.NewRequest(rc.method, e.url()+rc.path, strings.NewReader(rc.body))
 		req.Header.Set("Content-Type", "application/json")

@@ -180,6 +180,16 @@ func (h *Handler) nsReceive(w http.ResponseWriter, r *http.Request, s *nsSubscri
 		Value []receiveDetail `json:"value"`
 	}{Value: make([]receiveDetail, 0, len(msgs))}
 	for _, m := range msgs {
+		if deliveries(m) >= s.MaxDeliveryCount {
+			// A delayed release's copy whose lock expired once too often:
+			// the broker counts from the copy, the subscription from the
+			// first delivery.
+			if err := h.cfg.Broker.Settle(r.Context(), s.queue, m.LockToken, broker.Settlement{Disposition: broker.DeadLetter,
+				DeadLetterReason: "MaxDeliveryCountExceeded", DeadLetterDescription: fmt.Sprintf("The event could not be consumed after %d delivery attempts.", deliveries(m))}); err != nil {
+				h.log.Warn("dead-lettering an event past its max delivery count failed", "queue", s.queue, "err", err)
+			}
+			continue
+		}
 		out.Value = append(out.Value, receiveDetail{
 			BrokerProperties: brokerProperties{LockToken: encodeToken(m.LockToken, m.SequenceNumber, now), DeliveryCount: deliveries(m) + 1},
 			Event:            json.RawMessage(m.Body),
