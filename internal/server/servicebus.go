@@ -40,7 +40,7 @@ func (s *Server) startServiceBus(ctx context.Context) error {
 			Broker: s.broker,
 			CBS:    s.cbsHandler,
 			Management: func(ctx context.Context, req *amqp.Request) *amqp.Response {
-				return toAMQP(mgmtOps.Handle(ctx, fromAMQP(req)))
+				return amqp.ServiceBusResponse(mgmtOps.Handle(ctx, amqp.ServiceBusRequest(req)))
 			},
 		},
 	}
@@ -91,7 +91,7 @@ type cbsKey struct{}
 
 // cbsHandler answers $cbs with the connection's own CBS (its claims).
 func (s *Server) cbsHandler(ctx context.Context, req *amqp.Request) *amqp.Response {
-	return toAMQP(s.connCBS(req.Conn).PutToken(fromAMQP(req)))
+	return amqp.ServiceBusResponse(s.connCBS(req.Conn).PutToken(amqp.ServiceBusRequest(req)))
 }
 
 func (s *Server) connCBS(ci *amqp.ConnInfo) *servicebus.CBS {
@@ -132,31 +132,6 @@ func (r *sbResolver) Resolve(ctx context.Context, req *amqp.AttachRequest) (amqp
 			Description: "Unauthorized access. A valid CBS token for '" + path + "' is required (put-token on $cbs first)."}
 	}
 	return n, nil
-}
-
-func fromAMQP(req *amqp.Request) *servicebus.Request {
-	r := &servicebus.Request{
-		Operation:             req.Operation,
-		ApplicationProperties: req.AppProperties,
-		Entity:                strings.TrimSuffix(req.Node, "/$management"),
-	}
-	if req.HasBody {
-		r.Body = req.Body
-	}
-	if v, ok := req.AppProperties.Lookup("associated-link-name"); ok {
-		r.AssociatedLinkName, _ = v.(string)
-	}
-	if r.AssociatedLinkName != "" && req.Conn != nil {
-		if li, ok := req.Conn.Link(r.AssociatedLinkName); ok {
-			r.Session = li.Session
-		}
-	}
-	return r
-}
-
-func toAMQP(resp *servicebus.Response) *amqp.Response {
-	return &amqp.Response{Status: resp.StatusCode, Description: resp.StatusDescription,
-		Condition: frames.Condition(resp.ErrorCondition), Body: resp.Body, HasBody: resp.Body != nil}
 }
 
 // AMQPAddr returns the Service Bus face's address ("127.0.0.1:5672"), or ""

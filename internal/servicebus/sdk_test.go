@@ -18,7 +18,6 @@ import (
 
 	"github.com/batonmq/baton/internal/amqp"
 	"github.com/batonmq/baton/internal/amqp/encoding"
-	"github.com/batonmq/baton/internal/amqp/frames"
 	"github.com/batonmq/baton/internal/broker"
 	"github.com/batonmq/baton/internal/clock"
 	"github.com/batonmq/baton/internal/servicebus"
@@ -56,10 +55,10 @@ func newSDKEnv(t *testing.T, keys map[string]string) *sdkEnv {
 				c = servicebus.NewCBS(servicebus.CBSConfig{Keys: keys, Clock: clock.Real{}, Broker: b})
 				req.Conn.SetValue(cbsKey{}, c)
 			}
-			return toAMQP(c.PutToken(fromAMQP(req)))
+			return amqp.ServiceBusResponse(c.PutToken(amqp.ServiceBusRequest(req)))
 		},
 		Management: func(ctx context.Context, req *amqp.Request) *amqp.Response {
-			return toAMQP(mgmt.Handle(ctx, fromAMQP(req)))
+			return amqp.ServiceBusResponse(mgmt.Handle(ctx, amqp.ServiceBusRequest(req)))
 		},
 	}
 	srv, err := amqp.NewServer(amqp.Config{Broker: b, Clock: clock.Real{}, Resolver: resolver})
@@ -80,31 +79,6 @@ func newSDKEnv(t *testing.T, keys map[string]string) *sdkEnv {
 		b.Close()
 	})
 	return &sdkEnv{t: t, broker: b, addr: ln.Addr().String()}
-}
-
-func fromAMQP(req *amqp.Request) *servicebus.Request {
-	r := &servicebus.Request{
-		Operation:             req.Operation,
-		ApplicationProperties: req.AppProperties,
-		Entity:                strings.TrimSuffix(req.Node, "/$management"),
-	}
-	if req.HasBody {
-		r.Body = req.Body
-	}
-	if v, ok := req.AppProperties.Lookup("associated-link-name"); ok {
-		r.AssociatedLinkName, _ = v.(string)
-	}
-	if r.AssociatedLinkName != "" && req.Conn != nil {
-		if li, ok := req.Conn.Link(r.AssociatedLinkName); ok {
-			r.Session = li.Session
-		}
-	}
-	return r
-}
-
-func toAMQP(resp *servicebus.Response) *amqp.Response {
-	return &amqp.Response{Status: resp.StatusCode, Description: resp.StatusDescription,
-		Condition: frames.Condition(resp.ErrorCondition), Body: resp.Body, HasBody: resp.Body != nil}
 }
 
 func (e *sdkEnv) client(keyName, key string) *azservicebus.Client {
@@ -328,7 +302,7 @@ func TestSDKCBS(t *testing.T) {
 // The adapters above must carry every field; this guards them against a
 // silent change of the server's types.
 func TestAdapterCarriesFields(t *testing.T) {
-	req := fromAMQP(&amqp.Request{Node: "q/$DeadLetterQueue/$management", Operation: "op", HasBody: true, Body: encoding.Map{{Key: "k", Value: "v"}},
+	req := amqp.ServiceBusRequest(&amqp.Request{Node: "q/$DeadLetterQueue/$management", Operation: "op", HasBody: true, Body: encoding.Map{{Key: "k", Value: "v"}},
 		AppProperties: encoding.Map{{Key: "associated-link-name", Value: "link"}}})
 	if req.Entity != "q/$DeadLetterQueue" || req.AssociatedLinkName != "link" || req.Body == nil {
 		t.Fatalf("%+v", req)
