@@ -275,7 +275,22 @@ func TestEGPublishTopicListener(t *testing.T) {
 			t.Fatalf("POST %s: %d", path, resp.StatusCode)
 		}
 	}
-	ds := h.waitFor(2)
+	// Host addressing on the main listener: the first DNS label is the topic.
+	for host, want := range map[string]int{"other.eventgrid.localhost:8443": 200, "dotnet.localhost": 200, "nope.localhost": 404} {
+		req, _ := http.NewRequest(http.MethodPost, e.url()+"/api/events", strings.NewReader(`[{"id":"h","subject":"s","eventType":"T","eventTime":"2024-01-02T03:04:05Z","data":{"tenant":"acme","n":7}}]`))
+		req.Host = host
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("aeg-sas-key", egKey)
+		resp, err := e.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("Host %s: %d, want %d", host, resp.StatusCode, want)
+		}
+	}
+	ds := h.waitFor(3)
 	for _, d := range ds {
 		if d.header.Get("X-Tenant") != "acme" || d.header.Get("X-Count") != "7" || d.header.Get("X-Static") != "s" || d.header.Get("X-Missing") != "" {
 			t.Errorf("delivery properties = %v", d.header)
