@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -17,12 +18,16 @@ import (
 	"github.com/batonmq/baton/internal/server"
 )
 
-// benchEG starts Baton with the default durability (fsync filestore) and
+// benchEG starts Baton with the default durability (fsync filestore; in
+// memory with BATON_BENCH_MEMORY=1) and
 // a basic topic (one subscription queue, its webhook never reached: the
 // handshake keeps the worker waiting) and a namespace topic.
 func benchEG(b *testing.B) *eg {
 	cfg := config.Default()
 	cfg.DataDir = b.TempDir()
+	if os.Getenv("BATON_BENCH_MEMORY") != "" {
+		cfg.Memory = true
+	}
 	cfg.EventGrid.Topics = []config.EGTopic{{Name: "bench", InputSchema: "EventGridSchema", Keys: []string{egKey},
 		Subscriptions: []config.EGSubscription{{Name: "sub", EndpointURL: "http://127.0.0.1:1/unreachable"}}}}
 	cfg.EventGrid.NamespaceTopics = []config.EGNamespaceTopic{{Name: "orders", Keys: []string{egKey}, Subscriptions: []config.EGNamespaceSubscription{{Name: "all"}}}}
