@@ -141,7 +141,7 @@ type EGTopic struct {
 // EGSubscription is a webhook event subscription.
 type EGSubscription struct {
 	Name                string          `json:"name"`
-	EndpointURL         string          `json:"endpointUrl"`
+	EndpointURL         string          `json:"endpointUrl,omitempty"`
 	EventDeliverySchema string          `json:"eventDeliverySchema,omitempty"`
 	Filter              json.RawMessage `json:"filter,omitempty"`
 	MaxDeliveryAttempts int             `json:"maxDeliveryAttempts,omitempty"`
@@ -155,6 +155,48 @@ type EGSubscription struct {
 	// DynamicHeaders are delivery properties taken from the event: header
 	// name → source field ("data.tenant").
 	DynamicHeaders map[string]string `json:"dynamicDeliveryHeaders,omitempty"`
+
+	// ARM's own shape, so that the "properties" of a
+	// Microsoft.EventGrid/topics/eventSubscriptions resource can be pasted
+	// beside "name": destination (WebHook), retryPolicy, and fields that
+	// are accepted and not used.
+	Destination           *EGDestination  `json:"destination,omitempty"`
+	RetryPolicy           *EGRetryPolicy  `json:"retryPolicy,omitempty"`
+	DeadLetterDestination json.RawMessage `json:"deadLetterDestination,omitempty"`
+	Labels                json.RawMessage `json:"labels,omitempty"`
+	ExpirationTimeUtc     json.RawMessage `json:"expirationTimeUtc,omitempty"`
+}
+
+// EGDestination is ARM's event subscription destination.
+type EGDestination struct {
+	EndpointType string `json:"endpointType"`
+	Properties   struct {
+		EndpointURL                   string                `json:"endpointUrl"`
+		MaxEventsPerBatch             int                   `json:"maxEventsPerBatch,omitempty"`
+		PreferredBatchSizeInKilobytes int                   `json:"preferredBatchSizeInKilobytes,omitempty"`
+		DeliveryAttributeMappings     []EGDeliveryAttribute `json:"deliveryAttributeMappings,omitempty"`
+		AzureActiveDirectoryTenantID  string                `json:"azureActiveDirectoryTenantId,omitempty"`
+		AzureActiveDirectoryAppID     string                `json:"azureActiveDirectoryApplicationIdOrUri,omitempty"`
+		MinimumTLSVersionAllowed      string                `json:"minimumTlsVersionAllowed,omitempty"`
+	} `json:"properties"`
+}
+
+// EGDeliveryAttribute is one of ARM's deliveryAttributeMappings: Static
+// (value, isSecret) or Dynamic (sourceField).
+type EGDeliveryAttribute struct {
+	Name       string `json:"name"`
+	Type       string `json:"type"`
+	Properties struct {
+		Value       string `json:"value,omitempty"`
+		IsSecret    bool   `json:"isSecret,omitempty"`
+		SourceField string `json:"sourceField,omitempty"`
+	} `json:"properties"`
+}
+
+// EGRetryPolicy is ARM's retry policy.
+type EGRetryPolicy struct {
+	MaxDeliveryAttempts      int `json:"maxDeliveryAttempts,omitempty"`
+	EventTimeToLiveInMinutes int `json:"eventTimeToLiveInMinutes,omitempty"`
 }
 
 // EGNamespaceTopic is a namespace topic.
@@ -171,6 +213,23 @@ type EGNamespaceSubscription struct {
 	MaxDeliveryCount             int32           `json:"maxDeliveryCount,omitempty"`
 	EventTimeToLive              Duration        `json:"eventTimeToLive,omitempty"`
 	FiltersConfiguration         json.RawMessage `json:"filtersConfiguration,omitempty"`
+	// ARM's shape (the "properties" of a
+	// Microsoft.EventGrid/namespaces/topics/eventSubscriptions resource):
+	// deliveryConfiguration.queue carries the three settings above.
+	DeliveryConfiguration *EGDeliveryConfiguration `json:"deliveryConfiguration,omitempty"`
+	EventDeliverySchema   string                   `json:"eventDeliverySchema,omitempty"`
+}
+
+// EGDeliveryConfiguration is ARM's namespace subscription delivery
+// configuration; only deliveryMode "Queue" is served.
+type EGDeliveryConfiguration struct {
+	DeliveryMode string `json:"deliveryMode,omitempty"`
+	Queue        *struct {
+		ReceiveLockDurationInSeconds int             `json:"receiveLockDurationInSeconds,omitempty"`
+		MaxDeliveryCount             int32           `json:"maxDeliveryCount,omitempty"`
+		EventTimeToLive              Duration        `json:"eventTimeToLive,omitempty"`
+		DeadLetterDestination        json.RawMessage `json:"deadLetterDestinationWithResourceIdentity,omitempty"`
+	} `json:"queue,omitempty"`
 }
 
 // Log configures logging.

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -215,6 +216,9 @@ func eventGridTopics(eg config.EventGrid) ([]eventgrid.Topic, []*push.Subscripti
 			mapping = &m.Properties
 		}
 		for _, es := range t.Subscriptions {
+			if err := armSubscription(&es); err != nil {
+				return nil, nil, fmt.Errorf("server: Event Grid subscription %s: %w", es.Name, err)
+			}
 			out, err := push.ParseSchema(es.EventDeliverySchema, 0)
 			if err != nil {
 				return nil, nil, fmt.Errorf("server: Event Grid subscription %s: %w", es.Name, err)
@@ -252,12 +256,73 @@ func eventGridTopics(eg config.EventGrid) ([]eventgrid.Topic, []*push.Subscripti
 	return topics, all, nil
 }
 
+// armSubscription folds ARM's shape (destination, retryPolicy) into the
+// flat fields; a field set both ways must agree.
+func armSubscription(es *config.EGSubscription) error {
+	if d := es.Destination; d != nil {
+		if d.EndpointType != "" && d.EndpointType != "WebHook" {
+			return fmt.Errorf("destination endpointType %q is not supported (WebHook only)", d.EndpointType)
+		}
+		p := d.Properties
+		if es.EndpointURL != "" && p.EndpointURL != "" && es.EndpointURL != p.EndpointURL {
+			return fmt.Errorf("endpointUrl and destination.properties.endpointUrl differ")
+		}
+		if p.EndpointURL != "" {
+			es.EndpointURL = p.EndpointURL
+		}
+		if p.MaxEventsPerBatch != 0 {
+			es.MaxEventsPerBatch = p.MaxEventsPerBatch
+		}
+		if p.PreferredBatchSizeInKilobytes != 0 {
+			es.PreferredBatchSizeInKilobytes = p.PreferredBatchSizeInKilobytes
+		}
+		for _, a := range p.DeliveryAttributeMappings {
+			switch a.Type {
+			case "Static":
+				if es.Headers == nil {
+					es.Headers = map[string]string{}
+				}
+				es.Headers[a.Name] = a.Properties.Value
+			case "Dynamic":
+				if es.DynamicHeaders == nil {
+					es.DynamicHeaders = map[string]string{}
+				}
+				es.DynamicHeaders[a.Name] = a.Properties.SourceField
+			default:
+				return fmt.Errorf("delivery attribute %q: type %q is not Static or Dynamic", a.Name, a.Type)
+			}
+		}
+	}
+	if r := es.RetryPolicy; r != nil {
+		if r.MaxDeliveryAttempts != 0 {
+			es.MaxDeliveryAttempts = r.MaxDeliveryAttempts
+		}
+		if r.EventTimeToLiveInMinutes != 0 {
+			es.EventTimeToLive = r.EventTimeToLiveInMinutes
+		}
+	}
+	return nil
+}
+
 // eventGridNamespaceTopics builds the namespace topics.
 func eventGridNamespaceTopics(eg config.EventGrid) ([]eventgrid.NamespaceTopic, error) {
 	var out []eventgrid.NamespaceTopic
 	for _, t := range eg.NamespaceTopics {
 		nt := eventgrid.NamespaceTopic{Name: t.Name, Keys: t.Keys}
 		for _, s := range t.Subscriptions {
+			if dc := s.DeliveryConfiguration; dc != nil {
+				if dc.DeliveryMode != "" && dc.DeliveryMode != "Queue" {
+					return nil, fmt.Errorf("server: Event Grid namespace subscription %s/%s: deliveryMode %q is not supported (Queue only)", t.Name, s.Name, dc.DeliveryMode)
+				}
+				if q := dc.Queue; q != nil {
+					s.ReceiveLockDurationInSeconds = cmp.Or(q.ReceiveLockDurationInSeconds, s.ReceiveLockDurationInSeconds)
+					s.MaxDeliveryCount = cmp.Or(q.MaxDeliveryCount, s.MaxDeliveryCount)
+					s.EventTimeToLive = cmp.Or(q.EventTimeToLive, s.EventTimeToLive)
+				}
+			}
+			if s.EventDeliverySchema != "" && s.EventDeliverySchema != "CloudEventSchemaV1_0" {
+				return nil, fmt.Errorf("server: Event Grid namespace subscription %s/%s: eventDeliverySchema must be CloudEventSchemaV1_0", t.Name, s.Name)
+			}
 			var spec *push.FilterSpec
 			if len(s.FiltersConfiguration) > 0 {
 				spec = new(push.FilterSpec)
