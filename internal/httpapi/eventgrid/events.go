@@ -491,5 +491,5 @@ func decodeHeaderValue(v string) (string, error) {
 	return s, nil
 }
 
-// schemaEvents turns decoded events into push.Events for filters.
+// pushEvent is the event as filters see it.
 func (e event) pushEvent(s push.Schema) push.Event { return push.Event{Schema: s, Fields: e.Fields} }
