@@ -1,6 +1,8 @@
 package server
 
 import (
+	"github.com/batonmq/baton/internal/clock"
+
 	"bufio"
 	"context"
 	"crypto/tls"
@@ -183,7 +185,9 @@ func (a *amqpsListener) acceptLoop() {
 func (a *amqpsListener) handshake(nc net.Conn) {
 	defer a.wg.Done()
 	tc := tls.Server(nc, a.cfg)
-	_ = nc.SetDeadline(time.Now().Add(amqpsHandshakeTimeout))
+	// A socket deadline is read by the kernel against the wall clock, so it
+	// comes from the real clock even when the server runs on a fake one.
+	_ = nc.SetDeadline(clock.Real{}.Now().Add(amqpsHandshakeTimeout))
 	br := bufio.NewReaderSize(tc, 4096)
 	first, err := br.Peek(1) // runs the handshake
 	a.mu.Lock()
