@@ -1,8 +1,6 @@
 package server
 
 import (
-	"github.com/batonmq/baton/internal/clock"
-
 	"bufio"
 	"context"
 	"crypto/tls"
@@ -16,6 +14,7 @@ import (
 	"time"
 
 	"github.com/batonmq/baton/internal/amqp"
+	"github.com/batonmq/baton/internal/clock"
 )
 
 // AMQPS: the Service Bus SDKs dial amqps://<host>:5671 (TLS, then AMQP with
