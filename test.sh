@@ -21,7 +21,7 @@ fi
 
 # JavaScript SDK end-to-end tests (driven from internal/e2e): install each
 # package's locked dependencies.
-for dir in internal/e2e/js/sq; do
+for dir in internal/e2e/js internal/e2e/js/sq; do
 	echo "== npm ci ($dir)"
 	(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 done
