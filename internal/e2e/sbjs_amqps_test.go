@@ -28,7 +28,7 @@ import (
 // prefix of the JavaScript tests' owner; the JS side of AMQPS is in
 // js/amqps.test.mjs.)
 
-func caPool(t *testing.T, caFile string) *x509.CertPool {
+func caPool(t testing.TB, caFile string) *x509.CertPool {
 	t.Helper()
 	pem, err := os.ReadFile(caFile)
 	if err != nil {
