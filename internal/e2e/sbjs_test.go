@@ -97,7 +97,8 @@ type sbAddrs struct {
 var (
 	connStrLine = regexp.MustCompile(`connection string: (Endpoint=sb://\S+)`)
 	caLine      = regexp.MustCompile(`admin API over HTTPS on the same port, CA (.+)\)\s*$`)
-	amqpsLine   = regexp.MustCompile(`AMQPS \(AMQP over TLS\) listening.* addr=(\S+)`)
+	// The AMQPS address: printed by serve, or logged by the listener.
+	amqpsLine = regexp.MustCompile(`(?:Service Bus TLS: amqps://|AMQPS \(AMQP over TLS\) listening.* addr=)(\S+)`)
 )
 
 // parseServeOutput finds the connection string and CA file that `baton
