@@ -48,7 +48,7 @@ func (b *Broker) Settle(ctx context.Context, path string, token LockToken, s Set
 			// written is the final state.
 			c := *m
 			u.Apply(&c)
-			u = deadLetterUpdate(&c, e.def.Name, "MaxDeliveryCountExceeded", maxDeliveryDescription(e.def.Properties.MaxDeliveryCount), nil)
+			u = deadLetterUpdate(&c, "MaxDeliveryCountExceeded", maxDeliveryDescription(e.def.Properties.MaxDeliveryCount), nil)
 		}
 		rec = Record{Kind: RecUpdate, Entity: e.key, Update: u}
 	case Defer:
@@ -61,7 +61,7 @@ func (b *Broker) Settle(ctx context.Context, path string, token LockToken, s Set
 			e.mu.Unlock()
 			return errorf(CodeInvalidArgument, "message %d is already in the dead-letter sub-queue", m.SequenceNumber)
 		}
-		rec = Record{Kind: RecUpdate, Entity: e.key, Update: deadLetterUpdate(m, e.def.Name, s.DeadLetterReason, s.DeadLetterDescription, s.Properties)}
+		rec = Record{Kind: RecUpdate, Entity: e.key, Update: deadLetterUpdate(m, s.DeadLetterReason, s.DeadLetterDescription, s.Properties)}
 	default:
 		e.mu.Unlock()
 		return errorf(CodeInvalidArgument, "unknown disposition %d", s.Disposition)
@@ -100,7 +100,9 @@ func (b *Broker) Settle(ctx context.Context, path string, token LockToken, s Set
 }
 
 // deadLetterUpdate is the record of m moved to the dead-letter sub-queue.
-func deadLetterUpdate(m *Message, source, reason, desc string, props map[string]any) *MessageUpdate {
+// DeadLetterSource is left as it is: Service Bus sets it only on messages
+// auto-forwarded out of a dead-letter queue.
+func deadLetterUpdate(m *Message, reason, desc string, props map[string]any) *MessageUpdate {
 	c := *m
 	upd := make(map[string]any, len(props)+2)
 	for k, v := range props {
@@ -111,7 +113,7 @@ func deadLetterUpdate(m *Message, source, reason, desc string, props map[string]
 	c.Properties = mergeProperties(c.Properties, upd)
 	c.DeadLettered = true
 	c.State = StateActive
-	c.DeadLetterReason, c.DeadLetterDescription, c.DeadLetterSource = reason, desc, source
+	c.DeadLetterReason, c.DeadLetterDescription = reason, desc
 	return updateOf(&c)
 }
 

@@ -296,7 +296,7 @@ func (e *entity) expireTTLLocked(en *entry, now time.Time) {
 // deadLetterLocked moves an entry into the dead-letter sub-queue (in memory;
 // the caller writes the record, deadLetterUpdate).
 func (e *entity) deadLetterLocked(en *entry, reason, desc string, props map[string]any) {
-	u := deadLetterUpdate(en.msg, e.def.Name, reason, desc, props)
+	u := deadLetterUpdate(en.msg, reason, desc, props)
 	e.setStateLocked(en, stRemoved)
 	e.detachLocked(en)
 	u.Apply(en.msg)

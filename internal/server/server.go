@@ -254,6 +254,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		if err := s.amqpSrv.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("server: AMQP shutdown: %w", err))
 		}
+		s.amqpSrv, s.amqpLn = nil, nil
 	}
 	errs = append(errs, s.queue.shutdown(ctx))
 	errs = append(errs, s.stopEventGrid(ctx))
@@ -275,6 +276,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) closeAll() error {
 	if s.mgmtLn != nil && s.mgmtSrv == nil {
 		s.mgmtLn.Close()
+	}
+	if s.amqpSrv != nil && !s.ready.Load() {
+		// Start failed after the Service Bus face started: stop it now.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		s.amqpSrv.Shutdown(ctx)
+		cancel()
+		s.wg.Wait()
+		s.amqpSrv = nil
 	}
 	if s.amqpLn != nil && s.amqpSrv == nil {
 		s.amqpLn.Close()

@@ -63,7 +63,7 @@ func (s *Server) startServiceBus(ctx context.Context) error {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, net.ErrClosed) {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, amqp.ErrServerClosed) {
 			s.serveErr <- fmt.Errorf("server: AMQP: %w", err)
 		}
 	}()

@@ -19,6 +19,7 @@ package servicebus
 
 import (
 	"bytes"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"math"
@@ -107,6 +108,12 @@ func fromView(v *encoding.MessageView) *broker.Message {
 	}
 	if m.Body == nil {
 		m.Body = []byte{}
+	}
+	if p.MessageID.IsZero() {
+		// Service Bus gives a message sent without an id one of its own
+		// (the JS SDK relies on it); it is written into the stored
+		// properties so that every delivery carries it.
+		m.Body, m.MessageID = withMessageID(v, m.Body)
 	}
 	if v.Header.HasTTL && v.Header.TTL > 0 {
 		m.TimeToLive = time.Duration(v.Header.TTL) * time.Millisecond
@@ -407,4 +414,27 @@ func asString(v any) string {
 		return x.String()
 	}
 	return fmt.Sprint(v)
+}
+
+// withMessageID returns the bare message with a new string message-id (a
+// random UUID) in its properties section, and the id.
+func withMessageID(v *encoding.MessageView, bare []byte) ([]byte, string) {
+	var u [16]byte
+	_, _ = rand.Read(u[:])
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	id := encoding.UUID(u).String()
+	props := v.Properties
+	props.MessageID = encoding.StringID(id)
+	var w encoding.Buffer
+	w.AppendProperties(&props)
+	rest := bare
+	if v.HasProperties {
+		// The bare message opens with the properties section: skip it.
+		r := encoding.NewReader(bare)
+		if _, _, err := r.ReadDescriptor(); err == nil && r.SkipValue() == nil {
+			rest = bare[r.Offset():]
+		}
+	}
+	return append(w.Bytes(), rest...), id
 }

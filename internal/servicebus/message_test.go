@@ -127,6 +127,15 @@ func TestFromAMQPIDKinds(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if tc.id.IsZero() {
+			// No id: the broker assigns a UUID and writes it into the
+			// stored properties.
+			view, err := encoding.ParseMessage(m.Body)
+			if err != nil || len(m.MessageID) != 36 || view.Properties.MessageID.Str != m.MessageID || m.CorrelationID != "" {
+				t.Errorf("assigned id %q, stored %+v, correlation %q, %v", m.MessageID, view, m.CorrelationID, err)
+			}
+			continue
+		}
 		if m.MessageID != tc.want || m.CorrelationID != tc.want {
 			t.Errorf("id %+v: MessageID %q CorrelationID %q, want %q", tc.id, m.MessageID, m.CorrelationID, tc.want)
 		}

@@ -262,8 +262,8 @@ func TestSDKDeadLetterPeek(t *testing.T) {
 		t.Fatalf("peek DLQ: %v %v", peeked, err)
 	}
 	p := peeked[0]
-	if *p.DeadLetterReason != reason || *p.DeadLetterErrorDescription != desc || *p.DeadLetterSource != "q" {
-		t.Fatalf("dead-letter fields %q %q %q", *p.DeadLetterReason, *p.DeadLetterErrorDescription, *p.DeadLetterSource)
+	if *p.DeadLetterReason != reason || *p.DeadLetterErrorDescription != desc || p.DeadLetterSource != nil {
+		t.Fatalf("dead-letter fields %q %q %v", *p.DeadLetterReason, *p.DeadLetterErrorDescription, p.DeadLetterSource)
 	}
 }
 

@@ -34,12 +34,11 @@ func (w *Buffer) AppendHeader(h *Header) {
 	} else {
 		w.Null(&f)
 	}
-	if h.DeliveryCount != 0 {
-		w.AppendUint32(h.DeliveryCount)
-		w.Field(&f)
-	} else {
-		w.Null(&f)
-	}
+	// delivery-count is always written, 0 included: the spec's default
+	// makes it optional, but rhea (the JS SDK) does not apply defaults and
+	// would report an undefined deliveryCount on a first delivery.
+	w.AppendUint32(h.DeliveryCount)
+	w.Field(&f)
 	w.EndFields(f)
 }
 

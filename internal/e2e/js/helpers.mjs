@@ -67,8 +67,9 @@ export function bodies(msgs) {
 // msg returns a message with a messageId. @azure/service-bus 7.9.5 keys its
 // automatic lock renewal (on by default in peek-lock) by messageId and throws
 // "Failed to stop auto lock renewal - no message ID" when a receiver closes
-// with a received message that has none; Azure assigns an id to messages sent
-// without one, Baton does not yet (see the todo test in messages.test.mjs).
+// with a received message that has none; Azure and Baton assign an id to
+// messages sent without one (tested in messages.test.mjs), and the helper
+// sets one anyway so that tests do not depend on it.
 let idCounter = 0;
 export function msg(body, extra = {}) {
   idCounter++;

@@ -220,8 +220,7 @@ test("receiving from a missing queue fails with MessagingEntityNotFound", T, asy
 // Azure gives a message sent without a messageId one of its own; the JS SDK
 // depends on it (its automatic lock renewal, on by default, is keyed by
 // messageId, and closing a receiver that holds a message without one throws).
-// Baton keeps the message-id absent today: a broker change, reported.
-test("a message sent without a messageId gets one from the broker", { ...T, todo: "Baton does not assign a message-id yet" }, async () => {
+test("a message sent without a messageId gets one from the broker", T, async () => {
   const q = uniqueName("noid");
   await c.admin.createQueue(q);
   const sender = c.sb.createSender(q);
@@ -240,11 +239,9 @@ test("a message sent without a messageId gets one from the broker", { ...T, todo
 });
 
 // Azure writes delivery-count in every delivery's header, 0 included, and JS
-// shows it as deliveryCount (0 on the first delivery). Baton's header encoder
-// leaves a zero count out (the AMQP default), and rhea does not fill in
-// defaults for message sections, so JS sees undefined: a codec change,
-// reported.
-test("deliveryCount is 0 on the first delivery", { ...T, todo: "Baton omits delivery-count 0 from the header" }, async () => {
+// shows it as deliveryCount (0 on the first delivery): rhea does not fill in
+// the AMQP default for message sections.
+test("deliveryCount is 0 on the first delivery", T, async () => {
   const q = uniqueName("count");
   await c.admin.createQueue(q);
   const sender = c.sb.createSender(q);

@@ -223,7 +223,7 @@ func TestSettleDispositions(t *testing.T) {
 		t.Fatalf("dlq peek: %+v %v", dl, err)
 	}
 	d := dl[0]
-	if !d.DeadLettered || d.DeadLetterReason != "bad" || d.DeadLetterDescription != "it was bad" || d.DeadLetterSource != "q" ||
+	if !d.DeadLettered || d.DeadLetterReason != "bad" || d.DeadLetterDescription != "it was bad" || d.DeadLetterSource != "" ||
 		d.Properties["DeadLetterReason"] != "bad" || d.Properties["k"] != "v" {
 		t.Fatalf("dead-lettered: %+v", d)
 	}
