@@ -166,3 +166,19 @@ func TestForbiddenCalls(t *testing.T) {
 		}
 	}
 }
+
+// TestBinaryDeps keeps test-only code out of the binary: no testing package,
+// no SDK clients (they are for end-to-end tests), no test helper packages.
+func TestBinaryDeps(t *testing.T) {
+	cmd := exec.Command("go", "list", "-deps", module+"/cmd/baton")
+	cmd.Dir = "../.."
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		if dep == "testing" || strings.HasPrefix(dep, "github.com/Azure/") || strings.HasSuffix(dep, "test") {
+			t.Errorf("the baton binary links %s", dep)
+		}
+	}
+}
