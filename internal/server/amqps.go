@@ -36,10 +36,6 @@ import (
 // plaintext byte.
 const amqpsHandshakeTimeout = 30 * time.Second
 
-// amqpsAddrs holds each running Server's AMQPS address (the Server struct
-// has no field for it).
-var amqpsAddrs sync.Map // *Server → net.Addr
-
 // startAMQPS starts the AMQPS listener on cfg.Listen.AMQPS ("" or "off":
 // none), serving AMQP through srv and HTTP through admin.
 func (s *Server) startAMQPS(srv *amqp.Server, admin http.Handler, tlsCfg *tls.Config) error {
@@ -53,7 +49,8 @@ func (s *Server) startAMQPS(srv *amqp.Server, admin http.Handler, tlsCfg *tls.Co
 	}
 	log := s.log.With("component", "amqps")
 	a := newAMQPSListener(ln, tlsCfg, admin, log)
-	amqpsAddrs.Store(s, ln.Addr())
+	addrStr := ln.Addr().String()
+	s.amqpsAddr.Store(&addrStr)
 	s.wg.Add(3)
 	go func() {
 		defer s.wg.Done()
@@ -65,7 +62,7 @@ func (s *Server) startAMQPS(srv *amqp.Server, admin http.Handler, tlsCfg *tls.Co
 	}()
 	go func() {
 		defer s.wg.Done()
-		defer amqpsAddrs.Delete(s)
+		defer s.amqpsAddr.Store(nil)
 		if err := srv.Serve(a.amqpLn); err != nil && !errors.Is(err, amqp.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 			s.serveErr <- fmt.Errorf("server: AMQPS: %w", err)
 		}
@@ -77,8 +74,8 @@ func (s *Server) startAMQPS(srv *amqp.Server, admin http.Handler, tlsCfg *tls.Co
 // AMQPSAddr returns the AMQPS listener's address ("127.0.0.1:5671"), or ""
 // when it is off.
 func (s *Server) AMQPSAddr() string {
-	if a, ok := amqpsAddrs.Load(s); ok {
-		return a.(net.Addr).String()
+	if a := s.amqpsAddr.Load(); a != nil {
+		return *a
 	}
 	return ""
 }

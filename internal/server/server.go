@@ -48,9 +48,10 @@ type Server struct {
 	mgmtLn  net.Listener
 	mgmtSrv *http.Server
 
-	amqpLn  net.Listener
-	amqpSrv *amqp.Server
-	tls     *devtls.Bundle
+	amqpLn    net.Listener
+	amqpSrv   *amqp.Server
+	amqpsAddr atomic.Pointer[string] // set while the AMQPS listener serves
+	tls       *devtls.Bundle
 
 	queue *queueFace // Azure Queue Storage face (queuestorage.go)
 

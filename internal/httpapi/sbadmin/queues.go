@@ -41,6 +41,11 @@ func (h *Handler) getEntity(w http.ResponseWriter, r *http.Request, name string)
 		return
 	}
 	if info.Kind != broker.KindQueue {
+		if info.Kind == broker.KindStorageQueue {
+			// A Storage queue is not a Service Bus entity.
+			h.brokerFail(w, r, &broker.Error{Code: broker.CodeNotFound, Message: "entity " + name + " not found"})
+			return
+		}
 		h.notImplemented(w, r, info.Kind.String()+"s")
 		return
 	}
@@ -92,6 +97,11 @@ func (h *Handler) putEntity(w http.ResponseWriter, r *http.Request, name string)
 		h.brokerFail(w, r, err)
 		return
 	} else if cur.Kind != broker.KindQueue {
+		if cur.Kind == broker.KindStorageQueue {
+			// A Storage queue is not a Service Bus entity.
+			h.brokerFail(w, r, &broker.Error{Code: broker.CodeNotFound, Message: "entity " + name + " not found"})
+			return
+		}
 		h.notImplemented(w, r, cur.Kind.String()+"s")
 		return
 	}
@@ -110,6 +120,11 @@ func (h *Handler) deleteEntity(w http.ResponseWriter, r *http.Request, name stri
 		return
 	}
 	if info.Kind != broker.KindQueue {
+		if info.Kind == broker.KindStorageQueue {
+			// A Storage queue is not a Service Bus entity.
+			h.brokerFail(w, r, &broker.Error{Code: broker.CodeNotFound, Message: "entity " + name + " not found"})
+			return
+		}
 		h.notImplemented(w, r, info.Kind.String()+"s")
 		return
 	}
