@@ -26,7 +26,17 @@ import (
 func BenchmarkSendDurable(b *testing.B) {
 	for _, senders := range []int{1, 16, 64, 256} {
 		b.Run(fmt.Sprintf("senders=%d", senders), func(b *testing.B) {
-			benchSend(b, senders, wal.SyncAlways)
+			benchSend(b, senders, wal.SyncAlways, false)
+		})
+	}
+}
+
+// BenchmarkSendDurableZeroFill is BenchmarkSendDurable with segments zeroed
+// ahead of use (filestore.Config.ZeroFill).
+func BenchmarkSendDurableZeroFill(b *testing.B) {
+	for _, senders := range []int{1, 64, 256} {
+		b.Run(fmt.Sprintf("senders=%d", senders), func(b *testing.B) {
+			benchSend(b, senders, wal.SyncAlways, true)
 		})
 	}
 }
@@ -35,13 +45,13 @@ func BenchmarkSendDurable(b *testing.B) {
 func BenchmarkSendBuffered(b *testing.B) {
 	for _, senders := range []int{1, 64} {
 		b.Run(fmt.Sprintf("senders=%d", senders), func(b *testing.B) {
-			benchSend(b, senders, wal.SyncInterval)
+			benchSend(b, senders, wal.SyncInterval, false)
 		})
 	}
 }
 
-func benchSend(b *testing.B, senders int, mode wal.SyncMode) {
-	s, err := filestore.Open(vfs.OS{}, b.TempDir(), filestore.Config{Sync: mode})
+func benchSend(b *testing.B, senders int, mode wal.SyncMode, zeroFill bool) {
+	s, err := filestore.Open(vfs.OS{}, b.TempDir(), filestore.Config{Sync: mode, ZeroFill: zeroFill})
 	if err != nil {
 		b.Fatal(err)
 	}
