@@ -31,13 +31,14 @@ func runBenchDisk(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	dir := fs.String("dir", "baton-data", "`directory` on the disk to measure (the data directory)")
 	duration := fs.Duration("duration", 3*time.Second, "how long to measure")
 	size := fs.Int("write-size", 1024, "bytes written before each fdatasync")
+	overwrite := fs.Bool("overwrite", false, "rewrite already written blocks (cheaper syncs) instead of fresh preallocated extents as the WAL does")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
 		return &usageError{err.Error()}
 	}
-	res, err := diskbench.Run(ctx, diskbench.Config{Dir: *dir, Duration: *duration, WriteSize: *size})
+	res, err := diskbench.Run(ctx, diskbench.Config{Dir: *dir, Duration: *duration, WriteSize: *size, Overwrite: *overwrite})
 	if err != nil {
 		return err
 	}

@@ -25,11 +25,18 @@ type Config struct {
 	MaxSyncs   int   // stop after this many syncs (default 100000)
 	FileSize   int64 // preallocated file size (default 64 MiB)
 	NoPrealloc bool  // skip preallocation (the WAL preallocates its segments)
+	// Overwrite rewrites the same file from the start when it is full.
+	// Without it (the default) a full file is replaced by a new
+	// preallocated one, so that every write lands in a fresh, unwritten
+	// extent, as the WAL's appends do; fdatasync then also commits the
+	// extent conversion, which overwrites do not pay.
+	Overwrite bool
 }
 
 // Result is what a run measured.
 type Result struct {
 	Dir       string
+	Mode      string // "fresh extents" (like WAL appends) or "overwrite"
 	WriteSize int
 	Syncs     int
 	Elapsed   time.Duration
@@ -93,25 +100,20 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, fmt.Errorf("diskbench: %w", err)
 	}
 	name := filepath.Join(cfg.Dir, "baton-diskbench.tmp")
-	f, err := cfg.FS.Create(name)
+	f, err := freshFile(cfg, name, nil)
 	if err != nil {
-		return nil, fmt.Errorf("diskbench: %w", err)
+		return nil, err
 	}
 	defer cfg.FS.Remove(name)
-	defer f.Close()
-	if !cfg.NoPrealloc {
-		if err := f.Preallocate(0, cfg.FileSize); err != nil {
-			return nil, fmt.Errorf("diskbench: preallocate: %w", err)
-		}
-		if err := f.Sync(); err != nil {
-			return nil, fmt.Errorf("diskbench: %w", err)
-		}
-	}
+	defer func() { f.Close() }()
 	buf := make([]byte, cfg.WriteSize)
 	for i := range buf {
 		buf[i] = byte(i)
 	}
-	res := &Result{Dir: cfg.Dir, WriteSize: cfg.WriteSize}
+	res := &Result{Dir: cfg.Dir, WriteSize: cfg.WriteSize, Mode: "fresh preallocated extents, as WAL appends"}
+	if cfg.Overwrite {
+		res.Mode = "overwriting written blocks"
+	}
 	start := cfg.Clock.Now()
 	var off int64
 	for res.Syncs < cfg.MaxSyncs && ctx.Err() == nil {
@@ -121,6 +123,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 		if off+int64(len(buf)) > cfg.FileSize {
 			off = 0
+			if !cfg.Overwrite {
+				if f, err = freshFile(cfg, name, f); err != nil {
+					return nil, err
+				}
+			}
 		}
 		if _, err := f.WriteAt(buf, off); err != nil {
 			return nil, fmt.Errorf("diskbench: write: %w", err)
@@ -137,9 +144,32 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return res, nil
 }
 
+// freshFile closes old (if any) and creates name anew, preallocated and
+// synced, so that writes to it land in unwritten extents.
+func freshFile(cfg Config, name string, old vfs.File) (vfs.File, error) {
+	if old != nil {
+		old.Close()
+	}
+	f, err := cfg.FS.Create(name)
+	if err != nil {
+		return nil, fmt.Errorf("diskbench: %w", err)
+	}
+	if !cfg.NoPrealloc {
+		if err := f.Preallocate(0, cfg.FileSize); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("diskbench: preallocate: %w", err)
+		}
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("diskbench: %w", err)
+		}
+	}
+	return f, nil
+}
+
 // Report writes a human-readable report.
 func (r *Result) Report(w io.Writer) {
-	fmt.Fprintf(w, "disk: %s\n", r.Dir)
+	fmt.Fprintf(w, "disk: %s (%s)\n", r.Dir, r.Mode)
 	fmt.Fprintf(w, "write %d B + fdatasync, back to back: %d syncs in %v = %.0f syncs/s\n",
 		r.WriteSize, r.Syncs, r.Elapsed.Round(time.Millisecond), r.SyncsPerSecond())
 	fmt.Fprintf(w, "fdatasync latency: p50 %v  p90 %v  p99 %v  p99.9 %v  max %v\n",
