@@ -94,15 +94,7 @@ func (s *server) pathSession(r *http.Request, token string) (string, *broker.Ses
 	if err != nil {
 		return name, nil, err
 	}
-	// The broker answers SessionLockLost (or nothing, for release) on a
-	// queue without sessions; say what is really wrong.
-	info, err := s.b.GetEntity(name)
-	if err != nil {
-		return name, nil, err
-	}
-	if !info.Properties.RequiresSession {
-		return name, nil, badRequest("queue %q does not require sessions", name)
-	}
+	// A queue without sessions is the broker's CodeInvalidArgument.
 	return name, &broker.SessionLock{SessionID: r.PathValue("id"), Token: t}, nil
 }
 
