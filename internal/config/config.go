@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/batonmq/baton/internal/isodur"
 )
 
 // Config is the whole server configuration.
@@ -456,7 +458,7 @@ func ParseDuration(s string) (time.Duration, error) {
 		return 0, errors.New("empty duration")
 	}
 	if s[0] == 'P' || s[0] == 'p' {
-		return parseISO(s)
+		return isodur.Parse(s)
 	}
 	if strings.Contains(s, ":") {
 		return parseTimeSpan(s)
@@ -468,55 +470,7 @@ func ParseDuration(s string) (time.Duration, error) {
 	return d, nil
 }
 
-const maxDur = time.Duration(1<<63 - 1)
-
-func parseISO(s string) (time.Duration, error) {
-	bad := fmt.Errorf("duration %q is not an ISO 8601 duration like PT30S", s)
-	rest := strings.ToUpper(s[1:])
-	var total float64
-	inTime := false
-	units := map[byte]float64{'D': 86400, 'W': 7 * 86400}
-	timeUnits := map[byte]float64{'H': 3600, 'M': 60, 'S': 1}
-	num := ""
-	seen := false
-	for i := 0; i < len(rest); i++ {
-		c := rest[i]
-		switch {
-		case c == 'T':
-			if inTime || num != "" {
-				return 0, bad
-			}
-			inTime = true
-		case c >= '0' && c <= '9' || c == '.' || c == ',':
-			if c == ',' {
-				c = '.'
-			}
-			num += string(c)
-		default:
-			mult, ok := units[c]
-			if inTime {
-				mult, ok = timeUnits[c]
-			}
-			if !ok || num == "" {
-				return 0, bad
-			}
-			v, err := strconv.ParseFloat(num, 64)
-			if err != nil {
-				return 0, bad
-			}
-			total += v * mult
-			num = ""
-			seen = true
-		}
-	}
-	if num != "" || !seen || strings.HasSuffix(rest, "T") {
-		return 0, bad
-	}
-	if total*1e9 >= float64(maxDur) {
-		return maxDur, nil
-	}
-	return time.Duration(total * 1e9), nil
-}
+const maxDur = isodur.Max
 
 func parseTimeSpan(s string) (time.Duration, error) {
 	bad := fmt.Errorf("duration %q is not a TimeSpan like 00:01:00 or 1.02:03:04", s)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/batonmq/baton/internal/broker"
+	"github.com/batonmq/baton/internal/isodur"
 )
 
 // errBadRequest is wrapped by every request-decoding error; the handler
@@ -117,7 +118,7 @@ func (q *queueIn) toProperties() (broker.QueueProperties, error) {
 		if s == nil {
 			return
 		}
-		d, err := parseDuration(*s)
+		d, err := isodur.Parse(*s)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 			return

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/batonmq/baton/internal/broker"
+	"github.com/batonmq/baton/internal/isodur"
 )
 
 // XML namespaces of the administration API.
@@ -133,13 +134,13 @@ func (w *xmlWriter) queueDescription(info *broker.EntityInfo) {
 	p := info.Properties
 	c := info.Counts
 	w.WriteString(`<QueueDescription xmlns="` + nsSB + `" xmlns:i="` + nsInstance + `">`)
-	w.elem("LockDuration", formatDuration(p.LockDuration))
+	w.elem("LockDuration", isodur.Format(p.LockDuration))
 	w.intElem("MaxSizeInMegabytes", p.MaxSizeInMegabytes)
 	w.boolElem("RequiresDuplicateDetection", p.RequiresDuplicateDetection)
 	w.boolElem("RequiresSession", p.RequiresSession)
-	w.elem("DefaultMessageTimeToLive", formatDuration(p.DefaultMessageTimeToLive))
+	w.elem("DefaultMessageTimeToLive", isodur.Format(p.DefaultMessageTimeToLive))
 	w.boolElem("DeadLetteringOnMessageExpiration", p.DeadLetteringOnMessageExpiration)
-	w.elem("DuplicateDetectionHistoryTimeWindow", formatDuration(p.DuplicateDetectionHistoryTimeWindow))
+	w.elem("DuplicateDetectionHistoryTimeWindow", isodur.Format(p.DuplicateDetectionHistoryTimeWindow))
 	w.intElem("MaxDeliveryCount", int64(p.MaxDeliveryCount))
 	w.boolElem("EnableBatchedOperations", p.EnableBatchedOperations)
 	w.intElem("SizeInBytes", c.SizeBytes)
@@ -155,7 +156,7 @@ func (w *xmlWriter) queueDescription(info *broker.EntityInfo) {
 	w.elem("AccessedAt", formatTime(info.AccessedAt))
 	w.boolElem("SupportOrdering", true)
 	w.countDetails(c)
-	w.elem("AutoDeleteOnIdle", formatDuration(p.AutoDeleteOnIdle))
+	w.elem("AutoDeleteOnIdle", isodur.Format(p.AutoDeleteOnIdle))
 	w.boolElem("EnablePartitioning", p.EnablePartitioning)
 	w.elem("EntityAvailabilityStatus", "Available")
 	w.boolElem("EnableExpress", false)

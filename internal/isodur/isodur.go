@@ -1,4 +1,9 @@
-package sbadmin
+// Package isodur reads and writes ISO 8601 (XML Schema) durations the way
+// .NET and so Azure do: PT1M, P1DT2H, PT0.5S, and
+// P10675199DT2H48M5.4775807S (TimeSpan.MaxValue) for "never". A year reads
+// as 365 days and a month as 30, as .NET's XmlConvert does; values beyond
+// what a time.Duration holds saturate at Max.
+package isodur
 
 import (
 	"errors"
@@ -6,21 +11,23 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/batonmq/baton/internal/broker"
 )
 
-// neverText is .NET's TimeSpan.MaxValue in XML duration form: what Service
-// Bus writes for "never" (TTL, AutoDeleteOnIdle).
-const neverText = "P10675199DT2H48M5.4775807S"
+// Max is the longest time.Duration; it stands for "never" (the value of
+// broker.MaxDuration).
+const Max = time.Duration(1<<63 - 1)
 
-// formatDuration writes d the way .NET's XmlConvert writes a TimeSpan, and
+// Never is .NET's TimeSpan.MaxValue in XML duration form: what Service Bus
+// writes for "never" (TTL, AutoDeleteOnIdle).
+const Never = "P10675199DT2H48M5.4775807S"
+
+// Format writes d the way .NET's XmlConvert writes a TimeSpan, and
 // so the way Service Bus writes durations: PT1M, PT1H30M, P1D, PT0.5S,
-// PT0S; broker.MaxDuration ("never") is neverText. Precision is one tick
+// PT0S; Max ("never") is Never. Precision is one tick
 // (100 ns), as in .NET.
-func formatDuration(d time.Duration) string {
-	if d == broker.MaxDuration {
-		return neverText
+func Format(d time.Duration) string {
+	if d == Max {
+		return Never
 	}
 	var b strings.Builder
 	if d < 0 {
@@ -74,21 +81,21 @@ func formatDuration(d time.Duration) string {
 	return b.String()
 }
 
-// errDuration is wrapped by every parseDuration error.
-var errDuration = errors.New("not an ISO 8601 duration such as PT1M, P1DT2H or PT0.5S")
+// ErrSyntax is wrapped by every Parse error about syntax.
+var ErrSyntax = errors.New("not an ISO 8601 duration such as PT1M, P1DT2H or PT0.5S")
 
-// parseDuration reads an XML Schema (ISO 8601) duration: P[nY][nM][nW][nD]
+// Parse reads an XML Schema (ISO 8601) duration: P[nY][nM][nW][nD]
 // [T[nH][nM][n[.f]S]], with a year read as 365 days and a month as 30 days,
 // as .NET does. Values at or beyond what a time.Duration holds, including
-// TimeSpan.MaxValue, become broker.MaxDuration ("never"). Negative
+// TimeSpan.MaxValue, become Max ("never"). Negative
 // durations are an error: no Service Bus property takes one.
-func parseDuration(s string) (time.Duration, error) {
+func Parse(s string) (time.Duration, error) {
 	in := strings.TrimSpace(s)
 	if strings.HasPrefix(in, "-") {
 		return 0, fmt.Errorf("duration %q is negative", s)
 	}
 	if len(in) < 2 || (in[0] != 'P' && in[0] != 'p') {
-		return 0, fmt.Errorf("duration %q: %w", s, errDuration)
+		return 0, fmt.Errorf("duration %q: %w", s, ErrSyntax)
 	}
 	rest := strings.ToUpper(in[1:])
 	const day = 24 * time.Hour
@@ -101,7 +108,7 @@ func parseDuration(s string) (time.Duration, error) {
 	for len(rest) > 0 {
 		if rest[0] == 'T' {
 			if inTime || len(rest) == 1 {
-				return 0, fmt.Errorf("duration %q: %w", s, errDuration)
+				return 0, fmt.Errorf("duration %q: %w", s, ErrSyntax)
 			}
 			inTime = true
 			section, next = "HMS", 0
@@ -113,13 +120,13 @@ func parseDuration(s string) (time.Duration, error) {
 			i++
 		}
 		if i == 0 || i == len(rest) {
-			return 0, fmt.Errorf("duration %q: %w", s, errDuration)
+			return 0, fmt.Errorf("duration %q: %w", s, ErrSyntax)
 		}
 		num, unit := strings.ReplaceAll(rest[:i], ",", "."), rest[i]
 		rest = rest[i+1:]
 		pos := strings.IndexByte(section[next:], unit)
 		if pos < 0 {
-			return 0, fmt.Errorf("duration %q: unit %q is out of place: %w", s, unit, errDuration)
+			return 0, fmt.Errorf("duration %q: unit %q is out of place: %w", s, unit, ErrSyntax)
 		}
 		next += pos + 1
 		mult := dateUnits[unit]
@@ -128,9 +135,9 @@ func parseDuration(s string) (time.Duration, error) {
 		}
 		v, of, err := scaled(num, mult)
 		if err != nil {
-			return 0, fmt.Errorf("duration %q: %w", s, errDuration)
+			return 0, fmt.Errorf("duration %q: %w", s, ErrSyntax)
 		}
-		if of || total > broker.MaxDuration-v {
+		if of || total > Max-v {
 			overflow = true
 		} else {
 			total += v
@@ -138,10 +145,10 @@ func parseDuration(s string) (time.Duration, error) {
 		sawPart = true
 	}
 	if !sawPart {
-		return 0, fmt.Errorf("duration %q: %w", s, errDuration)
+		return 0, fmt.Errorf("duration %q: %w", s, ErrSyntax)
 	}
 	if overflow {
-		return broker.MaxDuration, nil
+		return Max, nil
 	}
 	return total, nil
 }
@@ -151,7 +158,7 @@ func parseDuration(s string) (time.Duration, error) {
 func scaled(num string, unit time.Duration) (time.Duration, bool, error) {
 	intPart, fracPart, _ := strings.Cut(num, ".")
 	if strings.Contains(fracPart, ".") || (intPart == "" && fracPart == "") {
-		return 0, false, errDuration
+		return 0, false, ErrSyntax
 	}
 	var whole uint64
 	if intPart != "" {
@@ -165,7 +172,7 @@ func scaled(num string, unit time.Duration) (time.Duration, bool, error) {
 		}
 		whole = n
 	}
-	if whole > uint64(broker.MaxDuration/unit) {
+	if whole > uint64(Max/unit) {
 		return 0, true, nil
 	}
 	v := time.Duration(whole) * unit
@@ -185,7 +192,7 @@ func scaled(num string, unit time.Duration) (time.Duration, bool, error) {
 		// and f < 1e9, so split unit into seconds and nanoseconds.
 		secs, nanos := uint64(unit/time.Second), uint64(unit%time.Second)
 		extra := secs*f + nanos*f/1_000_000_000
-		if extra > uint64(broker.MaxDuration-v) {
+		if extra > uint64(Max-v) {
 			return 0, true, nil
 		}
 		v += time.Duration(extra)
