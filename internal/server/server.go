@@ -124,7 +124,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		}
 		s.mgmtLn = ln
 		s.mgmtSrv = &http.Server{
-			Handler:           mgmt.New(mgmt.Config{Broker: b, Logger: s.log.With("component", "mgmt"), Ready: s.ready.Load}),
+			Handler:           mgmt.New(mgmt.Config{Broker: b, Logger: s.log.With("component", "mgmt"), Ready: s.ready.Load, StoreStats: s.storeStats}),
 			ReadHeaderTimeout: 10 * time.Second,
 			ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		}
@@ -224,6 +224,17 @@ func (s *Server) declareEntities(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// storeStats reports the store's counters for the management API's
+// /api/v1/stats (fsyncs per message in `baton bench`).
+func (s *Server) storeStats() mgmt.StoreStats {
+	fs, ok := s.store.(*filestore.Store)
+	if !ok {
+		return mgmt.StoreStats{Store: "memory"}
+	}
+	w := fs.Stats().WAL
+	return mgmt.StoreStats{Store: "file", Durability: s.cfg.Durability, Appends: w.Appends, Records: w.Records, Bytes: w.Bytes, Syncs: w.Syncs}
 }
 
 // Broker returns the broker (for tests).

@@ -6,6 +6,7 @@
 //
 //	GET    /healthz                                   200 "ok"
 //	GET    /readyz                                    200 "ready", or 503 while Config.Ready says no
+//	GET    /api/v1/stats                              StoreStats: the store's log counters (syncs, records) for benchmarks
 //	GET    /api/v1/queues                             {"queues":[Queue...]}
 //	PUT    /api/v1/queues/{name}                      create from QueueProperties → 201 Queue
 //	GET    /api/v1/queues/{name}                      Queue (properties and counts)

@@ -30,6 +30,9 @@ type Config struct {
 	Ready func() bool
 	// MaxRequestBytes bounds request bodies; 0 means DefaultMaxRequestBytes.
 	MaxRequestBytes int64
+	// StoreStats reports the store's counters for GET /api/v1/stats; nil
+	// answers zeros.
+	StoreStats func() StoreStats
 }
 
 // server holds the handler's dependencies.
@@ -38,6 +41,8 @@ type server struct {
 	log      *slog.Logger
 	ready    func() bool
 	maxBytes int64
+
+	storeStats func() StoreStats
 }
 
 // New returns the management API handler. It panics if cfg.Broker is nil,
@@ -46,7 +51,7 @@ func New(cfg Config) http.Handler {
 	if cfg.Broker == nil {
 		panic("mgmt: Config.Broker is nil")
 	}
-	s := &server{b: cfg.Broker, log: cfg.Logger, ready: cfg.Ready, maxBytes: cfg.MaxRequestBytes}
+	s := &server{b: cfg.Broker, log: cfg.Logger, ready: cfg.Ready, maxBytes: cfg.MaxRequestBytes, storeStats: cfg.StoreStats}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -56,6 +61,7 @@ func New(cfg Config) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.HandleFunc("GET /api/v1/stats", s.stats)
 
 	const q = "/api/v1/queues/{name}"
 	mux.HandleFunc("GET /api/v1/queues", s.listQueues)
