@@ -135,9 +135,12 @@ type EGTopic struct {
 	// InputSchemaMapping is ARM's inputSchemaMapping for custom topics
 	// ({"inputSchemaMappingType":"Json","properties":{"id":{"sourceField":…},…}}),
 	// applied when they deliver the EventGridEvent schema.
-	InputSchemaMapping json.RawMessage  `json:"inputSchemaMapping,omitempty"`
-	Keys               []string         `json:"keys,omitempty"`
-	Subscriptions      []EGSubscription `json:"eventSubscriptions,omitempty"`
+	InputSchemaMapping json.RawMessage `json:"inputSchemaMapping,omitempty"`
+	Keys               []string        `json:"keys,omitempty"`
+	// TopicType "Microsoft.ServiceBus.Namespaces" makes it a system topic
+	// carrying Baton's Service Bus events (docs/event-grid.md).
+	TopicType     string           `json:"topicType,omitempty"`
+	Subscriptions []EGSubscription `json:"eventSubscriptions,omitempty"`
 }
 
 // EGSubscription is a webhook event subscription.
@@ -173,13 +176,17 @@ type EGSubscription struct {
 type EGDestination struct {
 	EndpointType string `json:"endpointType"`
 	Properties   struct {
-		EndpointURL                   string                `json:"endpointUrl"`
+		EndpointURL                   string                `json:"endpointUrl,omitempty"`
 		MaxEventsPerBatch             int                   `json:"maxEventsPerBatch,omitempty"`
 		PreferredBatchSizeInKilobytes int                   `json:"preferredBatchSizeInKilobytes,omitempty"`
 		DeliveryAttributeMappings     []EGDeliveryAttribute `json:"deliveryAttributeMappings,omitempty"`
 		AzureActiveDirectoryTenantID  string                `json:"azureActiveDirectoryTenantId,omitempty"`
 		AzureActiveDirectoryAppID     string                `json:"azureActiveDirectoryApplicationIdOrUri,omitempty"`
 		MinimumTLSVersionAllowed      string                `json:"minimumTlsVersionAllowed,omitempty"`
+		// ServiceBusQueue, ServiceBusTopic, StorageQueue destinations.
+		ResourceID      string `json:"resourceId,omitempty"`
+		QueueName       string `json:"queueName,omitempty"`
+		QueueMessageTTL int64  `json:"queueMessageTimeToLiveInSeconds,omitempty"`
 	} `json:"properties"`
 }
 

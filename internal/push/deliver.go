@@ -138,7 +138,12 @@ func (m *Manager) deliverBatch(ctx context.Context, s *Subscription, msgs []*bro
 		if limit <= 0 {
 			n = 1
 		}
-		errs = append(errs, m.attempt(ctx, s, items[:n]))
+		if s.Destination != WebHook {
+			n = 1
+			errs = append(errs, m.attemptEntity(ctx, s, items[0]))
+		} else {
+			errs = append(errs, m.attempt(ctx, s, items[:n]))
+		}
 		items = items[n:]
 	}
 	for _, err := range errs {
@@ -432,22 +437,35 @@ func mapCustom(raw []byte, topicID string, published time.Time, mp *InputMapping
 // setDynamic sets each dynamic delivery property from its source field;
 // objects, arrays, nulls and missing fields are left out.
 func setDynamic(h http.Header, dyn map[string]string, body []byte, schema Schema) {
+	for name, v := range dynamicValues(dyn, body, schema) {
+		h.Set(name, v)
+	}
+}
+
+// dynamicValues returns each dynamic delivery property's value from its
+// source field; objects, arrays, nulls and missing fields are left out.
+func dynamicValues(dyn map[string]string, body []byte, schema Schema) map[string]string {
+	if len(dyn) == 0 {
+		return nil
+	}
 	d := json.NewDecoder(bytes.NewReader(body))
 	d.UseNumber()
 	var fields map[string]any
 	if d.Decode(&fields) != nil {
-		return
+		return nil
 	}
 	if schema == SchemaCustom {
 		fields = map[string]any{"data": fields}
 	}
+	out := make(map[string]string, len(dyn))
 	for name, src := range dyn {
 		v, ok := LookupField(fields, src)
 		if !ok {
 			continue
 		}
 		if s, ok := textOf(v); ok {
-			h.Set(name, s)
+			out[name] = s
 		}
 	}
+	return out
 }

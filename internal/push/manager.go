@@ -42,18 +42,28 @@ type Config struct {
 	Exports []Export
 }
 
-// Manager runs one delivery worker per subscription.
+// Manager runs one delivery worker per subscription. Subscriptions may be
+// added and removed while it runs (Add, Remove).
 type Manager struct {
-	cfg  Config
-	log  *slog.Logger
-	subs []*Subscription
+	cfg Config
+	log *slog.Logger
 
 	mu      sync.Mutex
+	subs    map[string]*worker            // by lower-case subscription name
 	pending map[string]*pendingValidation // by lower-case subscription name
 	state   map[string]string             // provisioning state by lower-case name
+	exports map[string]*worker            // by lower-case queue name (sub unused)
+	ctx     context.Context               // set by Start; nil before
+	cancel  context.CancelFunc
 
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	wg sync.WaitGroup
+}
+
+// worker is one subscription's running delivery loop.
+type worker struct {
+	sub    *Subscription
+	cancel context.CancelFunc // nil until started
+	done   chan struct{}      // closed when the loop returned
 }
 
 type pendingValidation struct {
@@ -85,49 +95,156 @@ func New(cfg Config, subs []*Subscription) (*Manager, error) {
 	if cfg.Client == nil {
 		cfg.Client = &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
-	seen := map[string]bool{}
+	m := &Manager{cfg: cfg, log: cfg.Logger, subs: map[string]*worker{}, exports: map[string]*worker{}, pending: map[string]*pendingValidation{}, state: map[string]string{}}
 	for _, s := range subs {
-		if err := s.check(); err != nil {
+		if err := m.Add(s); err != nil {
 			return nil, err
 		}
-		k := strings.ToLower(s.Name)
-		if seen[k] {
-			return nil, fmt.Errorf("push: subscription %q is declared twice", s.Name)
-		}
-		seen[k] = true
 	}
-	return &Manager{cfg: cfg, log: cfg.Logger, subs: subs, pending: map[string]*pendingValidation{}, state: map[string]string{}}, nil
+	return m, nil
+}
+
+// Check fills s's defaults and validates it (Add does the same).
+func Check(s *Subscription) error { return s.check() }
+
+// Add validates s and adds it; once the Manager is started its worker runs
+// at once. A subscription of the same name must be removed first.
+func (m *Manager) Add(s *Subscription) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	k := strings.ToLower(s.Name)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.subs[k] != nil {
+		return fmt.Errorf("push: subscription %q is declared twice (push subscription names are unique across topics)", s.Name)
+	}
+	w := &worker{sub: s, done: make(chan struct{})}
+	m.subs[k] = w
+	m.state[k] = "Creating"
+	if m.ctx != nil {
+		m.startLocked(w)
+	}
+	return nil
+}
+
+// Has reports whether a subscription of that name is added.
+func (m *Manager) Has(name string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.subs[strings.ToLower(name)] != nil
+}
+
+// Remove stops a subscription's worker and waits for it; its deliveries in
+// flight are cancelled and their events stay in the queue. It reports
+// whether the subscription was there.
+func (m *Manager) Remove(name string) bool {
+	k := strings.ToLower(name)
+	m.mu.Lock()
+	w := m.subs[k]
+	if w == nil {
+		m.mu.Unlock()
+		return false
+	}
+	delete(m.subs, k)
+	delete(m.state, k)
+	if p := m.pending[k]; p != nil {
+		delete(m.pending, k)
+	}
+	started := w.cancel != nil
+	if started {
+		w.cancel()
+	}
+	m.mu.Unlock()
+	if started {
+		<-w.done
+	}
+	return true
+}
+
+// startLocked starts w's loop. REQUIRES: m.mu held, m.ctx set.
+func (m *Manager) startLocked(w *worker) {
+	ctx, cancel := context.WithCancel(m.ctx)
+	w.cancel = cancel
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		defer close(w.done)
+		m.run(ctx, w.sub)
+	}()
 }
 
 // Start starts the workers; they run until Stop.
 func (m *Manager) Start(ctx context.Context) {
-	ctx, m.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.ctx, m.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	if m.cfg.DeadLetterDir != "" {
 		for _, x := range m.cfg.Exports {
-			m.wg.Add(1)
-			go func() {
-				defer m.wg.Done()
-				m.export(ctx, x)
-			}()
+			if m.exports[strings.ToLower(x.Queue)] == nil {
+				m.startExportLocked(x)
+			}
 		}
 	}
-	for _, s := range m.subs {
-		m.setState(s.Name, "Creating")
-		m.wg.Add(1)
-		go func() {
-			defer m.wg.Done()
-			m.run(ctx, s)
-		}()
+	for _, w := range m.subs {
+		m.startLocked(w)
 	}
+}
+
+// AddExport moves a namespace subscription's dead-lettered events into
+// DeadLetterDir (nothing without it), from Start on.
+func (m *Manager) AddExport(x Export) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cfg.DeadLetterDir == "" {
+		return
+	}
+	if m.ctx == nil {
+		m.cfg.Exports = append(m.cfg.Exports, x)
+		return
+	}
+	if m.exports[strings.ToLower(x.Queue)] == nil {
+		m.startExportLocked(x)
+	}
+}
+
+// RemoveExport stops the export of a queue and waits for it.
+func (m *Manager) RemoveExport(queue string) {
+	m.mu.Lock()
+	w := m.exports[strings.ToLower(queue)]
+	delete(m.exports, strings.ToLower(queue))
+	m.mu.Unlock()
+	if w != nil {
+		w.cancel()
+		<-w.done
+	}
+}
+
+func (m *Manager) startExportLocked(x Export) {
+	ctx, cancel := context.WithCancel(m.ctx)
+	w := &worker{cancel: cancel, done: make(chan struct{})}
+	m.exports[strings.ToLower(x.Queue)] = w
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		defer close(w.done)
+		m.export(ctx, x)
+	}()
 }
 
 // Stop stops the workers and waits for them; deliveries in flight are
 // cancelled and their events stay in the queue (their lock expires).
 func (m *Manager) Stop() {
-	if m == nil || m.cancel == nil {
+	if m == nil {
 		return
 	}
-	m.cancel()
+	m.mu.Lock()
+	cancel := m.cancel
+	m.mu.Unlock()
+	if cancel == nil {
+		return
+	}
+	cancel()
 	m.wg.Wait()
 }
 
@@ -141,7 +258,9 @@ func (m *Manager) State(name string) string {
 
 func (m *Manager) setState(name, st string) {
 	m.mu.Lock()
-	m.state[strings.ToLower(name)] = st
+	if m.subs[strings.ToLower(name)] != nil {
+		m.state[strings.ToLower(name)] = st
+	}
 	m.mu.Unlock()
 }
 

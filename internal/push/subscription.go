@@ -28,14 +28,45 @@ func NewMessage(raw []byte, id string, schema Schema, now time.Time) *broker.Mes
 		Properties: map[string]any{PropSchema: schema.String(), PropPublished: now}}
 }
 
+// Destination is where a subscription delivers.
+type Destination uint8
+
+// Destinations. The broker destinations are written through the broker in
+// the same process: one event per message, the body a single event object.
+const (
+	WebHook         Destination = iota // EndpointURL
+	ServiceBusQueue                    // Entity: a broker queue
+	ServiceBusTopic                    // Entity: a broker topic
+	StorageQueue                       // Entity: a storage queue, "account/queue"
+)
+
+// String returns ARM's endpointType.
+func (d Destination) String() string {
+	switch d {
+	case ServiceBusQueue:
+		return "ServiceBusQueue"
+	case ServiceBusTopic:
+		return "ServiceBusTopic"
+	case StorageQueue:
+		return "StorageQueue"
+	}
+	return "WebHook"
+}
+
 // Subscription is one event subscription with a webhook destination.
 type Subscription struct {
 	Name    string // 3–64 letters, digits, '-'
 	Topic   string // the topic's name
 	TopicID string // the topic's resource id (CloudEvents source on conversion)
 	// Queue is the broker queue holding its pending deliveries.
-	Queue       string
+	Queue string
+	// Destination is WebHook (EndpointURL) or a broker entity (Entity).
+	Destination Destination
 	EndpointURL string
+	Entity      string
+	// QueueMessageTTL is a StorageQueue destination's message time to live:
+	// 0 the storage queue default (7 days), negative never.
+	QueueMessageTTL time.Duration
 	// DeliverySchema is what the webhook receives; 0: the input schema.
 	DeliverySchema Schema
 	Filter         *Filter
@@ -100,8 +131,17 @@ func (s *Subscription) check() error {
 	if s.Queue == "" {
 		return fmt.Errorf("push: subscription %s has no queue", s.Name)
 	}
-	if !strings.HasPrefix(s.EndpointURL, "https://") && !strings.HasPrefix(s.EndpointURL, "http://") {
-		return fmt.Errorf("push: subscription %s: endpointUrl %q is not an http(s) URL", s.Name, s.EndpointURL)
+	switch {
+	case s.Destination == WebHook:
+		if !strings.HasPrefix(s.EndpointURL, "https://") && !strings.HasPrefix(s.EndpointURL, "http://") {
+			return fmt.Errorf("push: subscription %s: endpointUrl %q is not an http(s) URL", s.Name, s.EndpointURL)
+		}
+	case s.Destination > StorageQueue:
+		return fmt.Errorf("push: subscription %s: unknown destination %d", s.Name, s.Destination)
+	case s.Entity == "":
+		return fmt.Errorf("push: subscription %s: a %s destination needs an entity", s.Name, s.Destination)
+	default:
+		s.SkipValidation = true // Azure validates only webhooks
 	}
 	if s.MaxDeliveryAttempts == 0 {
 		s.MaxDeliveryAttempts = 30

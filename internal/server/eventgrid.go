@@ -1,7 +1,6 @@
 package server
 
 import (
-	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -12,7 +11,6 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/batonmq/baton/internal/config"
 	"github.com/batonmq/baton/internal/httpapi/eventgrid"
 	"github.com/batonmq/baton/internal/push"
 )
@@ -82,45 +80,35 @@ func (s *Server) startEventGrid(ctx context.Context) (err error) {
 			ln.Close()
 		}
 	}
-	topics, subs, err := eventGridTopics(eg)
-	if err != nil {
+	var topics []eventgrid.TopicSpec
+	var nsTopics []eventgrid.NamespaceTopicSpec
+	if err := convertSpecs(eg.Topics, &topics); err != nil {
 		closeLns()
 		return err
 	}
-	nsTopics, err := eventGridNamespaceTopics(eg)
-	if err != nil {
+	if err := convertSpecs(eg.NamespaceTopics, &nsTopics); err != nil {
 		closeLns()
 		return err
 	}
 	base := f.urls[0]
-	var exports []push.Export
-	ns := eg.Namespace
-	if ns == "" {
-		ns = "default"
-	}
-	for _, t := range nsTopics {
-		for _, sub := range t.Subscriptions {
-			exports = append(exports, push.Export{Queue: eventgrid.QueueName(ns, t.Name, sub.Name), Path: ns + "/" + t.Name + "/" + sub.Name,
-				BaseDeliveries: eventgrid.PropBaseDeliveries})
-		}
-	}
 	pm, err := push.New(push.Config{
 		Broker: s.broker, Clock: s.clock, Logger: s.log.With("component", "push"),
-		RetryScale: eg.RetryScale, DeadLetterDir: eg.DeadLetterDir, Exports: exports,
+		RetryScale: eg.RetryScale, DeadLetterDir: eg.DeadLetterDir,
 		ValidationURL: func(sub, code string) string {
 			return base + "/eventsubscriptions/" + url.PathEscape(sub) + "/validate?id=" + url.QueryEscape(code)
 		},
-	}, subs)
+	}, nil)
 	if err != nil {
 		closeLns()
 		return fmt.Errorf("server: Event Grid: %w", err)
 	}
+	f.push = pm
 	h, err := eventgrid.New(ctx, eventgrid.Config{
 		Broker: s.broker, Clock: s.clock, Logger: s.log.With("component", "eventgrid"),
-		Namespace: eg.Namespace, Topics: topics, NamespaceTopics: nsTopics, Keys: eg.Keys,
+		Namespace: eg.Namespace, Topics: topics, NamespaceTopics: nsTopics, Push: pm, Keys: eg.Keys,
 		AuthDisabled: eg.AuthDisabled, AcceptBearer: eg.AcceptBearer,
 		MaxEventBytes: eg.MaxEventBytes, MaxRequestBytes: eg.MaxRequestBytes,
-		Validator: pm.Validate, State: pm.State,
+		Validator: pm.Validate, State: pm.State, BaseURL: base,
 	})
 	if err != nil {
 		closeLns()
@@ -184,164 +172,23 @@ func (s *Server) startEventGrid(ctx context.Context) (err error) {
 			}
 		}()
 	}
-	f.push = pm
 	pm.Start(ctx)
 	s.eventGrid = f
-	s.log.Info("Event Grid listening", "urls", f.urls, "topics", len(topics), "namespaceTopics", len(nsTopics), "pushSubscriptions", len(subs))
+	s.log.Info("Event Grid listening", "urls", f.urls, "topics", len(topics), "namespaceTopics", len(nsTopics))
 	return nil
 }
 
-// eventGridTopics builds the basic topics and their push subscriptions.
-func eventGridTopics(eg config.EventGrid) ([]eventgrid.Topic, []*push.Subscription, error) {
-	var topics []eventgrid.Topic
-	var all []*push.Subscription
-	for _, t := range eg.Topics {
-		in, err := push.ParseSchema(t.InputSchema, 0)
-		if err != nil {
-			return nil, nil, fmt.Errorf("server: Event Grid topic %s: %w", t.Name, err)
-		}
-		topic := eventgrid.Topic{Name: t.Name, InputSchema: in, Keys: t.Keys}
-		var mapping *push.InputMapping
-		if len(t.InputSchemaMapping) > 0 {
-			var m struct {
-				Type       string            `json:"inputSchemaMappingType"`
-				Properties push.InputMapping `json:"properties"`
-			}
-			if err := json.Unmarshal(t.InputSchemaMapping, &m); err != nil {
-				return nil, nil, fmt.Errorf("server: Event Grid topic %s: inputSchemaMapping: %w", t.Name, err)
-			}
-			if m.Type != "" && m.Type != "Json" {
-				return nil, nil, fmt.Errorf("server: Event Grid topic %s: inputSchemaMappingType %q is not Json", t.Name, m.Type)
-			}
-			mapping = &m.Properties
-		}
-		for _, es := range t.Subscriptions {
-			if err := armSubscription(&es); err != nil {
-				return nil, nil, fmt.Errorf("server: Event Grid subscription %s: %w", es.Name, err)
-			}
-			out, err := push.ParseSchema(es.EventDeliverySchema, 0)
-			if err != nil {
-				return nil, nil, fmt.Errorf("server: Event Grid subscription %s: %w", es.Name, err)
-			}
-			if out == 0 && in != 0 {
-				out = in
-			}
-			if err := push.CheckSchemas(in, out); err != nil {
-				return nil, nil, fmt.Errorf("server: Event Grid subscription %s: %w", es.Name, err)
-			}
-			var spec *push.FilterSpec
-			if len(es.Filter) > 0 {
-				spec = new(push.FilterSpec)
-				if err := json.Unmarshal(es.Filter, spec); err != nil {
-					return nil, nil, fmt.Errorf("server: Event Grid subscription %s: filter: %w", es.Name, err)
-				}
-			}
-			filter, err := push.CompileFilter(spec)
-			if err != nil {
-				return nil, nil, fmt.Errorf("server: Event Grid subscription %s: %w", es.Name, err)
-			}
-			sub := &push.Subscription{
-				Name: es.Name, Topic: t.Name, TopicID: eventgrid.DefaultResourceIDPrefix + t.Name,
-				Queue: eventgrid.TopicQueueName(t.Name, es.Name), EndpointURL: es.EndpointURL,
-				DeliverySchema: out, Filter: filter, MaxDeliveryAttempts: es.MaxDeliveryAttempts,
-				EventTTL: time.Duration(es.EventTimeToLive) * time.Minute, SkipValidation: es.DisableValidation,
-				Headers: es.Headers, DynamicHeaders: es.DynamicHeaders, Mapping: mapping,
-				MaxEventsPerBatch: es.MaxEventsPerBatch, PreferredBatchKB: es.PreferredBatchSizeInKilobytes,
-			}
-			topic.Subscriptions = append(topic.Subscriptions, sub)
-			all = append(all, sub)
-		}
-		topics = append(topics, topic)
+// convertSpecs turns the config file's Event Grid declarations into the
+// face's (the same JSON: ARM's properties beside a name).
+func convertSpecs(from, to any) error {
+	b, err := json.Marshal(from)
+	if err != nil {
+		return fmt.Errorf("server: Event Grid declarations: %w", err)
 	}
-	return topics, all, nil
-}
-
-// armSubscription folds ARM's shape (destination, retryPolicy) into the
-// flat fields; a field set both ways must agree.
-func armSubscription(es *config.EGSubscription) error {
-	if d := es.Destination; d != nil {
-		if d.EndpointType != "" && d.EndpointType != "WebHook" {
-			return fmt.Errorf("destination endpointType %q is not supported (WebHook only)", d.EndpointType)
-		}
-		p := d.Properties
-		if es.EndpointURL != "" && p.EndpointURL != "" && es.EndpointURL != p.EndpointURL {
-			return fmt.Errorf("endpointUrl and destination.properties.endpointUrl differ")
-		}
-		if p.EndpointURL != "" {
-			es.EndpointURL = p.EndpointURL
-		}
-		if p.MaxEventsPerBatch != 0 {
-			es.MaxEventsPerBatch = p.MaxEventsPerBatch
-		}
-		if p.PreferredBatchSizeInKilobytes != 0 {
-			es.PreferredBatchSizeInKilobytes = p.PreferredBatchSizeInKilobytes
-		}
-		for _, a := range p.DeliveryAttributeMappings {
-			switch a.Type {
-			case "Static":
-				if es.Headers == nil {
-					es.Headers = map[string]string{}
-				}
-				es.Headers[a.Name] = a.Properties.Value
-			case "Dynamic":
-				if es.DynamicHeaders == nil {
-					es.DynamicHeaders = map[string]string{}
-				}
-				es.DynamicHeaders[a.Name] = a.Properties.SourceField
-			default:
-				return fmt.Errorf("delivery attribute %q: type %q is not Static or Dynamic", a.Name, a.Type)
-			}
-		}
-	}
-	if r := es.RetryPolicy; r != nil {
-		if r.MaxDeliveryAttempts != 0 {
-			es.MaxDeliveryAttempts = r.MaxDeliveryAttempts
-		}
-		if r.EventTimeToLiveInMinutes != 0 {
-			es.EventTimeToLive = r.EventTimeToLiveInMinutes
-		}
+	if err := json.Unmarshal(b, to); err != nil {
+		return fmt.Errorf("server: Event Grid declarations: %w", err)
 	}
 	return nil
-}
-
-// eventGridNamespaceTopics builds the namespace topics.
-func eventGridNamespaceTopics(eg config.EventGrid) ([]eventgrid.NamespaceTopic, error) {
-	var out []eventgrid.NamespaceTopic
-	for _, t := range eg.NamespaceTopics {
-		nt := eventgrid.NamespaceTopic{Name: t.Name, Keys: t.Keys}
-		for _, s := range t.Subscriptions {
-			if dc := s.DeliveryConfiguration; dc != nil {
-				if dc.DeliveryMode != "" && dc.DeliveryMode != "Queue" {
-					return nil, fmt.Errorf("server: Event Grid namespace subscription %s/%s: deliveryMode %q is not supported (Queue only)", t.Name, s.Name, dc.DeliveryMode)
-				}
-				if q := dc.Queue; q != nil {
-					s.ReceiveLockDurationInSeconds = cmp.Or(q.ReceiveLockDurationInSeconds, s.ReceiveLockDurationInSeconds)
-					s.MaxDeliveryCount = cmp.Or(q.MaxDeliveryCount, s.MaxDeliveryCount)
-					s.EventTimeToLive = cmp.Or(q.EventTimeToLive, s.EventTimeToLive)
-				}
-			}
-			if s.EventDeliverySchema != "" && s.EventDeliverySchema != "CloudEventSchemaV1_0" {
-				return nil, fmt.Errorf("server: Event Grid namespace subscription %s/%s: eventDeliverySchema must be CloudEventSchemaV1_0", t.Name, s.Name)
-			}
-			var spec *push.FilterSpec
-			if len(s.FiltersConfiguration) > 0 {
-				spec = new(push.FilterSpec)
-				if err := json.Unmarshal(s.FiltersConfiguration, spec); err != nil {
-					return nil, fmt.Errorf("server: Event Grid namespace subscription %s/%s: filtersConfiguration: %w", t.Name, s.Name, err)
-				}
-			}
-			filter, err := push.CompileFilter(spec)
-			if err != nil {
-				return nil, fmt.Errorf("server: Event Grid namespace subscription %s/%s: %w", t.Name, s.Name, err)
-			}
-			nt.Subscriptions = append(nt.Subscriptions, eventgrid.NamespaceSubscription{
-				Name: s.Name, Filter: filter, LockDuration: time.Duration(s.ReceiveLockDurationInSeconds) * time.Second,
-				MaxDeliveryCount: s.MaxDeliveryCount, EventTimeToLive: time.Duration(s.EventTimeToLive),
-			})
-		}
-		out = append(out, nt)
-	}
-	return out, nil
 }
 
 // stopEventGrid stops the push workers, then the listeners, letting
@@ -352,6 +199,7 @@ func (s *Server) stopEventGrid(ctx context.Context) error {
 		return nil
 	}
 	f.push.Stop()
+	f.handler.Close()
 	var errs []error
 	for _, srv := range f.srvs {
 		if err := srv.Shutdown(ctx); err != nil {

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/batonmq/baton/internal/broker"
-	"github.com/batonmq/baton/internal/push"
 	"github.com/batonmq/baton/internal/store/filestore"
 	"github.com/batonmq/baton/internal/store/memstore"
 	"github.com/batonmq/baton/internal/vfs"
@@ -41,8 +40,8 @@ func benchFace(b *testing.B, store string) (*Handler, *broker.Broker) {
 	}
 	b.Cleanup(func() { br.Close() })
 	h, err := New(b.Context(), Config{Broker: br,
-		Topics:          []Topic{{Name: "bench", InputSchema: push.SchemaEventGrid, Subscriptions: []*push.Subscription{{Name: "sub"}}}},
-		NamespaceTopics: []NamespaceTopic{{Name: "nst", Subscriptions: []NamespaceSubscription{{Name: "sub"}}}},
+		Topics:          []TopicSpec{{Name: "bench", InputSchema: "EventGridSchema", Subscriptions: []SubscriptionSpec{{Name: "sub", EndpointURL: "http://127.0.0.1:1/unused"}}}},
+		NamespaceTopics: []NamespaceTopicSpec{{Name: "nst", Subscriptions: []NamespaceSubscriptionSpec{{Name: "sub"}}}},
 	})
 	if err != nil {
 		b.Fatal(err)

@@ -9,12 +9,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"mime"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/batonmq/baton/internal/broker"
@@ -30,11 +32,16 @@ type Config struct {
 	// Namespace names the namespace that holds NamespaceTopics (it appears
 	// in queue names only); default "default".
 	Namespace string
-	// Topics are the basic (custom) topics.
-	Topics []Topic
-	// NamespaceTopics are the namespace topics (pull delivery).
-	NamespaceTopics []NamespaceTopic
-	// Keys are accepted for every topic, beside each topic's own.
+	// Topics are the basic (custom) topics of the config file.
+	Topics []TopicSpec
+	// NamespaceTopics are the namespace topics (pull delivery) of the
+	// config file.
+	NamespaceTopics []NamespaceTopicSpec
+	// Push runs the push subscriptions' delivery workers (and namespace
+	// dead-letter exports); nil: events are queued and not delivered.
+	Push *push.Manager
+	// Keys are accepted for every topic, beside each topic's own, and
+	// authenticate the management endpoints on the Event Grid listener.
 	Keys []string
 	// AuthDisabled accepts every request, with or without a credential.
 	AuthDisabled bool
@@ -52,27 +59,32 @@ type Config struct {
 	// GET /eventsubscriptions/{name}/validate?id=code.
 	Validator func(subscription, code string) bool
 	// State, when set, reports a push subscription's provisioning state
-	// in GET /eventsubscriptions.
+	// in GET /eventsubscriptions and the management API.
 	State func(subscription string) string
+	// BaseURL is the face's own URL (topic endpoints in the management
+	// API); empty leaves them out.
+	BaseURL string
 }
 
-// Topic is a basic topic.
+// Topic is a basic topic as the face serves it. A Topic is never changed
+// once published in the handler's state: changes make a new one.
 type Topic struct {
 	Name string
 	// InputSchema is what publishers send; 0 detects it per request from
 	// the Content-Type and shape.
 	InputSchema push.Schema
 	Keys        []string
+	// System marks a system topic (Baton's own events; no publishes).
+	System bool
 	// Subscriptions are its event subscriptions; the face sends matching
 	// events to each one's Queue.
 	Subscriptions []*push.Subscription
-}
 
-// NamespaceTopic is a namespace topic with its pull subscriptions.
-type NamespaceTopic struct {
-	Name          string
-	Keys          []string
-	Subscriptions []NamespaceSubscription
+	spec     TopicSpec          // without subscriptions
+	mapping  *push.InputMapping // of spec
+	subSpecs []SubscriptionSpec // beside Subscriptions
+	subFrom  []origin           // beside Subscriptions
+	from     origin
 }
 
 // NamespaceSubscription is a queue-delivery subscription.
@@ -90,25 +102,51 @@ const DefaultResourceIDPrefix = "/subscriptions/00000000-0000-0000-0000-00000000
 
 // Handler serves the Event Grid face.
 type Handler struct {
-	cfg      Config
-	log      *slog.Logger
-	lim      limits
+	cfg Config
+	log *slog.Logger
+	lim limits
+
+	mu   sync.Mutex // serialises changes of topics and subscriptions
+	st   atomic.Pointer[state]
+	defs *defStore // guarded by mu
+}
+
+// state is the face's topics and subscriptions; never changed once
+// published (copy on write under Handler.mu).
+type state struct {
 	topics   map[string]*Topic          // by lower-case name
 	nsTopics map[string]*nsTopic        // by lower-case name
 	queues   map[string]*nsSubscription // by lower-case "topic/sub"
 }
 
+func (s *state) clone() *state {
+	return &state{topics: maps.Clone(s.topics), nsTopics: maps.Clone(s.nsTopics), queues: maps.Clone(s.queues)}
+}
+
 type nsTopic struct {
-	NamespaceTopic
+	Name string
+	Keys []string
 	subs []*nsSubscription
+	spec NamespaceTopicSpec // without subscriptions
+	from origin
 }
 
 type nsSubscription struct {
 	NamespaceSubscription
 	topic string
 	queue string
-	keys  []string
+	spec  NamespaceSubscriptionSpec
+	from  origin
 }
+
+// origin is where a declaration came from.
+type origin uint8
+
+const (
+	fromConfig origin = iota + 1 // the config file: read-only through the API
+	fromAPI                      // the management API: stored durably
+	fromStore                    // read back from the stored definitions
+)
 
 // QueueName is the broker queue of a namespace subscription. The
 // "eventgrid/" prefix keeps it apart from Service Bus queues people name.
@@ -121,8 +159,10 @@ func TopicQueueName(topic, sub string) string {
 	return "eventgrid/topics/" + strings.ToLower(topic) + "/" + strings.ToLower(sub)
 }
 
-// New validates cfg and makes the broker queues of every subscription
-// (updating their settings when they exist).
+// New validates cfg, makes the broker queues of every subscription
+// (updating their settings when they exist), reads back the topics and
+// subscriptions made through the management API, and adds the push
+// subscriptions to cfg.Push.
 func New(ctx context.Context, cfg Config) (*Handler, error) {
 	if cfg.Broker == nil {
 		return nil, errors.New("eventgrid: Config.Broker is nil")
@@ -145,76 +185,38 @@ func New(ctx context.Context, cfg Config) (*Handler, error) {
 	if cfg.ResourceIDPrefix == "" {
 		cfg.ResourceIDPrefix = DefaultResourceIDPrefix
 	}
-	h := &Handler{cfg: cfg, log: cfg.Logger, lim: limits{maxEvent: cfg.MaxEventBytes, maxEvents: 5000},
-		topics: map[string]*Topic{}, nsTopics: map[string]*nsTopic{}, queues: map[string]*nsSubscription{}}
-	for i := range cfg.Topics {
-		t := &cfg.Topics[i]
-		if err := validName(t.Name); err != nil {
-			return nil, fmt.Errorf("eventgrid: topic: %w", err)
-		}
-		if h.topics[strings.ToLower(t.Name)] != nil {
-			return nil, fmt.Errorf("eventgrid: topic %q is declared twice", t.Name)
-		}
-		h.topics[strings.ToLower(t.Name)] = t
-		for _, s := range t.Subscriptions {
-			if s.Queue == "" {
-				s.Queue = TopicQueueName(t.Name, s.Name)
-			}
-			if err := h.ensureQueue(ctx, s.Queue, broker.QueueProperties{LockDuration: 2 * time.Minute, MaxDeliveryCount: 1000,
-				MaxMessageSizeInKilobytes: h.queueMessageKB()}); err != nil {
-				return nil, err
-			}
-		}
-	}
-	for _, nt := range cfg.NamespaceTopics {
-		if err := validName(nt.Name); err != nil {
-			return nil, fmt.Errorf("eventgrid: namespace topic: %w", err)
-		}
-		key := strings.ToLower(nt.Name)
-		if h.nsTopics[key] != nil {
-			return nil, fmt.Errorf("eventgrid: namespace topic %q is declared twice", nt.Name)
-		}
-		t := &nsTopic{NamespaceTopic: nt}
-		for _, s := range nt.Subscriptions {
-			if err := validName(s.Name); err != nil {
-				return nil, fmt.Errorf("eventgrid: subscription of %q: %w", nt.Name, err)
-			}
-			if s.LockDuration == 0 {
-				s.LockDuration = 60 * time.Second
-			}
-			if s.MaxDeliveryCount == 0 {
-				s.MaxDeliveryCount = 10
-			}
-			if s.EventTimeToLive == 0 {
-				s.EventTimeToLive = 7 * 24 * time.Hour
-			}
-			if s.LockDuration < 60*time.Second || s.LockDuration > 300*time.Second {
-				return nil, fmt.Errorf("eventgrid: subscription %s/%s: receiveLockDurationInSeconds %v is not within 60–300 s", nt.Name, s.Name, s.LockDuration)
-			}
-			if s.MaxDeliveryCount < 1 || s.MaxDeliveryCount > 10 {
-				return nil, fmt.Errorf("eventgrid: subscription %s/%s: maxDeliveryCount %d is not within 1–10", nt.Name, s.Name, s.MaxDeliveryCount)
-			}
-			if s.EventTimeToLive < time.Minute {
-				return nil, fmt.Errorf("eventgrid: subscription %s/%s: eventTimeToLive %v is shorter than PT1M", nt.Name, s.Name, s.EventTimeToLive)
-			}
-			sub := &nsSubscription{NamespaceSubscription: s, topic: nt.Name, queue: QueueName(cfg.Namespace, nt.Name, s.Name), keys: nt.Keys}
-			if h.queues[key+"/"+strings.ToLower(s.Name)] != nil {
-				return nil, fmt.Errorf("eventgrid: subscription %s/%s is declared twice", nt.Name, s.Name)
-			}
-			if err := h.ensureQueue(ctx, sub.queue, broker.QueueProperties{
-				LockDuration: s.LockDuration, MaxDeliveryCount: s.MaxDeliveryCount,
-				DefaultMessageTimeToLive: s.EventTimeToLive, DeadLetteringOnMessageExpiration: true,
-				MaxMessageSizeInKilobytes: h.queueMessageKB(),
-			}); err != nil {
-				return nil, err
-			}
-			t.subs = append(t.subs, sub)
-			h.queues[key+"/"+strings.ToLower(s.Name)] = sub
-		}
-		h.nsTopics[key] = t
+	h := &Handler{cfg: cfg, log: cfg.Logger, lim: limits{maxEvent: cfg.MaxEventBytes, maxEvents: 5000}}
+	h.st.Store(&state{topics: map[string]*Topic{}, nsTopics: map[string]*nsTopic{}, queues: map[string]*nsSubscription{}})
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if err := h.load(ctx); err != nil {
+		h.closeLocked()
+		return nil, err
 	}
 	return h, nil
 }
+
+// Close stops the push workers of the face's subscriptions (the Manager
+// itself is stopped by its owner).
+func (h *Handler) Close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.closeLocked()
+}
+
+func (h *Handler) closeLocked() {
+	if h.cfg.Push == nil {
+		return
+	}
+	for _, t := range h.state().topics {
+		for _, s := range t.Subscriptions {
+			h.cfg.Push.Remove(s.Name)
+		}
+	}
+}
+
+// state returns the current topics and subscriptions.
+func (h *Handler) state() *state { return h.st.Load() }
 
 // queueMessageKB is a subscription queue's message size limit: room for
 // the largest event the face accepts.
@@ -222,9 +224,11 @@ func (h *Handler) queueMessageKB() int64 { return int64(h.cfg.MaxEventBytes+1023
 
 // validName checks an Event Grid resource name: 3–50 letters, digits and
 // hyphens.
-func validName(n string) error {
-	if len(n) < 3 || len(n) > 50 {
-		return fmt.Errorf("name %q must be 3–50 characters", n)
+func validName(n string) error { return checkName(n, 50) }
+
+func checkName(n string, max int) error {
+	if len(n) < 3 || len(n) > max {
+		return fmt.Errorf("name %q must be 3–%d characters", n, max)
 	}
 	for i := 0; i < len(n); i++ {
 		c := n[i]
@@ -301,12 +305,12 @@ func (h *Handler) listSubscriptions(w http.ResponseWriter, r *http.Request) {
 		}
 		return info.Active + info.Scheduled, info.DeadLettered
 	}
-	for _, t := range h.cfg.Topics {
+	st := h.state()
+	for _, t := range sortedTopics(st) {
 		for _, s := range t.Subscriptions {
 			si := subscriptionInfo{Name: s.Name, Topic: t.Name, Kind: "push", Queue: s.Queue}
-			if u, err := url.Parse(s.EndpointURL); err == nil {
-				u.RawQuery, u.User = "", nil // the query may hold a secret
-				si.EndpointBaseURL = u.String()
+			if s.Destination == push.WebHook {
+				si.EndpointBaseURL = baseURL(s.EndpointURL)
 			}
 			if h.cfg.State != nil {
 				si.ProvisioningState = h.cfg.State(s.Name)
@@ -315,8 +319,8 @@ func (h *Handler) listSubscriptions(w http.ResponseWriter, r *http.Request) {
 			out.Value = append(out.Value, si)
 		}
 	}
-	for _, nt := range h.cfg.NamespaceTopics {
-		for _, s := range h.nsTopics[strings.ToLower(nt.Name)].subs {
+	for _, nt := range sortedNSTopics(st) {
+		for _, s := range nt.subs {
 			si := subscriptionInfo{Name: s.Name, Topic: nt.Name, Kind: "queue", ProvisioningState: "Succeeded", Queue: s.queue}
 			si.Pending, si.DeadLettered = counts(s.queue)
 			out.Value = append(out.Value, si)
@@ -343,12 +347,11 @@ type topicKey struct{}
 // to / or /api/events goes to that topic (port-per-topic addressing, what
 // the .NET publisher needs since it drops the endpoint's path).
 func (h *Handler) ForTopic(name string) (http.Handler, error) {
-	t := h.topics[strings.ToLower(name)]
-	if t == nil {
+	if h.state().topics[strings.ToLower(name)] == nil {
 		return nil, fmt.Errorf("eventgrid: no topic %q", name)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), topicKey{}, t)))
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), topicKey{}, name)))
 	}), nil
 }
 
@@ -394,29 +397,33 @@ func (h *Handler) topicFor(r *http.Request, path string) (*Topic, error) {
 	default:
 		return nil, newError(http.StatusNotFound, "NotFound", "The path "+path+" is not an Event Grid endpoint; publish to /api/events or /{topic}/api/events.")
 	}
+	st := h.state()
 	if name != "" {
 		n, err := url.PathUnescape(name)
 		if err == nil {
-			if t := h.topics[strings.ToLower(n)]; t != nil {
+			if t := st.topics[strings.ToLower(n)]; t != nil {
 				return t, nil
 			}
 		}
 		return nil, newError(http.StatusNotFound, "NotFound", "The topic "+name+" does not exist.")
 	}
-	if t, ok := r.Context().Value(topicKey{}).(*Topic); ok {
-		return t, nil
+	if n, ok := r.Context().Value(topicKey{}).(string); ok {
+		if t := st.topics[strings.ToLower(n)]; t != nil {
+			return t, nil
+		}
+		return nil, newError(http.StatusNotFound, "NotFound", "The topic "+n+" does not exist.")
 	}
 	host := r.Host
 	if hh, _, err := net.SplitHostPort(host); err == nil {
 		host = hh
 	}
 	if label, _, ok := strings.Cut(host, "."); ok {
-		if t := h.topics[strings.ToLower(label)]; t != nil {
+		if t := st.topics[strings.ToLower(label)]; t != nil {
 			return t, nil
 		}
 	}
-	if len(h.topics) == 1 {
-		for _, t := range h.topics {
+	if len(st.topics) == 1 {
+		for _, t := range st.topics {
 			return t, nil
 		}
 	}
@@ -433,6 +440,10 @@ func (h *Handler) publishBasic(w http.ResponseWriter, r *http.Request, path stri
 	t, err := h.topicFor(r, path)
 	if err != nil {
 		writeError(w, r, err)
+		return
+	}
+	if t.System {
+		writeError(w, r, newError(http.StatusBadRequest, "BadRequest", "Topic "+t.Name+" is a system topic: Baton publishes its events, clients cannot."))
 		return
 	}
 	if err := h.authenticate(r, append(append([]string(nil), t.Keys...), h.cfg.Keys...), path); err != nil {

@@ -48,7 +48,8 @@ func (h *Handler) namespace(w http.ResponseWriter, r *http.Request, rest, action
 		writeError(w, r, newError(http.StatusNotFound, "NotFound", "The path does not name a namespace topic or event subscription."))
 		return
 	}
-	t := h.nsTopics[strings.ToLower(topicName)]
+	st := h.state()
+	t := st.nsTopics[strings.ToLower(topicName)]
 	if t == nil {
 		writeError(w, r, newError(http.StatusNotFound, "NotFound", "The namespace topic "+topicName+" does not exist."))
 		return
@@ -65,7 +66,7 @@ func (h *Handler) namespace(w http.ResponseWriter, r *http.Request, rest, action
 		h.nsPublish(w, r, t)
 		return
 	}
-	sub := h.queues[strings.ToLower(topicName)+"/"+strings.ToLower(subName)]
+	sub := st.queues[strings.ToLower(topicName)+"/"+strings.ToLower(subName)]
 	if sub == nil {
 		writeError(w, r, newError(http.StatusNotFound, "NotFound", "The event subscription "+subName+" of topic "+topicName+" does not exist."))
 		return
