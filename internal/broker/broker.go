@@ -21,11 +21,15 @@ type Config struct {
 	Limits Limits
 	// Random seeds lock tokens; nil uses crypto/rand.
 	Random func(b []byte)
+	// Codec reads application properties inside FormatAMQP bodies for
+	// subscription rules; nil: rules see only Message.Properties.
+	Codec MessageCodec
 }
 
 // Broker is one namespace of entities. It is safe for concurrent use.
 type Broker struct {
 	store  Store
+	codec  MessageCodec
 	clock  clock.Clock
 	log    *slog.Logger
 	limits Limits
@@ -56,6 +60,7 @@ func New(cfg Config) (*Broker, error) {
 	}
 	b := &Broker{
 		store:    cfg.Store,
+		codec:    cfg.Codec,
 		clock:    cfg.Clock,
 		log:      cfg.Logger,
 		limits:   cfg.Limits.withDefaults(),
@@ -94,6 +99,7 @@ func (b *Broker) Open(ctx context.Context) error {
 		e.restore(es, now)
 		b.entities[e.key] = e
 	}
+	b.linkTopicsLocked()
 	b.opened = true
 	b.mu.Unlock()
 	b.wg.Add(1)
@@ -229,6 +235,9 @@ func (b *Broker) CreateQueue(ctx context.Context, name string, props QueueProper
 	if err := props.validate(b.limits); err != nil {
 		return nil, err
 	}
+	if err := b.checkForwarding(EntityKey(name), props); err != nil {
+		return nil, err
+	}
 	now := b.clock.Now()
 	return b.createEntity(Entity{Name: name, Kind: KindQueue, Properties: props, CreatedAt: now, UpdatedAt: now})
 }
@@ -277,6 +286,11 @@ func (b *Broker) createEntity(def Entity) (*EntityInfo, error) {
 // UpdateQueue replaces a queue's properties (RequiresSession cannot change,
 // as in Service Bus).
 func (b *Broker) UpdateQueue(ctx context.Context, name string, props QueueProperties) (*EntityInfo, error) {
+	return b.updateEntity(name, KindQueue, props.withDefaults())
+}
+
+// updateEntity replaces the properties of entity name of kind k.
+func (b *Broker) updateEntity(name string, k Kind, props QueueProperties) (*EntityInfo, error) {
 	b.runDue()
 	e, dlq, err := b.lookup(name)
 	if err != nil {
@@ -285,14 +299,20 @@ func (b *Broker) UpdateQueue(ctx context.Context, name string, props QueueProper
 	if dlq {
 		return nil, errorf(CodeInvalidArgument, "cannot update a dead-letter sub-queue")
 	}
-	props = props.withDefaults()
 	if err := props.validate(b.limits); err != nil {
 		return nil, err
 	}
+	if err := b.checkForwarding(e.key, props); err != nil {
+		return nil, err
+	}
 	e.mu.Lock()
-	if err := e.usableLocked(); err != nil {
+	if err := e.existsLocked(); err != nil {
 		e.mu.Unlock()
 		return nil, err
+	}
+	if e.def.Kind != k {
+		e.mu.Unlock()
+		return nil, errorf(CodeInvalidArgument, "entity %q is a %s, not a %s", e.def.Name, e.def.Kind, k)
 	}
 	if props.RequiresSession != e.def.Properties.RequiresSession {
 		e.mu.Unlock()
@@ -327,30 +347,68 @@ func (b *Broker) DeleteEntity(ctx context.Context, name string) error {
 	return b.deleteEntity(e)
 }
 
+// deleteEntity deletes e; a topic takes its subscriptions with it.
 func (b *Broker) deleteEntity(e *entity) error {
 	b.mu.Lock()
 	if b.entities[e.key] != e {
 		b.mu.Unlock()
 		return errorf(CodeNotFound, "entity %q not found", e.def.Name)
 	}
-	delete(b.entities, e.key)
+	// Lock order: the topic (e itself, or a subscription's topic) first.
+	t := e.topic
+	if t != nil {
+		t.mu.Lock()
+	}
 	e.mu.Lock()
-	e.deleted = true
-	ch := b.submitLocked([]Record{{Kind: RecEntityDelete, Entity: e.key}})
-	e.wakeAllLocked()
-	e.mu.Unlock()
+	victims := []*entity{e}
+	if e.tp != nil {
+		victims = append(victims, e.tp.subs...)
+	}
+	recs := make([]Record, 0, len(victims))
+	for i, v := range victims {
+		if i > 0 {
+			v.mu.Lock()
+		}
+		delete(b.entities, v.key)
+		v.deleted = true
+		v.wakeAllLocked()
+		recs = append(recs, Record{Kind: RecEntityDelete, Entity: v.key})
+	}
+	if t != nil {
+		t.tp.removeSub(e)
+	}
+	ch := b.submitLocked(recs)
+	for i := len(victims) - 1; i >= 0; i-- {
+		victims[i].mu.Unlock()
+	}
+	if t != nil {
+		t.mu.Unlock()
+	}
 	b.mu.Unlock()
 	if err := wait(ch); err != nil {
-		// Put it back: the delete is not durable.
+		// Put them back: the delete is not durable.
 		b.mu.Lock()
-		if _, taken := b.entities[e.key]; !taken {
-			e.mu.Lock()
-			e.deleted = false
-			e.mu.Unlock()
-			b.entities[e.key] = e
+		if t != nil {
+			t.mu.Lock()
+			t.tp.addSub(e)
+			t.mu.Unlock()
+		}
+		for _, v := range victims {
+			if _, taken := b.entities[v.key]; !taken {
+				v.mu.Lock()
+				v.deleted = false
+				v.mu.Unlock()
+				b.entities[v.key] = v
+			}
 		}
 		b.mu.Unlock()
 		return err
+	}
+	if t != nil {
+		// The subscription's copies no longer hold their topic bodies.
+		e.mu.Lock()
+		e.releaseSharedLocked()
+		e.mu.Unlock()
 	}
 	return nil
 }

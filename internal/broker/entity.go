@@ -60,6 +60,9 @@ type Limits struct {
 	MaxPeekBatch          int           // 5000
 	MaxSessionStateBytes  int64         // same as the entity's message size
 	MaxDeliveryCountLimit int32         // 2147483647
+	MaxSubscriptions      int           // per topic: 2000
+	MaxRules              int           // per subscription: 2000
+	MaxForwardHops        int           // auto-forward chain length: 4
 }
 
 // DefaultLimits returns the limits used when Config.Limits is zero.
@@ -76,6 +79,9 @@ func DefaultLimits() Limits {
 		MaxReceiveBatch:       5000,
 		MaxPeekBatch:          5000,
 		MaxDeliveryCountLimit: 1<<31 - 1,
+		MaxSubscriptions:      2000,
+		MaxRules:              2000,
+		MaxForwardHops:        4,
 	}
 }
 
@@ -117,6 +123,15 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxDeliveryCountLimit > 0 {
 		d.MaxDeliveryCountLimit = l.MaxDeliveryCountLimit
 	}
+	if l.MaxSubscriptions > 0 {
+		d.MaxSubscriptions = l.MaxSubscriptions
+	}
+	if l.MaxRules > 0 {
+		d.MaxRules = l.MaxRules
+	}
+	if l.MaxForwardHops > 0 {
+		d.MaxForwardHops = l.MaxForwardHops
+	}
 	return d
 }
 
@@ -143,6 +158,12 @@ type QueueProperties struct {
 	UserMetadata                        string
 	EnableBatchedOperations             bool
 	EnablePartitioning                  bool
+	// Subscriptions: dead-letter a message whose rule evaluation fails
+	// (instead of skipping the rule).
+	DeadLetteringOnFilterEvaluationExceptions bool
+	// Topics: Service Bus's SupportOrdering flag (kept and reported; the
+	// broker always keeps order).
+	SupportOrdering bool
 }
 
 // DefaultQueueProperties returns Service Bus's defaults for a new queue.
@@ -235,6 +256,9 @@ type Entity struct {
 	// gives it); nil for other kinds. Replaced as a whole, never modified
 	// in place.
 	Metadata map[string]string
+	// Rules are a subscription's rules, in the order they were added; nil
+	// for other kinds. Replaced as a whole, never modified in place.
+	Rules []Rule
 }
 
 // Key returns the case-folded name used as the entity's identity.
@@ -286,6 +310,8 @@ type EntityInfo struct {
 	Entity
 	Counts
 	AccessedAt time.Time
+	// SubscriptionCount is a topic's number of subscriptions.
+	SubscriptionCount int
 }
 
 // Counts are an entity's message counts, kept exactly as messages change

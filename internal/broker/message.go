@@ -151,6 +151,13 @@ type Message struct {
 	BodyRef uint64
 	// BodySize is len(Body) as sent.
 	BodySize int64
+	// TopicSeq is, for a copy a topic made for a subscription, the
+	// sequence number the topic gave the send (0 otherwise).
+	TopicSeq int64
+	// SharedBody: the body is not the message's own but the one the topic
+	// stored once for every copy (its entity is the topic, its sequence
+	// number TopicSeq). Body is nil in the store's record.
+	SharedBody bool
 
 	// Storage queue messages only (KindStorageQueue; zero otherwise), set
 	// by the broker and durable. A storage queue message's id is

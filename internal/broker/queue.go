@@ -23,10 +23,12 @@ const (
 
 // entry is one message in an entity's index.
 type entry struct {
-	msg  *Message // broker fields kept current; Body may be nil (then read by BodyRef)
-	st   entryState
-	heap *seqHeap // the heap holding the entry while it is available
-	hidx int      // index in heap
+	// shared is the topic body this copy refers to (msg.SharedBody).
+	shared *sharedBody
+	msg    *Message // broker fields kept current; Body may be nil (then read by BodyRef)
+	st     entryState
+	heap   *seqHeap // the heap holding the entry while it is available
+	hidx   int      // index in heap
 	// prevSt is the state to return to when a settlement fails.
 	prevSt entryState
 	// committed: the Enqueue record is durable (used while st == stPending).
@@ -195,6 +197,13 @@ type entity struct {
 	// sq is a storage queue's index (storagequeue_index.go); nil for
 	// every other kind.
 	sq *sqState
+	// tp is a topic's state (topic.go); nil for every other kind.
+	tp *topicState
+	// topic is a subscription's topic; nil for every other kind. Fixed at
+	// creation.
+	topic *entity
+	// rules are a subscription's compiled rules, guarded by topic.mu.
+	rules []*compiledRule
 }
 
 func newEntity(b *Broker, def Entity) *entity {
@@ -208,8 +217,11 @@ func newEntity(b *Broker, def Entity) *entity {
 		sessions: make(map[string]*session),
 		dedup:    make(map[string]time.Time),
 	}
-	if def.Kind == KindStorageQueue {
+	switch def.Kind {
+	case KindStorageQueue:
 		e.sq = newSQState()
+	case KindTopic:
+		e.tp = newTopicState()
 	}
 	return e
 }
@@ -232,12 +244,18 @@ func (e *entity) usableLocked() error {
 	if e.sq != nil {
 		return errorf(CodeInvalidArgument, "entity %q is a storage queue; Service Bus operations do not apply to it", e.def.Name)
 	}
+	if e.tp != nil {
+		return errorf(CodeInvalidArgument, "entity %q is a topic; receive from one of its subscriptions", e.def.Name)
+	}
 	return nil
 }
 
 func (e *entity) infoLocked() *EntityInfo {
 	info := &EntityInfo{Entity: e.def, Counts: e.counts, AccessedAt: e.lastActivity}
 	info.Metadata = maps.Clone(e.def.Metadata)
+	if e.tp != nil {
+		info.SubscriptionCount = len(e.tp.subs)
+	}
 	return info
 }
 
@@ -365,6 +383,10 @@ func (e *entity) revertLocked(en *entry, now time.Time) {
 func (e *entity) removeLocked(en *entry) {
 	e.setStateLocked(en, stRemoved)
 	e.detachLocked(en)
+	if sb := en.shared; sb != nil {
+		en.shared = nil
+		sb.release()
+	}
 }
 
 // detachLocked takes a (stRemoved) entry out of its sub-queue and session.
@@ -382,6 +404,10 @@ func (e *entity) detachLocked(en *entry) {
 func (e *entity) restore(es *EntitySnapshot, now time.Time) {
 	if e.sq != nil {
 		e.sqRestore(es, now)
+		return
+	}
+	if e.tp != nil {
+		e.topicRestore(es, now)
 		return
 	}
 	e.lastSeq = es.LastSeq

@@ -181,6 +181,14 @@ func (e *entity) finishDeleteLocked(msgs []*Message, ch <-chan error) ([]*Messag
 // withBodies reads from the store the bodies the broker does not hold.
 func (b *Broker) withBodies(ctx context.Context, e *entity, msgs []*Message) ([]*Message, error) {
 	for _, m := range msgs {
+		if m.Body == nil && m.SharedBody && e.topic != nil {
+			body, err := b.store.ReadBody(ctx, e.topic.key, uint64(m.TopicSeq))
+			if err != nil {
+				return nil, storeErr(err)
+			}
+			m.Body = body
+			continue
+		}
 		if m.Body == nil && m.BodyRef != 0 {
 			body, err := b.store.ReadBody(ctx, e.key, m.BodyRef)
 			if err != nil {

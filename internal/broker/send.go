@@ -21,6 +21,9 @@ func (b *Broker) Send(ctx context.Context, path string, msgs []*Message) ([]int6
 	if len(msgs) == 0 {
 		return nil, nil
 	}
+	if e.tp != nil {
+		return b.sendTopic(ctx, e, msgs)
+	}
 	e.mu.Lock()
 	if err := e.usableLocked(); err != nil {
 		e.mu.Unlock()
@@ -219,6 +222,9 @@ func (b *Broker) CancelScheduled(ctx context.Context, path string, seqs []int64)
 	}
 	if dlq {
 		return errorf(CodeInvalidArgument, "a dead-letter sub-queue has no scheduled messages")
+	}
+	if e.tp != nil {
+		return b.cancelTopicScheduled(e, seqs)
 	}
 	e.mu.Lock()
 	if err := e.usableLocked(); err != nil {

@@ -43,6 +43,12 @@ func Run(t *testing.T, f Factory) {
 		{"AutoDeleteOnIdle", testAutoDeleteOnIdle},
 		{"Counts", testCounts},
 		{"StorageQueue", testStorageQueue},
+		{"TopicFanout", testTopicFanout},
+		{"TopicSharedBodyLifetime", testTopicSharedBodyLifetime},
+		{"TopicRules", testTopicRules},
+		{"TopicSubscriptionFeatures", testTopicSubscriptionFeatures},
+		{"TopicFilterModel", testTopicFilterModel},
+		{"AutoForwardConfig", testAutoForwardConfig},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, f) })

@@ -16,8 +16,9 @@ import (
 
 // recordVersion is the first byte of every record written. Version 2 added
 // the message's Annotations; version 3 a storage queue's Metadata and a
-// message's VisibleAt and PopReceipt. Versions 1 and 2 still decode.
-const recordVersion = 3
+// message's VisibleAt and PopReceipt; version 4 a subscription's Rules and
+// a message's TopicSeq and SharedBody. Older versions still decode.
+const recordVersion = 4
 
 // kind is the second byte of a record. The broker's kinds keep their
 // numbers; the store's own records (written by compaction) come after.
@@ -76,6 +77,8 @@ const (
 	propSession
 	propBatched
 	propPartitioning
+	propFilterExceptionsToDLQ // version 4
+	propSupportOrdering       // version 4
 )
 
 // record is a decoded record: a broker.Record plus what the store's own
@@ -263,10 +266,58 @@ func (e *encoder) def(d *broker.Entity) {
 	if p.EnablePartitioning {
 		flags |= propPartitioning
 	}
+	if p.DeadLetteringOnFilterEvaluationExceptions {
+		flags |= propFilterExceptionsToDLQ
+	}
+	if p.SupportOrdering {
+		flags |= propSupportOrdering
+	}
 	e.uvarint(flags)
 	e.time(d.CreatedAt)
 	e.time(d.UpdatedAt)
 	e.metadata(d.Metadata)
+	e.rules(d.Rules)
+}
+
+// checkDef reports a definition the encoder cannot write (a rule parameter
+// of a type properties cannot hold). def() itself assumes it was checked.
+func checkDef(d *broker.Entity) error {
+	var e encoder
+	for _, r := range d.Rules {
+		ps := []map[string]any{r.Filter.Parameters, r.ActionParameters}
+		if r.Filter.Correlation != nil {
+			ps = append(ps, r.Filter.Correlation.Properties)
+		}
+		for _, p := range ps {
+			if err := e.props(p); err != nil {
+				return fmt.Errorf("rule %q: %w", r.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// rules writes a subscription's rules: count, then each rule.
+func (e *encoder) rules(rs []broker.Rule) {
+	e.uvarint(uint64(len(rs)))
+	for i := range rs {
+		r := &rs[i]
+		e.string(r.Name)
+		e.byte(byte(r.Filter.Kind))
+		e.string(r.Filter.SQL)
+		_ = e.props(r.Filter.Parameters) // checked by checkDef
+		c := r.Filter.Correlation
+		e.bool(c != nil)
+		if c != nil {
+			for _, s := range []string{c.CorrelationID, c.MessageID, c.To, c.ReplyTo, c.Subject, c.SessionID, c.ReplyToSessionID, c.ContentType} {
+				e.string(s)
+			}
+			_ = e.props(c.Properties)
+		}
+		e.string(r.Action)
+		_ = e.props(r.ActionParameters)
+		e.time(r.CreatedAt)
+	}
 }
 
 // metadata writes nil as 0 and anything else as count+1 name/value pairs.
@@ -322,6 +373,8 @@ func (e *encoder) message(m *broker.Message) error {
 	}
 	e.time(m.VisibleAt)
 	e.token(m.PopReceipt)
+	e.varint(m.TopicSeq)
+	e.bool(m.SharedBody)
 	return nil
 }
 
@@ -349,6 +402,9 @@ func appendRecord(b []byte, r *broker.Record) ([]byte, error) {
 	case broker.RecEntityPut:
 		if r.Def == nil {
 			return b, errors.New("entity put without a definition")
+		}
+		if err := checkDef(r.Def); err != nil {
+			return b, err
 		}
 		e := encoder{b}
 		e.header(kindEntityPut, r.Entity)
@@ -687,7 +743,7 @@ func (d *decoder) def() *broker.Entity {
 	p.Status = broker.Status(d.string())
 	p.UserMetadata = d.string()
 	flags := d.uvarint()
-	if flags >= propPartitioning<<1 {
+	if flags >= propSupportOrdering<<1 || d.version < 4 && flags >= propPartitioning<<1 {
 		d.fail(errors.New("unknown entity flags"))
 	}
 	p.DeadLetteringOnMessageExpiration = flags&propDeadLetterOnExpiration != 0
@@ -695,12 +751,52 @@ func (d *decoder) def() *broker.Entity {
 	p.RequiresSession = flags&propSession != 0
 	p.EnableBatchedOperations = flags&propBatched != 0
 	p.EnablePartitioning = flags&propPartitioning != 0
+	p.DeadLetteringOnFilterEvaluationExceptions = flags&propFilterExceptionsToDLQ != 0
+	p.SupportOrdering = flags&propSupportOrdering != 0
 	def.CreatedAt = d.time()
 	def.UpdatedAt = d.time()
 	if d.version >= 3 { // versions 1 and 2 had no metadata
 		def.Metadata = d.metadata()
 	}
+	if d.version >= 4 { // versions 1 to 3 had no rules
+		def.Rules = d.rules()
+	}
 	return def
+}
+
+func (d *decoder) rules() []broker.Rule {
+	n := d.uvarint()
+	if n == 0 || d.err != nil {
+		return nil
+	}
+	// Each rule takes at least 8 bytes: bound the slice by the input.
+	if n > uint64(len(d.b)-d.off)/8 {
+		d.fail(errShort)
+		return nil
+	}
+	rs := make([]broker.Rule, n)
+	for i := range rs {
+		r := &rs[i]
+		r.Name = d.string()
+		r.Filter.Kind = broker.FilterKind(d.byte())
+		r.Filter.SQL = d.string()
+		r.Filter.Parameters = d.props()
+		if d.bool() {
+			c := &broker.CorrelationFilter{}
+			for _, s := range []*string{&c.CorrelationID, &c.MessageID, &c.To, &c.ReplyTo, &c.Subject, &c.SessionID, &c.ReplyToSessionID, &c.ContentType} {
+				*s = d.string()
+			}
+			c.Properties = d.props()
+			r.Filter.Correlation = c
+		}
+		r.Action = d.string()
+		r.ActionParameters = d.props()
+		r.CreatedAt = d.time()
+		if d.err != nil {
+			return nil
+		}
+	}
+	return rs
 }
 
 func (d *decoder) metadata() map[string]string {
@@ -774,6 +870,10 @@ func (d *decoder) message(m *broker.Message) {
 	if d.version >= 3 { // versions 1 and 2 had no storage queue fields
 		m.VisibleAt = d.time()
 		m.PopReceipt = d.token()
+	}
+	if d.version >= 4 { // versions 1 to 3 had no topic fields
+		m.TopicSeq = d.varint()
+		m.SharedBody = d.bool()
 	}
 }
 

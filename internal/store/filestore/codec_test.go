@@ -34,7 +34,7 @@ func sampleMessage() *broker.Message {
 		Body: []byte("body"), SequenceNumber: 42, EnqueuedTime: t0, ExpiresAt: t0.Add(time.Minute),
 		DeliveryCount: 3, State: broker.StateDeferred, DeadLettered: true, DeadLetterReason: "r",
 		DeadLetterDescription: "d", DeadLetterSource: "src", BodySize: 4,
-		VisibleAt: t0.Add(2 * time.Minute), PopReceipt: tok,
+		VisibleAt: t0.Add(2 * time.Minute), PopReceipt: tok, TopicSeq: 77, SharedBody: true,
 	}
 }
 
@@ -44,6 +44,17 @@ func sampleRecords() []broker.Record {
 	def.Properties.DeadLetteringOnMessageExpiration = true
 	def.Properties.ForwardTo = "other"
 	def.Properties.UserMetadata = "meta"
+	def.Properties.DeadLetteringOnFilterEvaluationExceptions = true
+	def.Properties.SupportOrdering = true
+	sub := &broker.Entity{Name: "t/Subscriptions/s", Kind: broker.KindSubscription, Properties: broker.DefaultQueueProperties(), CreatedAt: t0,
+		Rules: []broker.Rule{
+			{Name: "$Default", Filter: broker.RuleFilter{Kind: broker.FilterTrue}, CreatedAt: t0},
+			{Name: "sql", Filter: broker.RuleFilter{Kind: broker.FilterSQL, SQL: "a = @p", Parameters: map[string]any{"@p": int64(3)}},
+				Action: "SET b = 1", ActionParameters: map[string]any{"x": "y"}, CreatedAt: t0},
+			{Name: "corr", Filter: broker.RuleFilter{Kind: broker.FilterCorrelation, Correlation: &broker.CorrelationFilter{
+				CorrelationID: "c", MessageID: "m", To: "t", ReplyTo: "r", Subject: "s", SessionID: "si", ReplyToSessionID: "rs",
+				ContentType: "ct", Properties: map[string]any{"k": "v"}}}},
+		}}
 	sq := &broker.Entity{Name: "acct/q", Kind: broker.KindStorageQueue, Properties: broker.DefaultQueueProperties(), CreatedAt: t0,
 		Metadata: map[string]string{"k": "v", "empty": ""}}
 	noMeta := &broker.Entity{Name: "acct/q", Kind: broker.KindStorageQueue, Metadata: map[string]string{}}
@@ -51,6 +62,7 @@ func sampleRecords() []broker.Record {
 	return []broker.Record{
 		{Kind: broker.RecEntityPut, Entity: "q", Def: def},
 		{Kind: broker.RecEntityPut, Entity: "acct/q", Def: sq},
+		{Kind: broker.RecEntityPut, Entity: "t/subscriptions/s", Def: sub},
 		{Kind: broker.RecEntityPut, Entity: "acct/q", Def: noMeta},
 		{Kind: broker.RecEntityDelete, Entity: "q"},
 		{Kind: broker.RecEnqueue, Entity: "q", Msg: sampleMessage(), DedupUntil: t0.Add(time.Minute)},
@@ -105,22 +117,22 @@ func TestCodecOlderVersions(t *testing.T) {
 	msg := &broker.Message{SequenceNumber: 9, MessageID: "m", Body: []byte("b"), BodySize: 1, EnqueuedTime: t0, DeliveryCount: 2}
 	for _, c := range []struct {
 		rec broker.Record
-		// bytes version 3 added at the end of the record, and (for
-		// version 1) those version 2 added.
-		v3, v2 int
+		// bytes version 4 added at the end of the record, those version
+		// 3 added before them, and (for version 1) those version 2 added.
+		v4, v3, v2 int
 	}{
-		{broker.Record{Kind: broker.RecEntityPut, Entity: "q", Def: def}, 1, 0},
-		{broker.Record{Kind: broker.RecEnqueue, Entity: "q", Msg: msg}, 2, 1},
-		{broker.Record{Kind: broker.RecUpdate, Entity: "q", Update: &broker.MessageUpdate{Seq: 9, DeliveryCount: 3}}, 2, 0},
+		{broker.Record{Kind: broker.RecEntityPut, Entity: "q", Def: def}, 1, 1, 0},
+		{broker.Record{Kind: broker.RecEnqueue, Entity: "q", Msg: msg}, 2, 2, 1},
+		{broker.Record{Kind: broker.RecUpdate, Entity: "q", Update: &broker.MessageUpdate{Seq: 9, DeliveryCount: 3}}, 0, 2, 0},
 	} {
 		b, err := appendRecord(nil, &c.rec)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if b[0] != 3 {
-			t.Fatalf("written as version %d; want 3", b[0])
+		if b[0] != 4 {
+			t.Fatalf("written as version %d; want 4", b[0])
 		}
-		for version, cut := range map[byte]int{2: c.v3, 1: c.v3 + c.v2} {
+		for version, cut := range map[byte]int{3: c.v4, 2: c.v4 + c.v3, 1: c.v4 + c.v3 + c.v2} {
 			// Every empty field is one zero byte: dropping the fields a
 			// version lacked is dropping that many zero bytes at the end
 			// (for version 1's enqueue, the annotations before the empty
@@ -138,7 +150,7 @@ func TestCodecOlderVersions(t *testing.T) {
 				t.Fatalf("%s version %d:\n got %+v\nwant %+v", kindName(kind(c.rec.Kind)), version, got, c.rec)
 			}
 			if _, err := decodeRecord(b[:len(b)-cut]); cut > 0 && err == nil {
-				t.Fatalf("%s: version 3 record without its new fields decoded", kindName(kind(c.rec.Kind)))
+				t.Fatalf("%s: version 4 record without its new fields decoded", kindName(kind(c.rec.Kind)))
 			}
 		}
 	}
@@ -172,10 +184,13 @@ func TestCodecCoversFields(t *testing.T) {
 		v any
 		n int
 	}{
-		{broker.Message{}, 30},
+		{broker.Message{}, 32},
 		{broker.MessageUpdate{}, 10},
-		{broker.Entity{}, 6},
-		{broker.QueueProperties{}, 16},
+		{broker.Entity{}, 7},
+		{broker.QueueProperties{}, 18},
+		{broker.Rule{}, 5},
+		{broker.RuleFilter{}, 4},
+		{broker.CorrelationFilter{}, 9},
 		{broker.Record{}, 10},
 	} {
 		if got := reflect.TypeOf(c.v).NumField(); got != c.n {

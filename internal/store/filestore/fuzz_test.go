@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/batonmq/baton/internal/broker"
@@ -16,7 +17,15 @@ func canon(r *record) string {
 		r.kind, r.Entity, r.DedupUntil, r.Seq, r.SessionID, r.SessionState, r.SessionState == nil, r.SessionTime,
 		r.lastSeq, r.msgID, r.body, r.bodyNil)
 	if r.Def != nil {
-		s += fmt.Sprintf(" def=%+v", *r.Def)
+		def := *r.Def
+		def.Rules = slices.Clone(def.Rules)
+		for i := range def.Rules {
+			if c := def.Rules[i].Filter.Correlation; c != nil {
+				s += fmt.Sprintf(" corr=%+v", *c)
+				def.Rules[i].Filter.Correlation = nil
+			}
+		}
+		s += fmt.Sprintf(" def=%+v", def)
 	}
 	if r.Msg != nil {
 		s += fmt.Sprintf(" msg=%+v", *r.Msg)
