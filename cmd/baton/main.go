@@ -37,6 +37,7 @@ func commands() map[string]command {
 		"dlq":     {"'dlq resubmit QUEUE' moves dead-lettered messages back to their queue", runDLQ},
 		"version": {"print the version", runVersion},
 		"cert":    {"show where the development CA is and how to trust it", runCert},
+		"eg":      {"Event Grid: topics, event subscriptions and dead letters (see 'baton eg -h')", runEG},
 	}
 }
 

@@ -40,7 +40,11 @@ type eg struct {
 // runs in memory (with the dev CA in a temporary directory).
 func startEG(t testing.TB, cfg config.Config, opts server.Options) *eg {
 	t.Helper()
-	cfg.Listen = config.Listen{EventGrid: "127.0.0.1:0"}
+	mgmt := "" // the management listener only when the test asks for one on port 0
+	if strings.HasSuffix(cfg.Listen.Mgmt, ":0") {
+		mgmt = cfg.Listen.Mgmt
+	}
+	cfg.Listen = config.Listen{EventGrid: "127.0.0.1:0", Mgmt: mgmt}
 	if cfg.DataDir == "" || cfg.DataDir == config.Default().DataDir {
 		cfg.DataDir = t.TempDir()
 		cfg.Memory = true

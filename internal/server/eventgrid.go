@@ -174,6 +174,7 @@ func (s *Server) startEventGrid(ctx context.Context) (err error) {
 	}
 	pm.Start(ctx)
 	s.eventGrid = f
+	s.setEventGridMgmt(h.Management(false))
 	s.log.Info("Event Grid listening", "urls", f.urls, "topics", len(topics), "namespaceTopics", len(nsTopics))
 	return nil
 }
@@ -198,6 +199,7 @@ func (s *Server) stopEventGrid(ctx context.Context) error {
 	if f == nil {
 		return nil
 	}
+	s.setEventGridMgmt(nil)
 	f.push.Stop()
 	f.handler.Close()
 	var errs []error

@@ -124,7 +124,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		}
 		s.mgmtLn = ln
 		s.mgmtSrv = &http.Server{
-			Handler:           mgmt.New(mgmt.Config{Broker: b, Logger: s.log.With("component", "mgmt"), Ready: s.ready.Load, StoreStats: s.storeStats}),
+			Handler:           withEventGridMgmt(mgmt.New(mgmt.Config{Broker: b, Logger: s.log.With("component", "mgmt"), Ready: s.ready.Load, StoreStats: s.storeStats})),
 			ReadHeaderTimeout: 10 * time.Second,
 			ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		}

@@ -266,6 +266,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case path == "/eventsubscriptions" && r.Method == http.MethodGet:
 		h.listSubscriptions(w, r)
 		return
+	case IsManagementPath(path):
+		if err := h.authenticateManagement(r); err != nil {
+			writeError(w, r, err)
+			return
+		}
+		h.manage(w, r)
+		return
 	}
 	if strings.HasPrefix(path, "/topics/") {
 		if i := strings.LastIndexByte(path, ':'); i > 0 && !strings.Contains(path[i:], "/") {
