@@ -1,0 +1,142 @@
+package loadgen
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus/admin"
+
+	"github.com/batonmq/baton/internal/httpapi/mgmt"
+)
+
+// BatonOptions locate a running Baton.
+type BatonOptions struct {
+	// AMQPAddr is the Service Bus face, host:port (plain AMQP).
+	AMQPAddr string
+	// MgmtURL is the management API (queues, and GET /api/v1/stats for
+	// fsyncs per message), e.g. http://127.0.0.1:8088.
+	MgmtURL string
+	// CAFile is Baton's development CA (`baton cert`), for the Service Bus
+	// administration client that creates topics over HTTPS on the AMQP
+	// port. Empty: the certificate is not verified (loopback benchmarks).
+	CAFile string
+}
+
+// batonAdmin creates entities and reads counters, for both Baton drivers.
+type batonAdmin struct {
+	opts BatonOptions
+	mgmt *mgmt.Client
+}
+
+func newBatonAdmin(o BatonOptions) (*batonAdmin, error) {
+	if o.AMQPAddr == "" || o.MgmtURL == "" {
+		return nil, fmt.Errorf("loadgen: Baton needs its AMQP address and management URL")
+	}
+	c, err := mgmt.NewClient(o.MgmtURL, nil)
+	if err != nil {
+		return nil, fmt.Errorf("loadgen: %w", err)
+	}
+	return &batonAdmin{opts: o, mgmt: c}, nil
+}
+
+// connString is what an SDK user would write for this Baton.
+func (a *batonAdmin) connString() string {
+	return "Endpoint=sb://" + a.opts.AMQPAddr + ";SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=bench;UseDevelopmentEmulator=true"
+}
+
+func (a *batonAdmin) setup(ctx context.Context, t Topology) error {
+	for _, q := range t.Queues {
+		if err := a.mgmt.DeleteQueue(ctx, q); err != nil && !mgmt.IsCode(err, "NotFound") {
+			return fmt.Errorf("deleting queue %s: %w", q, err)
+		}
+		var props mgmt.QueueProperties
+		if t.MaxDeliveryCount > 0 {
+			n := int32(t.MaxDeliveryCount)
+			props.MaxDeliveryCount = &n
+		}
+		if _, err := a.mgmt.CreateQueue(ctx, q, props); err != nil {
+			return fmt.Errorf("creating queue %s: %w", q, err)
+		}
+	}
+	if t.Topic == "" {
+		return nil
+	}
+	ac, err := a.adminClient()
+	if err != nil {
+		return err
+	}
+	if _, err := ac.DeleteTopic(ctx, t.Topic, nil); err != nil && !isNotFound(err) {
+		return fmt.Errorf("deleting topic %s (does this Baton serve topics?): %w", t.Topic, err)
+	}
+	if _, err := ac.CreateTopic(ctx, t.Topic, nil); err != nil {
+		return fmt.Errorf("creating topic %s (does this Baton serve topics?): %w", t.Topic, err)
+	}
+	for _, s := range t.Subscriptions {
+		var rule *admin.RuleProperties
+		switch {
+		case s.Correlation != nil:
+			props := map[string]any{}
+			for k, v := range s.Correlation {
+				props[k] = v
+			}
+			rule = &admin.RuleProperties{Name: "bench", Filter: &admin.CorrelationFilter{ApplicationProperties: props}}
+		case s.SQL != "":
+			rule = &admin.RuleProperties{Name: "bench", Filter: &admin.SQLFilter{Expression: s.SQL}}
+		}
+		opts := &admin.CreateSubscriptionOptions{Properties: &admin.SubscriptionProperties{DefaultRule: rule}}
+		if _, err := ac.CreateSubscription(ctx, t.Topic, s.Name, opts); err != nil {
+			return fmt.Errorf("creating subscription %s/%s: %w", t.Topic, s.Name, err)
+		}
+	}
+	return nil
+}
+
+func isNotFound(err error) bool {
+	var re *azcore.ResponseError
+	return errors.As(err, &re) && re.StatusCode == http.StatusNotFound
+}
+
+func (a *batonAdmin) adminClient() (*admin.Client, error) {
+	tc := &tls.Config{InsecureSkipVerify: true}
+	if a.opts.CAFile != "" {
+		pem, err := os.ReadFile(a.opts.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("loadgen: Baton's CA: %w", err)
+		}
+		roots := x509.NewCertPool()
+		roots.AppendCertsFromPEM(pem)
+		tc = &tls.Config{RootCAs: roots}
+	}
+	ac, err := admin.NewClientFromConnectionString(a.connString(), &admin.ClientOptions{ClientOptions: azcore.ClientOptions{
+		Transport: &http.Client{Transport: &http.Transport{TLSClientConfig: tc}},
+	}})
+	if err != nil {
+		return nil, fmt.Errorf("loadgen: admin client: %w", err)
+	}
+	return ac, nil
+}
+
+func (a *batonAdmin) BrokerStats(ctx context.Context) (BrokerStats, error) {
+	s, err := a.mgmt.Stats(ctx)
+	if err != nil {
+		return BrokerStats{}, fmt.Errorf("loadgen: Baton stats: %w", err)
+	}
+	return BrokerStats{Syncs: s.Syncs, Records: s.Records}, nil
+}
+
+// splitEntity splits "topic/Subscriptions/sub[/$DeadLetterQueue]" and
+// "queue[/$DeadLetterQueue]".
+func splitEntity(e string) (queue, topic, sub string, dlq bool) {
+	e, dlq = strings.CutSuffix(e, "/$DeadLetterQueue")
+	if t, s, ok := strings.Cut(e, "/Subscriptions/"); ok {
+		return "", t, s, dlq
+	}
+	return e, "", "", dlq
+}

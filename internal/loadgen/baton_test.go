@@ -1,0 +1,201 @@
+package loadgen
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/batonmq/baton/internal/config"
+	"github.com/batonmq/baton/internal/server"
+)
+
+// startBaton starts an in-process Baton on loopback ports with the durable
+// store in a temp dir (fsync before every ack).
+func startBaton(t *testing.T) BatonOptions {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Listen.Mgmt = "127.0.0.1:0"
+	cfg.Listen.AMQP = "127.0.0.1:0"
+	cfg.Listen.AMQPS = ""
+	cfg.Listen.QueueStorage = ""
+	cfg.Listen.EventGrid = ""
+	cfg.DataDir = t.TempDir()
+	cfg.Log.Level = "error"
+	s, err := server.New(cfg, server.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := s.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	return BatonOptions{AMQPAddr: s.AMQPAddr(), MgmtURL: s.MgmtURL(), CAFile: s.CAFile()}
+}
+
+// tiny shrinks a workload to a fraction of a second.
+func tiny(t *testing.T, workload string) Config {
+	t.Helper()
+	c, err := Defaults(workload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Duration, c.Warmup = 300*time.Millisecond, 50*time.Millisecond
+	c.Producers, c.Inflight, c.Size = 2, 4, 256
+	c.BrokerPID = os.Getpid()
+	return c
+}
+
+func drivers(t *testing.T, o BatonOptions) map[string]Driver {
+	t.Helper()
+	a, err := NewAMQPDriver(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewSDKDriver(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]Driver{"amqp": a, "sdk": s}
+}
+
+func TestClosedLoopThroughputAgainstBaton(t *testing.T) {
+	o := startBaton(t)
+	for name, d := range drivers(t, o) {
+		t.Run(name, func(t *testing.T) {
+			cfg := tiny(t, "throughput")
+			cfg.Prefix = "tp-" + name
+			var ticks int
+			cfg.Progress = func(Progress) { ticks++ }
+			res, err := Run(t.Context(), d, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Phases) != 1 {
+				t.Fatalf("phases = %+v", res.Phases)
+			}
+			p := res.Phases[0]
+			if p.Sent == 0 || p.Received == 0 || p.SendAck.Count == 0 || p.EndToEnd.Count == 0 {
+				t.Errorf("nothing measured: %+v", p)
+			}
+			if p.SendAck.P50 <= 0 || p.SendAck.P99 < p.SendAck.P50 || p.SendAck.Max < p.SendAck.P999 {
+				t.Errorf("send-ack summary out of order: %+v", p.SendAck)
+			}
+			// Durable store: every acknowledged send was fsynced, so the
+			// counter moved; the broker here is this process.
+			if p.Syncs <= 0 || p.SyncsPerMessage <= 0 {
+				t.Errorf("syncs = %d (%.3f per message), want > 0 on the fsync store", p.Syncs, p.SyncsPerMessage)
+			}
+			if p.BrokerCPU < 0 || p.BrokerRSS <= 0 {
+				t.Errorf("broker CPU %.2f RSS %d: the process stats were not read", p.BrokerCPU, p.BrokerRSS)
+			}
+			if res.Mode != "closed loop" || res.Driver != d.Name() {
+				t.Errorf("result header %+v", res)
+			}
+		})
+	}
+}
+
+func TestLatencyProbeLockstep(t *testing.T) {
+	o := startBaton(t)
+	d, err := NewAMQPDriver(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := Defaults("latency")
+	cfg.Duration, cfg.Warmup = 200*time.Millisecond, 20*time.Millisecond
+	res, err := Run(t.Context(), d, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := res.Phases[0]
+	// One message in flight: the producer waits for each completion, so
+	// sends and completions differ by at most the one in flight at each
+	// end of the window.
+	if p.Sent == 0 || p.Received+1 < p.Sent || p.Sent+1 < p.Received {
+		t.Errorf("lockstep broken: sent %d received %d", p.Sent, p.Received)
+	}
+}
+
+func TestOpenLoopAgainstBaton(t *testing.T) {
+	o := startBaton(t)
+	d, err := NewAMQPDriver(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := tiny(t, "throughput")
+	cfg.Rate = 500
+	res, err := Run(t.Context(), d, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := res.Phases[0]
+	// 500/s over a 300 ms window is ~150 sends; the schedule never sends
+	// ahead of its intended times, so never more than the window allows.
+	if p.Sent == 0 || p.Sent > uint64(500*350/1000+cfg.Producers*cfg.Inflight) {
+		t.Errorf("open loop at 500/s sent %d in %v", p.Sent, p.Elapsed)
+	}
+	if res.Mode != "open loop at 500 msgs/s" {
+		t.Errorf("mode %q", res.Mode)
+	}
+}
+
+func TestBacklogAndChurnAgainstBaton(t *testing.T) {
+	o := startBaton(t)
+	for name, d := range drivers(t, o) {
+		t.Run(name+"/backlog", func(t *testing.T) {
+			cfg := tiny(t, "backlog")
+			cfg.Prefix = "bl-" + name
+			cfg.Messages = 300
+			res, err := Run(t.Context(), d, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Phases) != 2 || res.Phases[0].Name != "fill" || res.Phases[1].Name != "drain" {
+				t.Fatalf("phases %+v", res.Phases)
+			}
+			if f, dr := res.Phases[0], res.Phases[1]; f.Sent != 300 || dr.Received < 300 || dr.Sent != 0 {
+				t.Errorf("fill sent %d, drain received %d (sent %d)", f.Sent, dr.Received, dr.Sent)
+			}
+		})
+		t.Run(name+"/churn", func(t *testing.T) {
+			cfg := tiny(t, "churn")
+			cfg.Prefix = "ch-" + name
+			cfg.Duration = 500 * time.Millisecond
+			cfg.Rate = 200
+			res, err := Run(t.Context(), d, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := res.Phases[0]
+			// Every message is abandoned MaxDeliveryCount (3) times, then
+			// completed from the dead-letter queue.
+			if p.Abandoned == 0 || p.Received == 0 {
+				t.Errorf("churn: abandoned %d, dead-lettered and completed %d", p.Abandoned, p.Received)
+			}
+		})
+	}
+}
+
+func TestQueues100AgainstBaton(t *testing.T) {
+	o := startBaton(t)
+	d, err := NewAMQPDriver(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := tiny(t, "queues100")
+	cfg.Queues = 10
+	res, err := Run(t.Context(), d, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := res.Phases[0]; p.Sent == 0 || p.Received == 0 || res.Queues != 10 {
+		t.Errorf("queues: %d, sent %d received %d", res.Queues, p.Sent, p.Received)
+	}
+}
