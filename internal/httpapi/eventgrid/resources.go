@@ -162,7 +162,7 @@ func (h *Handler) manageSubscriptions(q *mreq, t *Topic) {
 		}
 		writeJSON(q.w, map[string]any{"value": deliveryAttributes(sub, spec, true)})
 	case action == "deadletters":
-		h.manageDeadLetters(q, sub.Queue, 5, func(body []byte, id string, props map[string]any) (string, map[string]any) {
+		h.manageDeadLetters(q, sub.Queue, 4, func(body []byte, id string, props map[string]any) (string, map[string]any) {
 			name, _ := props[push.PropSchema].(string)
 			schema, _ := push.ParseSchema(name, push.SchemaEventGrid)
 			m := push.NewMessage(body, id, schema, h.cfg.Clock.Now())
@@ -307,7 +307,7 @@ func (h *Handler) manageNamespace(q *mreq) {
 		q.notFound("endpoint")
 		return
 	}
-	h.manageDeadLetters(q, s.queue, 7, func([]byte, string, map[string]any) (string, map[string]any) {
+	h.manageDeadLetters(q, s.queue, 6, func([]byte, string, map[string]any) (string, map[string]any) {
 		return "application/cloudevents+json", nil
 	})
 }
