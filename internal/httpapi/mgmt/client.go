@@ -78,6 +78,15 @@ func queuePath(name string, suffix ...string) string {
 // do sends one request. in, when not nil, is sent as JSON; out, when not
 // nil, receives the JSON answer.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any) error {
+	return c.request(ctx, method, path, query, in, out, nil)
+}
+
+// doHeader is do with request headers set by header.
+func (c *Client) doHeader(ctx context.Context, method, path string, in, out any, header func(http.Header)) error {
+	return c.request(ctx, method, path, nil, in, out, header)
+}
+
+func (c *Client) request(ctx context.Context, method, path string, query url.Values, in, out any, header func(http.Header)) error {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -98,6 +107,9 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
+	if header != nil {
+		header(req.Header)
+	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {

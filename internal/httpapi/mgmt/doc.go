@@ -27,6 +27,38 @@
 //	GET    /api/v1/queues/{name}/sessions/{id}/state  ?lockToken= → SessionState
 //	PUT    /api/v1/queues/{name}/sessions/{id}/state  {"lockToken","state"|"stateBase64"} → 204
 //
+//	GET    /api/v1/topics                             {"topics":[Topic...]}
+//	PUT    /api/v1/topics/{name}                      create from TopicProperties → 201 Topic
+//	GET    /api/v1/topics/{name}                      Topic (properties, subscription count)
+//	PATCH  /api/v1/topics/{name}                      merge TopicProperties → Topic
+//	DELETE /api/v1/topics/{name}                      204; its subscriptions go with it
+//	POST   /api/v1/topics/{name}/messages             SendRequest → 201 (copies go to the matching subscriptions)
+//	POST   /api/v1/topics/{name}/cancel-scheduled     {"sequenceNumbers":[...]} → 204
+//	GET    /api/v1/topics/{name}/subscriptions        {"subscriptions":[Subscription...]}
+//	PUT    /api/v1/topics/{name}/subscriptions/{sub}  SubscriptionProperties (+ defaultRule) → 201 Subscription
+//	GET    /api/v1/topics/{name}/subscriptions/{sub}  Subscription (properties and counts)
+//	PATCH  /api/v1/topics/{name}/subscriptions/{sub}  merge SubscriptionProperties → Subscription
+//	DELETE /api/v1/topics/{name}/subscriptions/{sub}  204
+//	GET    .../subscriptions/{sub}/rules              {"rules":[Rule...]} in the order they were added
+//	PUT    .../subscriptions/{sub}/rules/{rule}       Rule → 201 Rule; with If-Match: * replaces it → 200
+//	GET    .../subscriptions/{sub}/rules/{rule}       Rule
+//	DELETE .../subscriptions/{sub}/rules/{rule}       204
+//	.../subscriptions/{sub}/messages (GET), receive, settle, renew, deferred, dlq/resubmit, sessions/...
+//	                                                  as for a queue
+//
+// A subscription's messages are also reached as a queue's, under its entity
+// path: /api/v1/queues/{topic}%2FSubscriptions%2F{sub}/receive and so on
+// (the CLI's `baton receive topic/Subscriptions/sub`). Sending to a
+// subscription is refused (send to its topic); dlq/resubmit of a
+// subscription puts the messages back into that subscription only.
+//
+// A rule is {"name","filter":{"type",...},"action":{"sqlExpression","parameters"}}
+// (see RuleFilter). A filter or action that does not compile is refused
+// with 400 InvalidArgument, and the message names the rule, the line,
+// column and offset, and the token, for example:
+//
+//	rule "r": SqlFilter: filter: syntax error at line 1, column 19 (offset 18) near "AND": ...
+//
 // POST, PUT and PATCH requests must send Content-Type: application/json
 // (also with an empty body): a web page cannot send that cross-site without
 // a CORS preflight, which this API never grants, so a page open in the

@@ -72,19 +72,45 @@ func New(cfg Config) http.Handler {
 
 	mux.HandleFunc("POST "+q+"/messages", s.send)
 	mux.HandleFunc("GET "+q+"/messages", s.peek)
-	mux.HandleFunc("POST "+q+"/receive", s.receive)
-	mux.HandleFunc("POST "+q+"/settle", s.settle)
-	mux.HandleFunc("POST "+q+"/renew", s.renew)
-	mux.HandleFunc("POST "+q+"/deferred", s.receiveDeferred)
 	mux.HandleFunc("POST "+q+"/cancel-scheduled", s.cancelScheduled)
-	mux.HandleFunc("POST "+q+"/dlq/resubmit", s.resubmit)
 
-	mux.HandleFunc("GET "+q+"/sessions", s.listSessions)
-	mux.HandleFunc("POST "+q+"/sessions/accept", s.acceptSession)
-	mux.HandleFunc("POST "+q+"/sessions/{id}/renew", s.renewSession)
-	mux.HandleFunc("POST "+q+"/sessions/{id}/release", s.releaseSession)
-	mux.HandleFunc("GET "+q+"/sessions/{id}/state", s.getSessionState)
-	mux.HandleFunc("PUT "+q+"/sessions/{id}/state", s.setSessionState)
+	const t = "/api/v1/topics/{name}"
+	const sub = t + "/subscriptions/{sub}"
+	mux.HandleFunc("GET /api/v1/topics", s.listTopics)
+	mux.HandleFunc("PUT "+t, s.createTopic)
+	mux.HandleFunc("GET "+t, s.getTopic)
+	mux.HandleFunc("PATCH "+t, s.updateTopic)
+	mux.HandleFunc("DELETE "+t, s.deleteTopic)
+	mux.HandleFunc("POST "+t+"/messages", s.send)
+	mux.HandleFunc("POST "+t+"/cancel-scheduled", s.cancelScheduled)
+	mux.HandleFunc("GET "+t+"/subscriptions", s.listSubscriptions)
+	mux.HandleFunc("PUT "+sub, s.createSubscription)
+	mux.HandleFunc("GET "+sub, s.getSubscription)
+	mux.HandleFunc("PATCH "+sub, s.updateSubscription)
+	mux.HandleFunc("DELETE "+sub, s.deleteSubscription)
+	mux.HandleFunc("GET "+sub+"/rules", s.listRules)
+	mux.HandleFunc("PUT "+sub+"/rules/{rule}", s.putRule)
+	mux.HandleFunc("GET "+sub+"/rules/{rule}", s.getRule)
+	mux.HandleFunc("DELETE "+sub+"/rules/{rule}", s.deleteRule)
+
+	// The message routes of a queue serve a subscription too, under
+	// either of its paths (queueName resolves {sub}).
+	for _, p := range []string{q, sub} {
+		if p == sub {
+			mux.HandleFunc("GET "+p+"/messages", s.peek)
+		}
+		mux.HandleFunc("POST "+p+"/receive", s.receive)
+		mux.HandleFunc("POST "+p+"/settle", s.settle)
+		mux.HandleFunc("POST "+p+"/renew", s.renew)
+		mux.HandleFunc("POST "+p+"/deferred", s.receiveDeferred)
+		mux.HandleFunc("POST "+p+"/dlq/resubmit", s.resubmit)
+		mux.HandleFunc("GET "+p+"/sessions", s.listSessions)
+		mux.HandleFunc("POST "+p+"/sessions/accept", s.acceptSession)
+		mux.HandleFunc("POST "+p+"/sessions/{id}/renew", s.renewSession)
+		mux.HandleFunc("POST "+p+"/sessions/{id}/release", s.releaseSession)
+		mux.HandleFunc("GET "+p+"/sessions/{id}/state", s.getSessionState)
+		mux.HandleFunc("PUT "+p+"/sessions/{id}/state", s.setSessionState)
+	}
 
 	return &root{mux: mux, s: s}
 }
@@ -201,9 +227,27 @@ func badRequest(format string, args ...any) error {
 	return &apiError{status: http.StatusBadRequest, code: broker.CodeInvalidArgument.String(), msg: fmt.Sprintf(format, args...)}
 }
 
-// fail writes err in the API's error shape. name, when set, is the queue the
-// request named, used to word NotFound.
+// fail writes err in the API's error shape. name, when set, is the queue
+// (or subscription path) the request named, used to word NotFound.
 func (s *server) fail(w http.ResponseWriter, r *http.Request, name string, err error) {
+	notFound := ""
+	if name != "" {
+		topic, sub, isSub := broker.SplitSubscriptionPath(name)
+		switch {
+		case isSub:
+			notFound = subNotFound(topic, sub)
+		case strings.HasPrefix(r.Pattern, r.Method+" /api/v1/topics/"):
+			notFound = topicNotFound(name)
+		default:
+			notFound = fmt.Sprintf("queue %q not found", name)
+		}
+	}
+	s.failWith(w, r, notFound, err)
+}
+
+// failWith writes err in the API's error shape; notFound, when set,
+// replaces the message of a NotFound error.
+func (s *server) failWith(w http.ResponseWriter, r *http.Request, notFound string, err error) {
 	var ae *apiError
 	if errors.As(err, &ae) {
 		writeError(w, ae.status, ae.code, ae.msg)
@@ -221,8 +265,8 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, name string, err e
 	if errors.As(err, &be) {
 		msg = be.Message
 	}
-	if code == broker.CodeNotFound && name != "" {
-		msg = fmt.Sprintf("queue %q not found", name)
+	if code == broker.CodeNotFound && notFound != "" {
+		msg = notFound
 	}
 	if status >= 500 {
 		s.log.Error("mgmt: request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
@@ -316,8 +360,16 @@ func jsonError(err error) error {
 }
 
 // queueName returns the {name} path value, checked against the entity name
-// rules.
+// rules; on a subscription's routes, the subscription's entity path
+// ("topic/Subscriptions/sub").
 func (s *server) queueName(r *http.Request) (string, error) {
+	if r.PathValue("sub") != "" {
+		topic, sub, err := s.subscriptionNames(r)
+		if err != nil {
+			return "", err
+		}
+		return broker.SubscriptionPath(topic, sub), nil
+	}
 	name := r.PathValue("name")
 	if err := broker.ValidateEntityName(name, s.b.Limits().MaxNameLength); err != nil {
 		return name, err

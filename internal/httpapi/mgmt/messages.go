@@ -21,6 +21,12 @@ func (s *server) send(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, "", err)
 		return
 	}
+	if topic, _, ok := broker.SplitSubscriptionPath(name); ok {
+		if info, err := s.b.GetEntity(name); err == nil && info.Kind == broker.KindSubscription {
+			s.fail(w, r, name, badRequest("cannot send to subscription %q; send to its topic %q", name, topic))
+			return
+		}
+	}
 	var req SendRequest
 	if err := s.decode(w, r, &req); err != nil {
 		s.fail(w, r, name, err)

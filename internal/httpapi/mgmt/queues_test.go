@@ -214,7 +214,7 @@ func TestQueueBadInput(t *testing.T) {
 		{"patch bad field", "PATCH", "/api/v1/queues/q", `{"maxSizeInMegabytes":0}`, 400, "InvalidArgument", nil},
 		{"patch unknown field", "PATCH", "/api/v1/queues/q", `{"name":"r"}`, 400, "InvalidArgument", nil},
 		{"delete unknown", "DELETE", "/api/v1/queues/nope", "", 404, "NotFound", nil},
-		{"unknown route", "GET", "/api/v1/topics", "", 404, "NotFound", nil},
+		{"unknown route", "GET", "/api/v1/subscriptions", "", 404, "NotFound", nil},
 		{"unknown queue route", "POST", "/api/v1/queues/q/purge", "", 404, "NotFound", nil},
 		{"wrong method", "POST", "/api/v1/queues/q", "", 405, "MethodNotAllowed", nil},
 	}
