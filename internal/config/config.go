@@ -37,6 +37,10 @@ type Config struct {
 	Log Log `json:"log"`
 	// Queues are created at start when they do not exist yet.
 	Queues []Queue `json:"queues,omitempty"`
+	// Topics, with their subscriptions and rules, are created at start
+	// when they do not exist yet; declared rules missing from an existing
+	// subscription are added (docs: README, Configuration).
+	Topics []Topic `json:"topics,omitempty"`
 	// ShutdownTimeout bounds a graceful shutdown.
 	ShutdownTimeout Duration `json:"shutdownTimeout,omitempty"`
 	// Keys are SAS keys by name (e.g. "RootManageSharedAccessKey"). Empty:
@@ -116,6 +120,10 @@ type EventGrid struct {
 	// DeadLetterDir, when set, also receives dead-lettered push events as
 	// files in Azure's blob layout.
 	DeadLetterDir string `json:"deadLetterDir,omitempty"`
+	// SystemEventsInterval is how often Service Bus system events are
+	// looked for (topics of topicType Microsoft.ServiceBus.Namespaces);
+	// default 30s.
+	SystemEventsInterval Duration `json:"systemEventsInterval,omitempty"`
 	// Topics are basic (custom) topics with push event subscriptions.
 	Topics []EGTopic `json:"topics,omitempty"`
 	// NamespaceTopics are namespace topics with queue (pull) subscriptions.
@@ -139,7 +147,9 @@ type EGTopic struct {
 	Keys               []string        `json:"keys,omitempty"`
 	// TopicType "Microsoft.ServiceBus.Namespaces" makes it a system topic
 	// carrying Baton's Service Bus events (docs/event-grid.md).
-	TopicType     string           `json:"topicType,omitempty"`
+	TopicType string `json:"topicType,omitempty"`
+	// Source is a system topic's Service Bus namespace resource id.
+	Source        string           `json:"source,omitempty"`
 	Subscriptions []EGSubscription `json:"eventSubscriptions,omitempty"`
 }
 
@@ -260,6 +270,8 @@ type Queue struct {
 	MaxSizeInMegabytes                  int64    `json:"maxSizeInMegabytes,omitempty"`
 	MaxMessageSizeInKilobytes           int64    `json:"maxMessageSizeInKilobytes,omitempty"`
 	AutoDeleteOnIdle                    Duration `json:"autoDeleteOnIdle,omitempty"`
+	ForwardTo                           string   `json:"forwardTo,omitempty"`
+	ForwardDeadLetteredMessagesTo       string   `json:"forwardDeadLetteredMessagesTo,omitempty"`
 	UserMetadata                        string   `json:"userMetadata,omitempty"`
 }
 
@@ -289,6 +301,7 @@ func Load(path string) (Config, error) {
 			return c, fmt.Errorf("config: %s: %w", path, err)
 		}
 		c.Queues, c.EmulatorNotes = e.ConfigQueues()
+		c.Topics = e.ConfigTopics()
 		c.FromEmulator = true
 		return c, nil
 	}
@@ -303,6 +316,7 @@ func Load(path string) (Config, error) {
 func Decode(data []byte, c *Config) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
+	dec.UseNumber() // rule parameters keep integers apart from doubles
 	if err := dec.Decode(c); err != nil {
 		return err
 	}
@@ -414,6 +428,7 @@ func (c *Config) Validate() error {
 		}
 		seen[key] = true
 	}
+	errs = append(errs, validateTopics(c.Topics, seen)...)
 	if len(errs) > 0 {
 		return fmt.Errorf("config: %w", errors.Join(errs...))
 	}

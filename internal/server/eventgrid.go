@@ -23,6 +23,8 @@ type eventGridFace struct {
 	topicURLs map[string]string // per-topic listeners by topic name
 	handler   *eventgrid.Handler
 	push      *push.Manager
+	sysStop   context.CancelFunc // stops the Service Bus system events
+	sysDone   chan struct{}
 }
 
 // startEventGrid starts the Event Grid face on cfg.Listen.EventGrid (HTTPS)
@@ -173,6 +175,16 @@ func (s *Server) startEventGrid(ctx context.Context) (err error) {
 		}()
 	}
 	pm.Start(ctx)
+	interval := time.Duration(eg.SystemEventsInterval)
+	if interval <= 0 {
+		interval = 30 * time.Second
+	}
+	sysCtx, sysStop := context.WithCancel(context.WithoutCancel(ctx))
+	f.sysStop, f.sysDone = sysStop, make(chan struct{})
+	go func() {
+		defer close(f.sysDone)
+		(&sbEvents{b: s.broker, h: h, clock: s.clock, log: s.log.With("component", "eventgrid-system"), interval: interval}).run(sysCtx)
+	}()
 	s.eventGrid = f
 	s.setEventGridMgmt(h.Management(false))
 	s.log.Info("Event Grid listening", "urls", f.urls, "topics", len(topics), "namespaceTopics", len(nsTopics))
@@ -200,6 +212,8 @@ func (s *Server) stopEventGrid(ctx context.Context) error {
 		return nil
 	}
 	s.setEventGridMgmt(nil)
+	f.sysStop()
+	<-f.sysDone
 	f.push.Stop()
 	f.handler.Close()
 	var errs []error

@@ -30,9 +30,15 @@ type TopicSpec struct {
 	Keys []string `json:"keys,omitempty"`
 	// TopicType "Microsoft.ServiceBus.Namespaces" makes it a system topic
 	// that carries Baton's Service Bus events (publishes are refused).
-	TopicType     string             `json:"topicType,omitempty"`
+	TopicType string `json:"topicType,omitempty"`
+	// Source is a system topic's source: the Service Bus namespace's
+	// resource id (default: namespace "baton" in resource group "baton").
+	Source        string             `json:"source,omitempty"`
 	Subscriptions []SubscriptionSpec `json:"eventSubscriptions,omitempty"`
 }
+
+// DefaultServiceBusSource is a Service Bus system topic's default source.
+const DefaultServiceBusSource = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/baton/providers/Microsoft.ServiceBus/namespaces/baton"
 
 // TopicTypeServiceBus is the topicType of a Service Bus system topic.
 const TopicTypeServiceBus = "Microsoft.ServiceBus.Namespaces"
