@@ -8,29 +8,42 @@
 //
 // # Endpoints
 //
-//	GET    /$namespaceinfo                    200 entry with NamespaceInfo
-//	GET    /$Resources/Queues?$skip=N&$top=M  200 feed of QueueDescription entries, by name
-//	GET    /{queue}                           200 entry; 404 when missing (the Go SDK returns nil)
-//	PUT    /{queue}                           create: 201 entry; 409 when it exists
-//	PUT    /{queue}  with If-Match: *         update: 200 entry; 404 when missing
-//	DELETE /{queue}                           200, empty body; 404 when missing
-//	GET    /$Resources/Topics                 501 (topics are not implemented)
-//	*      /{topic}/Subscriptions[/...]       501 (subscriptions and rules are not implemented)
-//	PUT    /{name} with a TopicDescription    501
+//	GET    /$namespaceinfo                         200 entry with NamespaceInfo
+//	GET    /$Resources/Queues?$skip=N&$top=M       200 feed of QueueDescription entries, by name
+//	GET    /$Resources/Topics?$skip=N&$top=M       200 feed of TopicDescription entries, by name
+//	GET    /{name}                                 200 entry (queue or topic); 404 when missing (the Go SDK returns nil)
+//	PUT    /{name}                                 create (the body's description says queue or topic): 201; 409 when it exists
+//	PUT    /{name}  with If-Match: *               update: 200 entry; 404 when missing
+//	DELETE /{name}                                 200, empty body; 404 when missing (a topic takes its subscriptions)
+//	GET    /{topic}/Subscriptions?$skip&$top       200 feed of SubscriptionDescription entries, by name
+//	GET|PUT|DELETE /{topic}/Subscriptions/{sub}    as for queues; a create's DefaultRuleDescription is the first rule
+//	GET    /{topic}/Subscriptions/{sub}/Rules/     200 feed of RuleDescription entries, in the order added
+//	PUT    /{topic}/Subscriptions/{sub}/Rules/     create a rule named by the body (the Go client's unnamed rule)
+//	GET|PUT|DELETE /{topic}/Subscriptions/{sub}/Rules/{rule}   as for queues; If-Match: * replaces the rule
 //
-// Paths are matched case-insensitively; the api-version query parameter is
-// accepted whatever its value and echoed in the URLs of the response.
-// Queue names may contain '/'.
+// Paths are matched case-insensitively (the Subscriptions and Rules
+// keywords too); the api-version query parameter is accepted whatever its
+// value and echoed in the URLs of the response. Queue and topic names may
+// contain '/'; subscription and rule names may not, so a path is read from
+// its end.
 //
 // # Documents
 //
 // Entries and feeds follow Service Bus's own documents: an Atom <entry> with
-// id (the entity's absolute URL), <title type="text"> (the entity's name,
-// which the Go client uses as the queue name), published, updated, author,
-// a self link and <content type="application/xml"> holding a
-// QueueDescription in the Service Bus namespace with every element Service
-// Bus writes, in its order. CountDetails declares one prefixed namespace
-// (d2p1) for its children, which the JS client needs. Durations are written
+// id (the entity's absolute URL, from whose path the JS client reads topic,
+// subscription and rule names), <title type="text"> (the entity's own name,
+// which the Go client uses), published, updated, author, a self link and
+// <content type="application/xml"> holding a QueueDescription,
+// TopicDescription, SubscriptionDescription or RuleDescription in the
+// Service Bus namespace with every element Service Bus writes, in its order.
+// CountDetails declares one prefixed namespace (d2p1) for its children,
+// which the JS client needs. A RuleDescription always has an Action
+// (EmptyRuleAction when none: the Go client dereferences it), and typed
+// values are written <Value i:type="d6p1:int" xmlns:d6p1="...XMLSchema">
+// with the i prefix of the description (JS looks up "i:type" literally and
+// strips five characters of prefix). Integers that fit 32 bits are "int"
+// (the Go client reads int, not long). A topic's SizeInBytes and
+// CountDetails are summed over its subscriptions, each copy counted. Durations are written
 // as .NET's XmlConvert writes a TimeSpan (PT1M, P1DT2H, PT0.5S) and "never"
 // as P10675199DT2H48M5.4775807S; times are RFC 3339 UTC with up to seven
 // fractional digits, 0001-01-01T00:00:00Z for "never accessed".
@@ -66,14 +79,12 @@
 //	Closed                 503  ServiceUnavailable
 //	Unknown                500  InternalServerError
 //
-// The handler's own errors: 400 BadRequest for malformed XML or a bad
-// property value (the detail names the element), 401 Unauthorized, 404
-// NotFound for unknown paths, 405 MethodNotAllowed, 413 RequestTooLarge, and
-// 501 NotImplemented for topics, subscriptions and rules. 501 is not retried
-// by azcore's retry policy, and the Go client returns it as an
-// *azcore.ResponseError with StatusCode 501, ErrorCode "NotImplemented" and
-// the detail in its message; GetTopic on a missing name answers 404, so the
-// Go client reports "no such topic" (nil), which is true.
+// A bad SQL filter or action is the broker's InvalidArgument, whose detail
+// names the line, column and token. The handler's own errors: 400
+// BadRequest for malformed XML, a bad property value, an unknown filter or
+// action type or a bad typed value (the detail names the element), 401
+// Unauthorized, 404 NotFound for unknown paths, 405 MethodNotAllowed and
+// 413 RequestTooLarge.
 //
 // # Authentication
 //

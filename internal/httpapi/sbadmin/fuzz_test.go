@@ -14,13 +14,16 @@ import (
 )
 
 // FuzzDecodeEntry feeds PUT bodies to the decoder and, through the whole
-// handler, to the broker. The seeds in testdata/fuzz/FuzzDecodeEntry are
-// bodies the Go SDK sent (queue create and update with every property,
-// topic, subscription and rule creates).
+// handler, to the broker, as a queue or topic, a subscription and a rule.
+// The seeds in testdata/fuzz/FuzzDecodeEntry are bodies the Go and JS SDKs
+// send (queue create and update with every property; topic, subscription
+// with a default rule, and rule creates with every filter, action and
+// parameter type).
 //
-// Properties: decoding never panics; a body that decodes is either a 400
-// with a detail or creates a queue whose description reads back with the
-// same durations (at tick precision); the handler never answers 5xx.
+// Properties: decoding never panics; a description that decodes has
+// durations that read back the same (at tick precision); the handler never
+// answers 5xx, every 400 has a detail, and an entity or rule it creates
+// reads back as well-formed XML.
 func FuzzDecodeEntry(f *testing.F) {
 	f.Add([]byte(fullEntry))
 	f.Add([]byte(`<entry><content><QueueDescription><LockDuration>PT1M</LockDuration></QueueDescription></content></entry>`))
@@ -45,18 +48,33 @@ func FuzzDecodeEntry(f *testing.F) {
 	fx := &fixture{clock: clock.NewFake(epoch), b: b}
 	fx.h = New(Config{Broker: b, Clock: fx.clock})
 
+	if _, err := b.CreateTopic(context.Background(), "ft", broker.QueueProperties{}); err != nil {
+		f.Fatal(err)
+	}
+	if _, err := b.CreateSubscription(context.Background(), "ft", "fs", broker.QueueProperties{}, nil); err != nil {
+		f.Fatal(err)
+	}
+
 	f.Fuzz(func(t *testing.T, body []byte) {
 		fx.t = t
-		kind, desc, err := decodeEntry(body)
-		if err != nil {
-			if kind != 0 || desc != nil {
+		e, err := decodeEntry(body)
+		switch {
+		case err != nil:
+			if e != nil {
 				t.Fatalf("error %v with a result", err)
 			}
-		} else if kind == bodyQueue {
-			if desc == nil {
-				t.Fatal("queue body without a description")
+		case e.kind == bodyRule:
+			if e.rule == nil || e.desc != nil {
+				t.Fatalf("rule body %+v", e)
 			}
-			if props, err := desc.toProperties(); err == nil {
+			if r, err := e.rule.toRule(""); err == nil && r.Name == "" {
+				t.Fatal("a rule without a name")
+			}
+		default:
+			if e.desc == nil || e.rule != nil {
+				t.Fatalf("%v body %+v", e.kind, e)
+			}
+			if props, err := e.desc.toProperties(e.kind); err == nil {
 				for _, d := range []time.Duration{props.LockDuration, props.DefaultMessageTimeToLive, props.DuplicateDetectionHistoryTimeWindow, props.AutoDeleteOnIdle} {
 					if d == 0 {
 						continue
@@ -73,16 +91,27 @@ func FuzzDecodeEntry(f *testing.F) {
 			}
 		}
 
-		w := fx.do("PUT", "/fuzz", string(body))
-		if w.Code >= 500 && w.Code != http.StatusNotImplemented {
-			t.Fatalf("status %d: %s", w.Code, w.Body)
-		}
-		if w.Code == http.StatusBadRequest && !strings.Contains(w.Body.String(), "<Detail>") {
-			t.Fatalf("400 without a detail: %s", w.Body)
-		}
-		if w.Code == http.StatusCreated {
-			if err := b.DeleteEntity(context.Background(), "fuzz"); err != nil {
-				t.Fatal(err)
+		// Through the whole handler, as an entity, a subscription and a
+		// rule: never a 5xx, every 400 with a detail, and whatever was
+		// created reads back as well-formed XML.
+		for _, target := range []string{"/fuzz", "/ft/Subscriptions/fsub", "/ft/Subscriptions/fs/Rules/fr"} {
+			w := fx.do("PUT", target, string(body))
+			if w.Code >= 500 {
+				t.Fatalf("PUT %s: status %d: %s", target, w.Code, w.Body)
+			}
+			if w.Code == http.StatusBadRequest && !strings.Contains(w.Body.String(), "<Detail>") {
+				t.Fatalf("PUT %s: 400 without a detail: %s", target, w.Body)
+			}
+			if w.Code != http.StatusCreated {
+				continue
+			}
+			g := fx.do("GET", target, "")
+			if g.Code != http.StatusOK {
+				t.Fatalf("GET %s after create: %d %s", target, g.Code, g.Body)
+			}
+			wellFormed(t, g.Body.Bytes())
+			if d := fx.do("DELETE", target, ""); d.Code != http.StatusOK {
+				t.Fatalf("DELETE %s: %d %s", target, d.Code, d.Body)
 			}
 		}
 	})

@@ -117,7 +117,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	lower := strings.ToLower(path)
 	switch {
 	case path == "":
-		h.fail(w, r, http.StatusNotFound, "NotFound", "no entity named; use /{queue}, /$Resources/Queues or /$namespaceinfo")
+		h.fail(w, r, http.StatusNotFound, "NotFound", "no entity named; use /{queue}, /{topic}, /$Resources/Queues, /$Resources/Topics or /$namespaceinfo")
 	case lower == "$namespaceinfo":
 		if r.Method != http.MethodGet {
 			h.methodNotAllowed(w, r, "GET")
@@ -126,22 +126,60 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.namespaceInfo(w, r)
 	case strings.HasPrefix(lower, "$resources/"):
 		h.resources(w, r, strings.Trim(lower[len("$resources/"):], "/"))
-	case isSubscriptionPath(lower):
-		h.notImplemented(w, r, "subscriptions and rules")
 	default:
-		h.entity(w, r, strings.TrimSuffix(path, "/"))
+		p := parsePath(strings.TrimSuffix(path, "/"))
+		switch p.kind {
+		case pathSubscriptions:
+			h.subscriptionsCollection(w, r, p.topic)
+		case pathSubscription:
+			h.subscription(w, r, p.topic, p.sub)
+		case pathRules:
+			h.rulesCollection(w, r, p.topic, p.sub)
+		case pathRule:
+			h.rule(w, r, p.topic, p.sub, p.rule)
+		default:
+			h.entity(w, r, p.topic)
+		}
 	}
 }
 
-// isSubscriptionPath reports whether path is {topic}/Subscriptions[/...].
-func isSubscriptionPath(lower string) bool {
-	segs := strings.Split(strings.Trim(lower, "/"), "/")
-	for i := 1; i < len(segs); i++ {
-		if segs[i] == "subscriptions" {
-			return true
-		}
+// pathKind is what a request path names.
+type pathKind int
+
+const (
+	pathEntity        pathKind = iota // {queue} or {topic}
+	pathSubscriptions                 // {topic}/Subscriptions
+	pathSubscription                  // {topic}/Subscriptions/{sub}
+	pathRules                         // {topic}/Subscriptions/{sub}/Rules
+	pathRule                          // {topic}/Subscriptions/{sub}/Rules/{rule}
+)
+
+// entityPath is a parsed request path. Names keep the client's spelling.
+type entityPath struct {
+	kind             pathKind
+	topic, sub, rule string
+}
+
+// parsePath reads a path (no leading or trailing slash). Subscription and
+// rule names contain no '/', and topic names may not contain
+// "/Subscriptions/", so the segments are matched from the end; the
+// keywords Subscriptions and Rules are case-insensitive.
+func parsePath(path string) entityPath {
+	segs := strings.Split(path, "/")
+	n := len(segs)
+	is := func(i int, word string) bool { return i >= 1 && i < n && strings.EqualFold(segs[i], word) }
+	join := func(k int) string { return strings.Join(segs[:k], "/") }
+	switch {
+	case n >= 5 && is(n-4, "Subscriptions") && is(n-2, "Rules"):
+		return entityPath{kind: pathRule, topic: join(n - 4), sub: segs[n-3], rule: segs[n-1]}
+	case n >= 4 && is(n-3, "Subscriptions") && is(n-1, "Rules"):
+		return entityPath{kind: pathRules, topic: join(n - 3), sub: segs[n-2]}
+	case n >= 3 && is(n-2, "Subscriptions"):
+		return entityPath{kind: pathSubscription, topic: join(n - 2), sub: segs[n-1]}
+	case n >= 2 && is(n-1, "Subscriptions"):
+		return entityPath{kind: pathSubscriptions, topic: join(n - 1)}
 	}
-	return false
+	return entityPath{kind: pathEntity, topic: path}
 }
 
 func (h *Handler) resources(w http.ResponseWriter, r *http.Request, kind string) {
@@ -153,9 +191,9 @@ func (h *Handler) resources(w http.ResponseWriter, r *http.Request, kind string)
 	case "queues":
 		h.listQueues(w, r)
 	case "topics":
-		h.notImplemented(w, r, "topics")
+		h.listTopics(w, r)
 	default:
-		h.fail(w, r, http.StatusNotFound, "NotFound", fmt.Sprintf("unknown resource collection %q; Baton lists Queues", kind))
+		h.fail(w, r, http.StatusNotFound, "NotFound", fmt.Sprintf("unknown resource collection %q; Baton lists Queues and Topics", kind))
 	}
 }
 
@@ -197,11 +235,6 @@ func (h *Handler) brokerFail(w http.ResponseWriter, r *http.Request, err error) 
 		}
 	}
 	h.fail(w, r, m.status, m.code, msg)
-}
-
-func (h *Handler) notImplemented(w http.ResponseWriter, r *http.Request, what string) {
-	h.fail(w, r, http.StatusNotImplemented, "NotImplemented",
-		fmt.Sprintf("Baton's Service Bus administration API does not implement %s yet; queues are supported", what))
 }
 
 func (h *Handler) methodNotAllowed(w http.ResponseWriter, r *http.Request, allow string) {

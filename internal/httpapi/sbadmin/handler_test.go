@@ -32,9 +32,15 @@ type fixture struct {
 
 func setup(t *testing.T, cfg Config) *fixture {
 	t.Helper()
+	return setupLimits(t, cfg, broker.Limits{})
+}
+
+// setupLimits is setup with a broker under the given limits.
+func setupLimits(t *testing.T, cfg Config, limits broker.Limits) *fixture {
+	t.Helper()
 	f := &fixture{t: t, clock: clock.NewFake(epoch)}
 	st := memstore.New()
-	b, err := broker.New(broker.Config{Store: st, Clock: f.clock})
+	b, err := broker.New(broker.Config{Store: st, Clock: f.clock, Limits: limits})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,14 +91,7 @@ func (f *fixture) want(w *httptest.ResponseRecorder, status int) {
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
 	if len(got) > 0 {
-		dec := xml.NewDecoder(bytes.NewReader(got))
-		for {
-			if _, err := dec.Token(); err == io.EOF {
-				break
-			} else if err != nil {
-				t.Fatalf("%s is not well-formed XML: %v\n%s", name, err, got)
-			}
-		}
+		wellFormed(t, got)
 	}
 	path := filepath.Join("testdata", name)
 	if *update {
@@ -107,6 +106,19 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Fatalf("%s differs:\n got %s\nwant %s", name, got, want)
+	}
+}
+
+// wellFormed fails t unless doc is well-formed XML.
+func wellFormed(t *testing.T, doc []byte) {
+	t.Helper()
+	dec := xml.NewDecoder(bytes.NewReader(doc))
+	for {
+		if _, err := dec.Token(); err == io.EOF {
+			return
+		} else if err != nil {
+			t.Fatalf("not well-formed XML: %v\n%s", err, doc)
+		}
 	}
 }
 
@@ -145,6 +157,11 @@ func TestGoldenDocuments(t *testing.T) {
 	}
 	golden(t, "namespaceinfo.xml", w.Body.Bytes())
 
+	for _, n := range []string{"archive", "dlq-archive"} {
+		if _, err := f.b.CreateQueue(t.Context(), n, broker.QueueProperties{}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	w = f.do("PUT", "/orders?api-version=2024-05", fullEntry, "Content-Type", "application/atom+xml;type=entry;charset=utf-8")
 	f.want(w, http.StatusCreated)
 	golden(t, "create-queue.xml", w.Body.Bytes())
@@ -173,10 +190,6 @@ func TestGoldenDocuments(t *testing.T) {
 		t.Fatalf("x-ms-error-code %q", w.Header().Get("x-ms-error-code"))
 	}
 	golden(t, "error-not-found.xml", w.Body.Bytes())
-
-	w = f.do("GET", "/$Resources/Topics?api-version=2024-05", "")
-	f.want(w, http.StatusNotImplemented)
-	golden(t, "error-topics.xml", w.Body.Bytes())
 }
 
 func TestRouting(t *testing.T) {
@@ -195,10 +208,41 @@ func TestRouting(t *testing.T) {
 	f.want(f.do("GET", "/", ""), http.StatusNotFound)
 	f.want(f.do("GET", "/$Resources/EventHubs", ""), http.StatusNotFound)
 	f.want(f.do("GET", "/a/b/c/$DeadLetterQueue", ""), http.StatusBadRequest)
-	f.want(f.do("GET", "/t1/Subscriptions/s1", ""), http.StatusNotImplemented)
-	f.want(f.do("GET", "/t1/Subscriptions?&%24top=10", ""), http.StatusNotImplemented)
-	f.want(f.do("PUT", "/t1/Subscriptions/s1/Rules/r1", empty), http.StatusNotImplemented)
-	f.want(f.do("PUT", "/t2", `<entry xmlns="http://www.w3.org/2005/Atom"><content type="application/xml"><TopicDescription/></content></entry>`), http.StatusNotImplemented)
+	f.want(f.do("GET", "/t1/Subscriptions/s1", ""), http.StatusNotFound)
+	f.want(f.do("GET", "/t1/Subscriptions?&%24top=10", ""), http.StatusNotFound)
+	f.want(f.do("GET", "/t1/Subscriptions/s1/Rules/", ""), http.StatusNotFound)
+	f.want(f.do("GET", "/t1/Subscriptions/s1/Rules/r1", ""), http.StatusNotFound)
+	f.want(f.do("PUT", "/t1/Subscriptions/s1/Rules/r1", empty), http.StatusBadRequest)
+	topic := `<entry xmlns="http://www.w3.org/2005/Atom"><content type="application/xml"><TopicDescription/></content></entry>`
+	sub := `<entry xmlns="http://www.w3.org/2005/Atom"><content type="application/xml"><SubscriptionDescription/></content></entry>`
+	rule := `<entry xmlns="http://www.w3.org/2005/Atom"><content type="application/xml"><RuleDescription><Filter i:type="FalseFilter" xmlns:i="http://www.w3.org/2001/XMLSchema-instance"/></RuleDescription></content></entry>`
+	f.want(f.do("PUT", "/a/t2", topic), http.StatusCreated)
+	f.want(f.do("PUT", "/a/t2", topic), http.StatusConflict)
+	f.want(f.do("PUT", "/a/t2", empty), http.StatusConflict)
+	f.want(f.do("PUT", "/a/t2", empty, "If-Match", "*"), http.StatusBadRequest) // a topic, not a queue
+	f.want(f.do("PUT", "/a/t2", sub), http.StatusBadRequest)
+	f.want(f.do("PUT", "/a/t2/Subscriptions/s", topic), http.StatusBadRequest)
+	f.want(f.do("PUT", "/a/t2/Subscriptions/s", sub, "If-Match", "*"), http.StatusNotFound)
+	f.want(f.do("PUT", "/a/t2/subscriptions/s", sub), http.StatusCreated)
+	f.want(f.do("PUT", "/A/T2/Subscriptions/S", sub), http.StatusConflict)
+	f.want(f.do("GET", "/A/T2/SUBSCRIPTIONS/S/", ""), http.StatusOK)
+	f.want(f.do("PUT", "/a/t2/Subscriptions/s/Rules/r", sub), http.StatusBadRequest)
+	f.want(f.do("PUT", "/a/t2/Subscriptions/s/Rules/r", rule, "If-Match", "*"), http.StatusNotFound)
+	f.want(f.do("PUT", "/a/t2/Subscriptions/s/Rules/r", rule), http.StatusCreated)
+	f.want(f.do("PUT", "/a/t2/Subscriptions/s/rules/R", rule), http.StatusConflict)
+	f.want(f.do("PUT", "/a/t2/Subscriptions/s/Rules/r", rule, "If-Match", "*"), http.StatusOK)
+	f.want(f.do("PUT", "/a/t2/Subscriptions/s/Rules/", rule), http.StatusConflict) // no name: $Default, which exists
+	f.want(f.do("GET", "/a/t2/Subscriptions/s/RULES/r", ""), http.StatusOK)
+	f.want(f.do("POST", "/a/t2/Subscriptions/s/Rules/r", ""), http.StatusMethodNotAllowed)
+	f.want(f.do("POST", "/a/t2/Subscriptions/s/Rules", ""), http.StatusMethodNotAllowed)
+	f.want(f.do("PUT", "/a/t2/Subscriptions", sub), http.StatusMethodNotAllowed)
+	f.want(f.do("DELETE", "/a/t2/Subscriptions/s/Rules/r", ""), http.StatusOK)
+	f.want(f.do("DELETE", "/a/t2/Subscriptions/s/Rules/r", ""), http.StatusNotFound)
+	f.want(f.do("DELETE", "/a/t2/Subscriptions/s", ""), http.StatusOK)
+	f.want(f.do("DELETE", "/a/t2/Subscriptions/s", ""), http.StatusNotFound)
+	f.want(f.do("PUT", "/a/t2/Subscriptions/s", sub), http.StatusCreated)
+	f.want(f.do("DELETE", "/a/t2", ""), http.StatusOK)
+	f.want(f.do("GET", "/a/t2/Subscriptions/s", ""), http.StatusNotFound) // went with its topic
 	f.want(f.do("GET", "/$Resources/Queues?$top=x", ""), http.StatusBadRequest)
 	f.want(f.do("DELETE", "/a/b/c", ""), http.StatusOK)
 	f.want(f.do("DELETE", "/a/b/c", ""), http.StatusNotFound)

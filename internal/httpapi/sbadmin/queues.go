@@ -16,7 +16,7 @@ import (
 // Bus.
 const defaultPageSize = 100
 
-// entity serves GET, PUT and DELETE on /{name}.
+// entity serves GET, PUT and DELETE on /{name}: a queue or a topic.
 func (h *Handler) entity(w http.ResponseWriter, r *http.Request, name string) {
 	if err := broker.ValidateEntityName(name, h.b.Limits().MaxNameLength); err != nil {
 		h.brokerFail(w, r, err)
@@ -34,98 +34,127 @@ func (h *Handler) entity(w http.ResponseWriter, r *http.Request, name string) {
 	}
 }
 
-func (h *Handler) getEntity(w http.ResponseWriter, r *http.Request, name string) {
+// notFound answers 404 for name: what a Storage queue or a subscription
+// reached by a plain path is to this API.
+func (h *Handler) notFound(w http.ResponseWriter, r *http.Request, what, name string) {
+	h.brokerFail(w, r, &broker.Error{Code: broker.CodeNotFound, Message: what + " " + name + " not found"})
+}
+
+// getServiceBusEntity returns the queue or topic name, or answers 404 for
+// anything else.
+func (h *Handler) getServiceBusEntity(w http.ResponseWriter, r *http.Request, name string) (*broker.EntityInfo, bool) {
 	info, err := h.b.GetEntity(name)
 	if err != nil {
 		h.brokerFail(w, r, err)
+		return nil, false
+	}
+	if info.Kind != broker.KindQueue && info.Kind != broker.KindTopic {
+		h.notFound(w, r, "entity", name)
+		return nil, false
+	}
+	return info, true
+}
+
+func (h *Handler) getEntity(w http.ResponseWriter, r *http.Request, name string) {
+	info, ok := h.getServiceBusEntity(w, r, name)
+	if !ok {
 		return
 	}
-	if info.Kind != broker.KindQueue {
-		if info.Kind == broker.KindStorageQueue {
-			// A Storage queue is not a Service Bus entity.
-			h.brokerFail(w, r, &broker.Error{Code: broker.CodeNotFound, Message: "entity " + name + " not found"})
-			return
-		}
-		h.notImplemented(w, r, info.Kind.String()+"s")
+	if info.Kind == broker.KindTopic {
+		h.writeTopic(w, r, http.StatusOK, info)
 		return
 	}
 	h.writeQueue(w, r, http.StatusOK, info)
 }
 
-// putEntity creates (no If-Match) or updates (If-Match present, "*" from
-// the SDKs) the entity the body describes.
-func (h *Handler) putEntity(w http.ResponseWriter, r *http.Request, name string) {
+// readEntry reads and decodes a PUT body; on failure it has answered.
+func (h *Handler) readEntry(w http.ResponseWriter, r *http.Request) (*entryBody, bool) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			h.fail(w, r, http.StatusRequestEntityTooLarge, "RequestTooLarge",
 				fmt.Sprintf("the request body is larger than %d bytes", h.maxBytes))
-			return
+			return nil, false
 		}
 		h.fail(w, r, http.StatusBadRequest, "BadRequest", "reading the request body: "+err.Error())
-		return
+		return nil, false
 	}
-	kind, desc, err := decodeEntry(body)
+	e, err := decodeEntry(body)
 	if err != nil {
-		h.fail(w, r, http.StatusBadRequest, "BadRequest", strings.TrimPrefix(err.Error(), errBadRequest.Error()+": "))
+		h.badRequest(w, r, err)
+		return nil, false
+	}
+	return e, true
+}
+
+// badRequest answers 400 with a decoding error's message.
+func (h *Handler) badRequest(w http.ResponseWriter, r *http.Request, err error) {
+	h.fail(w, r, http.StatusBadRequest, "BadRequest", strings.TrimPrefix(err.Error(), errBadRequest.Error()+": "))
+}
+
+// isUpdate reports whether a PUT is an update (If-Match present, "*" from
+// the SDKs) rather than a create.
+func isUpdate(r *http.Request) bool { return r.Header.Get("If-Match") != "" }
+
+// putEntity creates or updates the queue or topic the body describes.
+func (h *Handler) putEntity(w http.ResponseWriter, r *http.Request, name string) {
+	e, ok := h.readEntry(w, r)
+	if !ok {
 		return
 	}
-	switch kind {
-	case bodyTopic:
-		h.notImplemented(w, r, "topics")
-		return
-	case bodySubscription, bodyRule:
-		h.notImplemented(w, r, "subscriptions and rules")
+	if e.kind != bodyQueue && e.kind != bodyTopic {
+		h.fail(w, r, http.StatusBadRequest, "BadRequest",
+			fmt.Sprintf("a %s does not belong at /%s; send a QueueDescription or a TopicDescription (subscriptions are at /{topic}/Subscriptions/{name}, rules at /{topic}/Subscriptions/{name}/Rules/{rule})", e.kind, name))
 		return
 	}
-	props, err := desc.toProperties()
+	props, err := e.desc.toProperties(e.kind)
 	if err != nil {
-		h.fail(w, r, http.StatusBadRequest, "BadRequest", strings.TrimPrefix(err.Error(), errBadRequest.Error()+": "))
+		h.badRequest(w, r, err)
 		return
 	}
-	if r.Header.Get("If-Match") == "" {
-		info, err := h.b.CreateQueue(r.Context(), name, props)
+	ctx := r.Context()
+	if !isUpdate(r) {
+		var info *broker.EntityInfo
+		if e.kind == bodyTopic {
+			info, err = h.b.CreateTopic(ctx, name, props)
+		} else {
+			info, err = h.b.CreateQueue(ctx, name, props)
+		}
 		if err != nil {
 			h.brokerFail(w, r, err)
 			return
 		}
-		h.writeQueue(w, r, http.StatusCreated, info)
+		h.writeEntity(w, r, http.StatusCreated, info)
 		return
 	}
-	if cur, err := h.b.GetEntity(name); err != nil {
-		h.brokerFail(w, r, err)
-		return
-	} else if cur.Kind != broker.KindQueue {
-		if cur.Kind == broker.KindStorageQueue {
-			// A Storage queue is not a Service Bus entity.
-			h.brokerFail(w, r, &broker.Error{Code: broker.CodeNotFound, Message: "entity " + name + " not found"})
-			return
-		}
-		h.notImplemented(w, r, cur.Kind.String()+"s")
+	if _, ok := h.getServiceBusEntity(w, r, name); !ok {
 		return
 	}
-	info, err := h.b.UpdateQueue(r.Context(), name, props)
+	var info *broker.EntityInfo
+	if e.kind == bodyTopic {
+		info, err = h.b.UpdateTopic(ctx, name, props)
+	} else {
+		info, err = h.b.UpdateQueue(ctx, name, props)
+	}
 	if err != nil {
 		h.brokerFail(w, r, err)
 		return
 	}
-	h.writeQueue(w, r, http.StatusOK, info)
+	h.writeEntity(w, r, http.StatusOK, info)
+}
+
+// writeEntity writes a queue's or a topic's entry.
+func (h *Handler) writeEntity(w http.ResponseWriter, r *http.Request, status int, info *broker.EntityInfo) {
+	if info.Kind == broker.KindTopic {
+		h.writeTopic(w, r, status, info)
+		return
+	}
+	h.writeQueue(w, r, status, info)
 }
 
 func (h *Handler) deleteEntity(w http.ResponseWriter, r *http.Request, name string) {
-	info, err := h.b.GetEntity(name)
-	if err != nil {
-		h.brokerFail(w, r, err)
-		return
-	}
-	if info.Kind != broker.KindQueue {
-		if info.Kind == broker.KindStorageQueue {
-			// A Storage queue is not a Service Bus entity.
-			h.brokerFail(w, r, &broker.Error{Code: broker.CodeNotFound, Message: "entity " + name + " not found"})
-			return
-		}
-		h.notImplemented(w, r, info.Kind.String()+"s")
+	if _, ok := h.getServiceBusEntity(w, r, name); !ok {
 		return
 	}
 	if err := h.b.DeleteEntity(r.Context(), name); err != nil {
@@ -160,9 +189,21 @@ func (h *Handler) writeQueue(w http.ResponseWriter, r *http.Request, status int,
 }
 
 // listQueues serves GET /$Resources/Queues?$skip=N&$top=M, a feed of queue
-// entries sorted by name. Without $top a page holds defaultPageSize
-// entries; a rel="next" link points at the next page while more remain.
+// entries sorted by name.
 func (h *Handler) listQueues(w http.ResponseWriter, r *http.Request) {
+	all := h.b.ListEntities(broker.KindQueue)
+	h.writeFeed(w, r, "Queues", "$Resources/Queues", len(all), func(x *xmlWriter, i int) {
+		x.openEntry(h.queueMeta(r, all[i]))
+		x.queueDescription(all[i])
+		x.closeEntry()
+	})
+}
+
+// writeFeed writes a feed of n items paged by the request's $skip and $top
+// (by default defaultPageSize a page), calling entry for each item of the
+// page. A rel="next" link points at the next page while more remain. path
+// is the collection's path, for the feed's id and links.
+func (h *Handler) writeFeed(w http.ResponseWriter, r *http.Request, title, path string, n int, entry func(x *xmlWriter, i int)) {
 	q := r.URL.Query()
 	skip, err := pageParam(q, "$skip", 0)
 	if err != nil {
@@ -174,31 +215,28 @@ func (h *Handler) listQueues(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusBadRequest, "BadRequest", err.Error())
 		return
 	}
-	all := h.b.ListEntities(broker.KindQueue)
-	page := all[min(skip, len(all)):]
-	if len(page) > top {
-		page = page[:top]
-	}
+	first := min(skip, n)
+	last := first + min(top, n-first)
 	ver := url.QueryEscape(requestAPIVersion(r))
-	self := baseURL(r) + "$Resources/Queues?api-version=" + ver
+	self := baseURL(r) + path + "?api-version=" + ver
 	var x xmlWriter
 	x.header()
 	x.WriteString(`<feed xmlns="` + nsAtom + `">`)
-	x.WriteString(`<title type="text">Queues</title>`)
+	x.WriteString(`<title type="text">`)
+	x.text(title)
+	x.WriteString(`</title>`)
 	x.elem("id", self)
 	x.elem("updated", formatTime(h.clock.Now()))
 	x.WriteString(`<link rel="self" href="`)
 	x.text(self)
 	x.WriteString(`"/>`)
-	if next := skip + len(page); next < len(all) && len(page) > 0 {
+	if last < n && last > first {
 		x.WriteString(`<link rel="next" href="`)
-		x.text(fmt.Sprintf("%s$Resources/Queues?%%24skip=%d&%%24top=%d&api-version=%s", baseURL(r), next, top, ver))
+		x.text(fmt.Sprintf("%s%s?%%24skip=%d&%%24top=%d&api-version=%s", baseURL(r), path, last, top, ver))
 		x.WriteString(`"/>`)
 	}
-	for _, info := range page {
-		x.openEntry(h.queueMeta(r, info))
-		x.queueDescription(info)
-		x.closeEntry()
+	for i := first; i < last; i++ {
+		entry(&x, i)
 	}
 	x.WriteString("</feed>")
 	write(w, http.StatusOK, contentFeed, x.Bytes())

@@ -23,33 +23,39 @@ var errBadRequest = errors.New("sbadmin: bad request")
 type entryIn struct {
 	XMLName xml.Name
 	Content *struct {
-		Queue        *queueIn  `xml:"QueueDescription"`
-		Topic        *struct{} `xml:"TopicDescription"`
-		Subscription *struct{} `xml:"SubscriptionDescription"`
-		Rule         *struct{} `xml:"RuleDescription"`
+		Queue        *descIn `xml:"QueueDescription"`
+		Topic        *descIn `xml:"TopicDescription"`
+		Subscription *descIn `xml:"SubscriptionDescription"`
+		Rule         *ruleIn `xml:"RuleDescription"`
 	} `xml:"content"`
 }
 
-// queueIn is a QueueDescription as a client sends it. Every field is
-// optional; text is parsed by toProperties so that errors name the element.
-// Read-only elements (counts, times, SupportOrdering, ...) are ignored.
-type queueIn struct {
-	LockDuration                        *string `xml:"LockDuration"`
-	MaxSizeInMegabytes                  *string `xml:"MaxSizeInMegabytes"`
-	RequiresDuplicateDetection          *string `xml:"RequiresDuplicateDetection"`
-	RequiresSession                     *string `xml:"RequiresSession"`
-	DefaultMessageTimeToLive            *string `xml:"DefaultMessageTimeToLive"`
-	DeadLetteringOnMessageExpiration    *string `xml:"DeadLetteringOnMessageExpiration"`
-	DuplicateDetectionHistoryTimeWindow *string `xml:"DuplicateDetectionHistoryTimeWindow"`
-	MaxDeliveryCount                    *string `xml:"MaxDeliveryCount"`
-	EnableBatchedOperations             *string `xml:"EnableBatchedOperations"`
-	Status                              *string `xml:"Status"`
-	AutoDeleteOnIdle                    *string `xml:"AutoDeleteOnIdle"`
-	EnablePartitioning                  *string `xml:"EnablePartitioning"`
-	ForwardTo                           *string `xml:"ForwardTo"`
-	ForwardDeadLetteredMessagesTo       *string `xml:"ForwardDeadLetteredMessagesTo"`
-	UserMetadata                        *string `xml:"UserMetadata"`
-	MaxMessageSizeInKilobytes           *string `xml:"MaxMessageSizeInKilobytes"`
+// descIn is a QueueDescription, TopicDescription or SubscriptionDescription
+// as a client sends it. Every field is optional; text is parsed by
+// toProperties so that errors name the element. Read-only elements (counts,
+// times, ...) and elements Baton does not keep are ignored.
+type descIn struct {
+	LockDuration                              *string `xml:"LockDuration"`
+	MaxSizeInMegabytes                        *string `xml:"MaxSizeInMegabytes"`
+	RequiresDuplicateDetection                *string `xml:"RequiresDuplicateDetection"`
+	RequiresSession                           *string `xml:"RequiresSession"`
+	DefaultMessageTimeToLive                  *string `xml:"DefaultMessageTimeToLive"`
+	DeadLetteringOnMessageExpiration          *string `xml:"DeadLetteringOnMessageExpiration"`
+	DeadLetteringOnFilterEvaluationExceptions *string `xml:"DeadLetteringOnFilterEvaluationExceptions"`
+	DuplicateDetectionHistoryTimeWindow       *string `xml:"DuplicateDetectionHistoryTimeWindow"`
+	MaxDeliveryCount                          *string `xml:"MaxDeliveryCount"`
+	EnableBatchedOperations                   *string `xml:"EnableBatchedOperations"`
+	Status                                    *string `xml:"Status"`
+	SupportOrdering                           *string `xml:"SupportOrdering"`
+	AutoDeleteOnIdle                          *string `xml:"AutoDeleteOnIdle"`
+	EnablePartitioning                        *string `xml:"EnablePartitioning"`
+	ForwardTo                                 *string `xml:"ForwardTo"`
+	ForwardDeadLetteredMessagesTo             *string `xml:"ForwardDeadLetteredMessagesTo"`
+	UserMetadata                              *string `xml:"UserMetadata"`
+	MaxMessageSizeInKilobytes                 *string `xml:"MaxMessageSizeInKilobytes"`
+	// DefaultRuleDescription is the first rule of a subscription being
+	// created (ignored on update, as in Service Bus).
+	DefaultRuleDescription *ruleIn `xml:"DefaultRuleDescription"`
 }
 
 // bodyKind is the kind of description a PUT body carries.
@@ -62,19 +68,40 @@ const (
 	bodyRule
 )
 
-// decodeEntry parses a PUT body. It returns the kind of description and,
-// for a queue, the description.
-func decodeEntry(body []byte) (bodyKind, *queueIn, error) {
+func (k bodyKind) String() string {
+	switch k {
+	case bodyQueue:
+		return "QueueDescription"
+	case bodyTopic:
+		return "TopicDescription"
+	case bodySubscription:
+		return "SubscriptionDescription"
+	case bodyRule:
+		return "RuleDescription"
+	}
+	return "no description"
+}
+
+// entryBody is a decoded PUT body: its kind and the description (desc for
+// queues, topics and subscriptions; rule for rules).
+type entryBody struct {
+	kind bodyKind
+	desc *descIn
+	rule *ruleIn
+}
+
+// decodeEntry parses a PUT body.
+func decodeEntry(body []byte) (*entryBody, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
-		return 0, nil, fmt.Errorf("%w: the request has no body; send an Atom entry holding a QueueDescription", errBadRequest)
+		return nil, fmt.Errorf("%w: the request has no body; send an Atom entry holding a description", errBadRequest)
 	}
 	var e entryIn
 	dec := xml.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&e); err != nil {
-		return 0, nil, fmt.Errorf("%w: the body is not well-formed XML: %w", errBadRequest, err)
+		return nil, fmt.Errorf("%w: the body is not well-formed XML: %w", errBadRequest, err)
 	}
 	if e.XMLName.Local != "entry" {
-		return 0, nil, fmt.Errorf("%w: the document element is <%s>, not an Atom <entry>", errBadRequest, e.XMLName.Local)
+		return nil, fmt.Errorf("%w: the document element is <%s>, not an Atom <entry>", errBadRequest, e.XMLName.Local)
 	}
 	// Anything after the document element other than white space, comments
 	// and processing instructions is an error.
@@ -86,32 +113,34 @@ func decodeEntry(body []byte) (bodyKind, *queueIn, error) {
 		switch t := tok.(type) {
 		case xml.CharData:
 			if len(bytes.TrimSpace(t)) != 0 {
-				return 0, nil, fmt.Errorf("%w: text after the </entry> element", errBadRequest)
+				return nil, fmt.Errorf("%w: text after the </entry> element", errBadRequest)
 			}
 		case xml.StartElement:
-			return 0, nil, fmt.Errorf("%w: a second document element <%s> after </entry>", errBadRequest, t.Name.Local)
+			return nil, fmt.Errorf("%w: a second document element <%s> after </entry>", errBadRequest, t.Name.Local)
 		}
 	}
 	c := e.Content
 	switch {
 	case c == nil:
-		return 0, nil, fmt.Errorf("%w: the entry has no <content>", errBadRequest)
+		return nil, fmt.Errorf("%w: the entry has no <content>", errBadRequest)
 	case c.Queue != nil:
-		return bodyQueue, c.Queue, nil
+		return &entryBody{kind: bodyQueue, desc: c.Queue}, nil
 	case c.Topic != nil:
-		return bodyTopic, nil, nil
+		return &entryBody{kind: bodyTopic, desc: c.Topic}, nil
 	case c.Subscription != nil:
-		return bodySubscription, nil, nil
+		return &entryBody{kind: bodySubscription, desc: c.Subscription}, nil
 	case c.Rule != nil:
-		return bodyRule, nil, nil
+		return &entryBody{kind: bodyRule, rule: c.Rule}, nil
 	}
-	return 0, nil, fmt.Errorf("%w: the entry's <content> holds no QueueDescription", errBadRequest)
+	return nil, fmt.Errorf("%w: the entry's <content> holds no QueueDescription, TopicDescription, SubscriptionDescription or RuleDescription", errBadRequest)
 }
 
-// toProperties turns a description into broker properties. Absent elements
-// take Service Bus's defaults (the broker fills zero values; booleans
-// default to false except EnableBatchedOperations, which defaults to true).
-func (q *queueIn) toProperties() (broker.QueueProperties, error) {
+// toProperties turns a description of kind k into broker properties.
+// Absent elements take Service Bus's defaults (the broker fills zero values;
+// booleans default to false except EnableBatchedOperations, and a topic's
+// SupportOrdering, which default to true). Elements that kind k does not
+// have are ignored.
+func (q *descIn) toProperties(k bodyKind) (broker.QueueProperties, error) {
 	var p broker.QueueProperties
 	var errs []error
 	dur := func(name string, s *string, dst *time.Duration) {
@@ -170,6 +199,13 @@ func (q *queueIn) toProperties() (broker.QueueProperties, error) {
 	boolean("EnablePartitioning", q.EnablePartitioning, &p.EnablePartitioning)
 	p.EnableBatchedOperations = true
 	boolean("EnableBatchedOperations", q.EnableBatchedOperations, &p.EnableBatchedOperations)
+	switch k {
+	case bodyTopic:
+		p.SupportOrdering = true
+		boolean("SupportOrdering", q.SupportOrdering, &p.SupportOrdering)
+	case bodySubscription:
+		boolean("DeadLetteringOnFilterEvaluationExceptions", q.DeadLetteringOnFilterEvaluationExceptions, &p.DeadLetteringOnFilterEvaluationExceptions)
+	}
 	if q.Status != nil {
 		p.Status = broker.Status(strings.TrimSpace(*q.Status))
 		switch p.Status {
