@@ -37,10 +37,6 @@ type Config struct {
 	Log Log `json:"log"`
 	// Queues are created at start when they do not exist yet.
 	Queues []Queue `json:"queues,omitempty"`
-	// Topics, with their subscriptions and rules, are created at start
-	// when they do not exist yet; declared rules missing from an existing
-	// subscription are added (docs: README, Configuration).
-	Topics []Topic `json:"topics,omitempty"`
 	// ShutdownTimeout bounds a graceful shutdown.
 	ShutdownTimeout Duration `json:"shutdownTimeout,omitempty"`
 	// Keys are SAS keys by name (e.g. "RootManageSharedAccessKey"). Empty:
@@ -270,8 +266,6 @@ type Queue struct {
 	MaxSizeInMegabytes                  int64    `json:"maxSizeInMegabytes,omitempty"`
 	MaxMessageSizeInKilobytes           int64    `json:"maxMessageSizeInKilobytes,omitempty"`
 	AutoDeleteOnIdle                    Duration `json:"autoDeleteOnIdle,omitempty"`
-	ForwardTo                           string   `json:"forwardTo,omitempty"`
-	ForwardDeadLetteredMessagesTo       string   `json:"forwardDeadLetteredMessagesTo,omitempty"`
 	UserMetadata                        string   `json:"userMetadata,omitempty"`
 }
 
@@ -301,7 +295,6 @@ func Load(path string) (Config, error) {
 			return c, fmt.Errorf("config: %s: %w", path, err)
 		}
 		c.Queues, c.EmulatorNotes = e.ConfigQueues()
-		c.Topics = e.ConfigTopics()
 		c.FromEmulator = true
 		return c, nil
 	}
@@ -316,7 +309,6 @@ func Load(path string) (Config, error) {
 func Decode(data []byte, c *Config) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	dec.UseNumber() // rule parameters keep integers apart from doubles
 	if err := dec.Decode(c); err != nil {
 		return err
 	}
@@ -428,7 +420,7 @@ func (c *Config) Validate() error {
 		}
 		seen[key] = true
 	}
-	errs = append(errs, validateTopics(c.Topics, seen)...)
+	errs = append(errs, c.EventGrid.validate()...)
 	if len(errs) > 0 {
 		return fmt.Errorf("config: %w", errors.Join(errs...))
 	}
