@@ -47,6 +47,8 @@ type Broker struct {
 
 	draining atomic.Bool // receives no longer wait (graceful shutdown)
 
+	fwd forwarding // auto-forward (forward.go)
+
 	wg     sync.WaitGroup
 	stop   chan struct{}
 	kick   chan struct{}

@@ -1,5 +1,5 @@
-// Package broker is Baton's messaging engine: namespaces of entities (queues
-// today; topics and subscriptions build on the same types), the lifecycle of a
+// Package broker is Baton's messaging engine: namespaces of entities
+// (queues, topics with subscriptions and rules, storage queues), the lifecycle of a
 // message (send, peek-lock, complete, abandon, defer, dead-letter, schedule,
 // renew, TTL, duplicate detection, sessions) and the Store seam underneath.
 //
@@ -27,6 +27,14 @@
 // had; lock tokens from before the restart are unknown (lock lost). Storage
 // queues are the exception: their pop receipts, visibility times and dequeue
 // counts are durable (storagequeue.go), as Azure Queue Storage requires.
+//
+// # Topics and auto-forwarding
+//
+// A send to a topic evaluates each subscription's rules (compiled once with
+// internal/filter) and enqueues the copies in one store group with one
+// stored body that the copies share (topic.go). Auto-forwarding moves
+// messages between entities atomically, one store group per move, without
+// holding two entities' locks (forward.go).
 //
 // # Time
 //

@@ -335,6 +335,9 @@ func (e *entity) setStateLocked(en *entry, st entryState) {
 	}
 	if st == stAvailable {
 		e.makeAvailableLocked(en)
+		if e.forwardsLocked(en.msg.DeadLettered) {
+			e.markForwardLocked()
+		}
 	}
 }
 

@@ -21,8 +21,23 @@ func (b *Broker) Send(ctx context.Context, path string, msgs []*Message) ([]int6
 	if len(msgs) == 0 {
 		return nil, nil
 	}
+	return b.send(ctx, e, msgs, sendOpts{})
+}
+
+// sendOpts are the internal variations of a send.
+type sendOpts struct {
+	// extra records go into the same store group as the send (an
+	// auto-forward's removal from the source).
+	extra []Record
+	// source, when set, is written as every message's DeadLetterSource
+	// (a message forwarded out of a dead-letter sub-queue).
+	source string
+}
+
+// send is Send to entity e.
+func (b *Broker) send(ctx context.Context, e *entity, msgs []*Message, o sendOpts) ([]int64, error) {
 	if e.tp != nil {
-		return b.sendTopic(ctx, e, msgs)
+		return b.sendTopic(ctx, e, msgs, o)
 	}
 	e.mu.Lock()
 	if err := e.usableLocked(); err != nil {
@@ -72,10 +87,11 @@ func (b *Broker) Send(ctx context.Context, path string, msgs []*Message) ([]int6
 		m.ExpiresAt = expiry(m.EnqueuedTime, m.TimeToLive, p.DefaultMessageTimeToLive)
 		m.DeliveryCount = 0
 		m.DeadLettered = false
-		m.DeadLetterReason, m.DeadLetterDescription, m.DeadLetterSource = "", "", ""
+		m.DeadLetterReason, m.DeadLetterDescription, m.DeadLetterSource = "", "", o.source
 		m.LockToken, m.LockedUntil = LockToken{}, time.Time{}
 		m.BodySize = int64(len(m.Body))
 		m.BodyRef = 0
+		m.TopicSeq, m.SharedBody = 0, false
 		seqs[i] = m.SequenceNumber
 
 		rec := Record{Kind: RecEnqueue, Entity: e.key, Msg: m}
@@ -98,6 +114,7 @@ func (b *Broker) Send(ctx context.Context, path string, msgs []*Message) ([]int6
 		e.dedupArmed = true
 		b.timers.add(timerEvent{when: now.Add(p.DuplicateDetectionHistoryTimeWindow), kind: evDedupPrune, ent: e})
 	}
+	recs = append(recs, o.extra...)
 	if len(recs) == 0 {
 		e.mu.Unlock()
 		return seqs, nil
@@ -105,7 +122,7 @@ func (b *Broker) Send(ctx context.Context, path string, msgs []*Message) ([]int6
 	ch := b.submitLocked(recs)
 	e.mu.Unlock()
 
-	err = wait(ch)
+	err := wait(ch)
 
 	e.mu.Lock()
 	defer e.mu.Unlock()

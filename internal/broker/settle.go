@@ -28,15 +28,34 @@ func (b *Broker) Settle(ctx context.Context, path string, token LockToken, s Set
 		return err
 	}
 	e.lastActivity = now
-	m := en.msg
-	var rec Record
-	switch s.Disposition {
-	case Release:
+	if s.Disposition == Release {
 		e.unlockLocked(en, now)
 		e.mu.Unlock()
 		return nil
+	}
+	rec, err := e.settleRecordLocked(en, s)
+	if err != nil {
+		e.mu.Unlock()
+		return err
+	}
+	e.beginSettleLocked(en)
+	ch := b.submitLocked([]Record{rec})
+	e.mu.Unlock()
+
+	err = wait(ch)
+
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.settledLocked(en, s, rec, err, b.clock.Now())
+}
+
+// settleRecordLocked builds the record of settlement s (not Release) of
+// the locked entry en, without changing anything.
+func (e *entity) settleRecordLocked(en *entry, s Settlement) (Record, error) {
+	m := en.msg
+	switch s.Disposition {
 	case Complete:
-		rec = Record{Kind: RecRemove, Entity: e.key, Seq: m.SequenceNumber}
+		return Record{Kind: RecRemove, Entity: e.key, Seq: m.SequenceNumber}, nil
 	case Abandon:
 		u := updateOf(m)
 		if !m.DeadLettered {
@@ -50,31 +69,25 @@ func (b *Broker) Settle(ctx context.Context, path string, token LockToken, s Set
 			u.Apply(&c)
 			u = deadLetterUpdate(&c, "MaxDeliveryCountExceeded", maxDeliveryDescription(e.def.Properties.MaxDeliveryCount), nil)
 		}
-		rec = Record{Kind: RecUpdate, Entity: e.key, Update: u}
+		return Record{Kind: RecUpdate, Entity: e.key, Update: u}, nil
 	case Defer:
 		u := updateOf(m)
 		u.State = StateDeferred
 		u.Properties = mergeProperties(m.Properties, s.Properties)
-		rec = Record{Kind: RecUpdate, Entity: e.key, Update: u}
+		return Record{Kind: RecUpdate, Entity: e.key, Update: u}, nil
 	case DeadLetter:
 		if m.DeadLettered {
-			e.mu.Unlock()
-			return errorf(CodeInvalidArgument, "message %d is already in the dead-letter sub-queue", m.SequenceNumber)
+			return Record{}, errorf(CodeInvalidArgument, "message %d is already in the dead-letter sub-queue", m.SequenceNumber)
 		}
-		rec = Record{Kind: RecUpdate, Entity: e.key, Update: deadLetterUpdate(m, s.DeadLetterReason, s.DeadLetterDescription, s.Properties)}
-	default:
-		e.mu.Unlock()
-		return errorf(CodeInvalidArgument, "unknown disposition %d", s.Disposition)
+		return Record{Kind: RecUpdate, Entity: e.key, Update: deadLetterUpdate(m, s.DeadLetterReason, s.DeadLetterDescription, s.Properties)}, nil
 	}
-	e.beginSettleLocked(en)
-	ch := b.submitLocked([]Record{rec})
-	e.mu.Unlock()
+	return Record{}, errorf(CodeInvalidArgument, "unknown disposition %d", s.Disposition)
+}
 
-	err = wait(ch)
-
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	now = b.clock.Now()
+// settledLocked finishes settlement s of en, whose record rec was written
+// with result err: it applies the settlement, or puts en back as it was.
+func (e *entity) settledLocked(en *entry, s Settlement, rec Record, err error, now time.Time) error {
+	m := en.msg
 	if en.st != stSettling {
 		return errorf(CodeLockLost, "the lock on message %d was lost while it was settled", m.SequenceNumber)
 	}

@@ -18,6 +18,7 @@ const (
 	evDedupPrune                         // drop old duplicate-detection entries
 	evIdle                               // the entity may be idle past AutoDeleteOnIdle
 	evSQExpiry                           // storage queue messages may have expired
+	evForward                            // retry a failed auto-forward
 )
 
 // timerEvent is one entry of the broker's timer heap. Events are hints: the
@@ -129,6 +130,7 @@ func (b *Broker) runTimers() {
 // runDue handles every due timer event. Public operations call it first, so
 // that with a fake clock every operation sees time-driven changes made.
 func (b *Broker) runDue() {
+	b.runForwards()
 	now := b.clock.Now()
 	if now.UnixNano() < b.timers.next.Load() {
 		return
@@ -156,6 +158,8 @@ func (b *Broker) runDue() {
 			b.log.Info("entity deleted after being idle", "entity", e.def.Name, "autoDeleteOnIdle", e.def.Properties.AutoDeleteOnIdle)
 		}
 	}
+	// Timers may have made messages available in forwarding entities.
+	b.runForwards()
 }
 
 // handleDue handles due events; REQUIRES: b.dueMu held. Entities idle past
@@ -201,6 +205,10 @@ func (b *Broker) handleDue(evs []timerEvent, now time.Time, idle []*entity) []*e
 		case evSQExpiry:
 			if e.sq != nil {
 				e.sqExpireLocked(ev.when, now)
+			}
+		case evForward:
+			if e.forwardsLocked(false) || e.forwardsLocked(true) {
+				e.markForwardLocked()
 			}
 		case evIdle:
 			if d := e.def.Properties.AutoDeleteOnIdle; d < MaxDuration {

@@ -407,7 +407,7 @@ type route struct {
 }
 
 // sendTopic is Send for a topic: see the file comment.
-func (b *Broker) sendTopic(ctx context.Context, t *entity, msgs []*Message) ([]int64, error) {
+func (b *Broker) sendTopic(ctx context.Context, t *entity, msgs []*Message, o sendOpts) ([]int64, error) {
 	// Application properties inside bodies are read before any lock.
 	props := make([]map[string]any, len(msgs))
 	for i, m := range msgs {
@@ -464,7 +464,7 @@ func (b *Broker) sendTopic(ctx context.Context, t *entity, msgs []*Message) ([]i
 		m.BodyRef = 0
 		m.DeliveryCount = 0
 		m.DeadLettered = false
-		m.DeadLetterReason, m.DeadLetterDescription, m.DeadLetterSource = "", "", ""
+		m.DeadLetterReason, m.DeadLetterDescription, m.DeadLetterSource = "", "", o.source
 		m.LockToken, m.LockedUntil = LockToken{}, time.Time{}
 		m.TopicSeq, m.SharedBody = tseq, false
 
@@ -545,6 +545,7 @@ func (b *Broker) sendTopic(ctx context.Context, t *entity, msgs []*Message) ([]i
 		recs = append(recs, rs...)
 		done = append(done, placed{r.sub, entries})
 	}
+	recs = append(recs, o.extra...)
 	if len(recs) == 0 {
 		unlockAll()
 		return seqs, nil

@@ -49,6 +49,8 @@ func Run(t *testing.T, f Factory) {
 		{"TopicSubscriptionFeatures", testTopicSubscriptionFeatures},
 		{"TopicFilterModel", testTopicFilterModel},
 		{"AutoForwardConfig", testAutoForwardConfig},
+		{"AutoForward", testAutoForward},
+		{"Txn", testTxn},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, f) })

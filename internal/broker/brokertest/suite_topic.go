@@ -381,3 +381,63 @@ func testAutoForwardConfig(t *testing.T, f Factory) {
 	_, err = env.Broker.CreateQueue(ctx, "c5", broker.QueueProperties{ForwardTo: prev})
 	WantCode(t, err, broker.CodeInvalidArgument)
 }
+
+func testAutoForward(t *testing.T, f Factory) {
+	env := NewEnv(t, f)
+	ctx := env.Ctx
+	env.Queue("final", broker.QueueProperties{})
+	env.Queue("dlqsink", broker.QueueProperties{})
+	env.Topic("t2", map[string]*broker.Rule{"all": nil})
+	// t1/s forwards to queue mid, which forwards to topic t2 (fan-out to
+	// t2/all), and t2/all forwards to final: three hops.
+	if _, err := env.Broker.CreateQueue(ctx, "mid", broker.QueueProperties{ForwardTo: "t2"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Broker.UpdateSubscription(ctx, "t2", "all", broker.QueueProperties{ForwardTo: "final"}); err != nil {
+		t.Fatal(err)
+	}
+	env.Topic("t1", nil)
+	if _, err := env.Broker.CreateSubscription(ctx, "t1", "s", broker.QueueProperties{ForwardTo: "mid", ForwardDeadLetteredMessagesTo: "dlqsink", MaxDeliveryCount: 1}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Broker.CreateSubscription(ctx, "t1", "keep", broker.QueueProperties{ForwardDeadLetteredMessagesTo: "dlqsink", MaxDeliveryCount: 1}, nil); err != nil {
+		t.Fatal(err)
+	}
+	m := msg("hop", map[string]any{"k": "v"})
+	m.MessageID = "m1"
+	env.SendMsgs("t1", m)
+	got := env.Receive("final", 10, broker.ReceiveAndDelete)
+	if len(got) != 1 || string(got[0].Body) != "hop" || got[0].Properties["k"] != "v" || got[0].MessageID != "m1" {
+		t.Fatalf("final got %+v", got)
+	}
+	for _, p := range []string{"t1/Subscriptions/s", "mid", "t2/Subscriptions/all"} {
+		env.WantCounts(p, 0, 0, 0, 0)
+	}
+	// A message dead-lettered in t1/keep goes to dlqsink, marked with its
+	// source; the one in keep's main queue stays.
+	l := env.Receive("t1/Subscriptions/keep", 1, broker.PeekLock)[0]
+	env.Settle("t1/Subscriptions/keep", l, broker.Settlement{Disposition: broker.DeadLetter, DeadLetterReason: "bad"})
+	got = env.Receive("dlqsink", 10, broker.ReceiveAndDelete)
+	if len(got) != 1 || got[0].DeadLetterSource != "t1/Subscriptions/keep" || got[0].Properties["DeadLetterReason"] != "bad" || got[0].DeadLettered {
+		t.Fatalf("dlqsink got %+v", got)
+	}
+	env.WantCounts("t1/Subscriptions/keep", 0, 0, 0, 0)
+	// Forwarding survives a restart: a message sent before it is moved
+	// after it.
+	env.Send("mid", "later")
+	env.Restart()
+	if got := env.drain("final"); !slices.Equal(got, []string{"later"}) {
+		t.Fatalf("final after restart = %v", got)
+	}
+	// A destination that goes away: messages wait in the source.
+	if err := env.Broker.DeleteEntity(ctx, "final"); err != nil {
+		t.Fatal(err)
+	}
+	env.Send("t2", "stuck")
+	env.WantCounts("t2/Subscriptions/all", 1, 0, 0, 0)
+	env.Queue("final", broker.QueueProperties{})
+	env.Advance(2 * time.Second) // the retry
+	if got := env.drain("final"); !slices.Equal(got, []string{"stuck"}) {
+		t.Fatalf("final after it came back = %v", got)
+	}
+}
