@@ -50,6 +50,7 @@ func Run(t *testing.T, f Factory) {
 		{"TopicFilterModel", testTopicFilterModel},
 		{"AutoForwardConfig", testAutoForwardConfig},
 		{"AutoForward", testAutoForward},
+		{"TopicAutoDeleteOnIdle", testTopicAutoDeleteOnIdle},
 		{"Txn", testTxn},
 	}
 	for _, tc := range tests {

@@ -441,3 +441,34 @@ func testAutoForward(t *testing.T, f Factory) {
 		t.Fatalf("final after it came back = %v", got)
 	}
 }
+
+func testTopicAutoDeleteOnIdle(t *testing.T, f Factory) {
+	env := NewEnv(t, f)
+	ctx := env.Ctx
+	if _, err := env.Broker.CreateTopic(ctx, "t", broker.QueueProperties{AutoDeleteOnIdle: 10 * time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Broker.CreateSubscription(ctx, "t", "idle", broker.QueueProperties{AutoDeleteOnIdle: 5 * time.Minute}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Broker.CreateSubscription(ctx, "t", "kept", broker.QueueProperties{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	env.Advance(6 * time.Minute)
+	_, err := env.Broker.GetEntity("t/Subscriptions/idle")
+	WantCode(t, err, broker.CodeNotFound)
+	env.Send("t", "x") // activity on the topic
+	env.Advance(9 * time.Minute)
+	if _, err := env.Broker.GetEntity("t"); err != nil {
+		t.Fatalf("topic deleted while active: %v", err)
+	}
+	env.Restart()
+	if subs, err := env.Broker.ListSubscriptions("t"); err != nil || len(subs) != 1 {
+		t.Fatalf("subscriptions after restart = %v, %v", names(subs), err)
+	}
+	env.Advance(11 * time.Minute)
+	_, err = env.Broker.GetEntity("t")
+	WantCode(t, err, broker.CodeNotFound)
+	_, err = env.Broker.GetEntity("t/Subscriptions/kept")
+	WantCode(t, err, broker.CodeNotFound)
+}
