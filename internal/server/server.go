@@ -103,7 +103,8 @@ func (s *Server) Start(ctx context.Context) (err error) {
 			s.log.Warn("emulator Config.json: " + n)
 		}
 	}
-	b, err := broker.New(broker.Config{Store: s.store, Clock: s.clock, Logger: s.log.With("component", "broker"), Limits: limits})
+	b, err := broker.New(broker.Config{Store: s.store, Clock: s.clock, Logger: s.log.With("component", "broker"), Limits: limits,
+		Codec: serviceBusCodec()})
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
@@ -194,36 +195,6 @@ func lockDir(dir string) (*os.File, error) {
 		return nil, fmt.Errorf("server: data directory %s is in use by another Baton process: %w", dir, err)
 	}
 	return f, nil
-}
-
-func (s *Server) declareEntities(ctx context.Context) error {
-	for _, q := range s.cfg.Queues {
-		props := broker.QueueProperties{
-			LockDuration:                        time.Duration(q.LockDuration),
-			MaxDeliveryCount:                    q.MaxDeliveryCount,
-			DefaultMessageTimeToLive:            time.Duration(q.DefaultMessageTimeToLive),
-			DeadLetteringOnMessageExpiration:    q.DeadLetteringOnMessageExpiration,
-			RequiresDuplicateDetection:          q.RequiresDuplicateDetection,
-			DuplicateDetectionHistoryTimeWindow: time.Duration(q.DuplicateDetectionHistoryTimeWindow),
-			RequiresSession:                     q.RequiresSession,
-			MaxSizeInMegabytes:                  q.MaxSizeInMegabytes,
-			MaxMessageSizeInKilobytes:           q.MaxMessageSizeInKilobytes,
-			AutoDeleteOnIdle:                    time.Duration(q.AutoDeleteOnIdle),
-			UserMetadata:                        q.UserMetadata,
-		}
-		_, err := s.broker.CreateQueue(ctx, q.Name, props)
-		switch broker.CodeOf(err) {
-		case broker.CodeUnknown:
-			if err != nil {
-				return fmt.Errorf("server: creating queue %q from the config: %w", q.Name, err)
-			}
-			s.log.Info("queue created from the config", "queue", q.Name)
-		case broker.CodeEntityExists:
-		default:
-			return fmt.Errorf("server: creating queue %q from the config: %w", q.Name, err)
-		}
-	}
-	return nil
 }
 
 // storeStats reports the store's counters for the management API's

@@ -10,6 +10,7 @@ import (
 
 	"github.com/batonmq/baton/internal/amqp"
 	"github.com/batonmq/baton/internal/amqp/frames"
+	"github.com/batonmq/baton/internal/broker"
 	"github.com/batonmq/baton/internal/devtls"
 	"github.com/batonmq/baton/internal/httpapi/sbadmin"
 	"github.com/batonmq/baton/internal/servicebus"
@@ -153,3 +154,7 @@ func (s *Server) CAFile() string {
 }
 
 var _ http.Handler = (*sbadmin.Handler)(nil)
+
+// serviceBusCodec lets the broker read the application properties of AMQP
+// bodies (subscription rules) and rewrite them (rule actions).
+func serviceBusCodec() broker.MessageCodec { return servicebus.Codec{} }

@@ -39,6 +39,7 @@ var fuzzOps = []struct {
 	{OpGetMessageSessions, []string{"last-updated-time", "skip", "top"}},
 	{OpAddRule, []string{"rule-name", "rule-description"}},
 	{OpEnumerateRules, []string{"top", "skip"}},
+	{OpRemoveRule, []string{"rule-name"}},
 	{"com.microsoft:bogus", nil},
 }
 
@@ -50,6 +51,7 @@ const (
 	fuzzZip                      // the value is a list: zip it with the operation's keys
 	fuzzMissing                  // address an entity that does not exist
 	fuzzStaleSession             // pass a session lock that is not held
+	fuzzSubscription             // address the subscription "t/Subscriptions/sub" (rules)
 )
 
 // fuzzEnv is a deterministic broker: lock tokens come from a zero seed, so
@@ -84,6 +86,10 @@ func newFuzzEnv(tb testing.TB) *fuzzEnv {
 	_, err = b.CreateQueue(ctx, "q", broker.QueueProperties{})
 	must(err)
 	_, err = b.CreateQueue(ctx, "s", broker.QueueProperties{RequiresSession: true})
+	must(err)
+	_, err = b.CreateTopic(ctx, "t", broker.QueueProperties{})
+	must(err)
+	_, err = b.CreateSubscription(ctx, "t", "sub", broker.QueueProperties{}, nil)
 	must(err)
 	send := func(path string, msgs ...*encoding.Message) {
 		for _, m := range msgs {
@@ -151,7 +157,14 @@ func fuzzSeeds(tb testing.TB) [][]byte {
 		{9, fuzzSessionQueue, map[string]any{"last-updated-time": brokertest.Epoch.Add(-time.Hour), "skip": int32(1), "top": int32(1)}},
 		{10, 0, map[string]any{"rule-name": "r", "rule-description": map[string]any{"sql-filter": map[string]any{"expression": "1=1"}}}},
 		{11, 0, map[string]any{"top": int32(10), "skip": int32(0)}},
-		{12, 0, map[string]any{"x": "y"}},
+		{10, fuzzSubscription, map[string]any{"rule-name": "r", "rule-description": map[string]any{"sql-filter": map[string]any{"expression": "a > 1 AND b LIKE 'x%'"},
+			"sql-rule-action": map[string]any{"expression": "SET c = a + 1"}}}},
+		{10, fuzzSubscription, map[string]any{"rule-name": "c", "rule-description": map[string]any{"correlation-filter": map[string]any{
+			"correlation-id": "id", "label": "l", "properties": map[string]any{"k": int64(1)}}}}},
+		{10, fuzzSubscription, map[string]any{"rule-name": "bad", "rule-description": map[string]any{"sql-filter": map[string]any{"expression": "a == 1"}}}},
+		{11, fuzzSubscription, map[string]any{"top": int32(10), "skip": int32(0)}},
+		{12, fuzzSubscription, map[string]any{"rule-name": "$Default"}},
+		{13, 0, map[string]any{"x": "y"}},
 		{0, fuzzMissing, peekBody(1, 1)},
 	}
 	var out [][]byte
@@ -191,14 +204,16 @@ func TestWriteFuzzSeeds(t *testing.T) {
 	if !*writeSeeds {
 		t.Skip("run with -write-seeds to rewrite testdata/fuzz/FuzzHandle")
 	}
-	dir := filepath.Join("testdata", "fuzz", "FuzzHandle")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for i, s := range fuzzSeeds(t) {
-		content := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", s)
-		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("seed-%02d", i)), []byte(content), 0o644); err != nil {
+	for name, seeds := range map[string][][]byte{"FuzzHandle": fuzzSeeds(t), "FuzzCodec": codecSeeds(t)} {
+		dir := filepath.Join("testdata", "fuzz", name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
+		}
+		for i, s := range seeds {
+			content := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", s)
+			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("seed-%02d", i)), []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 }
@@ -239,6 +254,12 @@ func FuzzHandle(f *testing.F) {
 		if flags&fuzzDLQ != 0 {
 			entity += "/$DeadLetterQueue"
 		}
+		if flags&fuzzSubscription != 0 {
+			entity = "t/Subscriptions/sub"
+			if flags&fuzzDLQ != 0 {
+				entity += "/$DeadLetterQueue"
+			}
+		}
 		if flags&fuzzMissing != 0 {
 			entity = "missing"
 		}
@@ -265,7 +286,7 @@ func FuzzHandle(f *testing.F) {
 	})
 }
 
-var knownStatus = map[int32]bool{200: true, 204: true, 400: true, 403: true, 404: true, 408: true, 410: true, 413: true, 501: true, 503: true}
+var knownStatus = map[int32]bool{200: true, 204: true, 400: true, 403: true, 404: true, 408: true, 409: true, 410: true, 413: true, 501: true, 503: true}
 
 // checkResponse checks that resp is what the SDKs can read: a known int32
 // status, a condition and description on errors and only there, no body

@@ -115,9 +115,9 @@ var operations = map[string]handlerFunc{
 	"get-session-state":          (*Management).getSessionState,
 	"set-session-state":          (*Management).setSessionState,
 	"get-message-sessions":       (*Management).getMessageSessions,
-	"add-rule":                   (*Management).rules,
-	"remove-rule":                (*Management).rules,
-	"enumerate-rules":            (*Management).rules,
+	"add-rule":                   (*Management).addRule,
+	"remove-rule":                (*Management).removeRule,
+	"enumerate-rules":            (*Management).enumerateRules,
 }
 
 // Handle answers one management request. It never returns nil and never
@@ -141,10 +141,6 @@ func (m *Management) Handle(ctx context.Context, req *Request) (resp *Response) 
 		return &Response{StatusCode: StatusNotImplemented, StatusDescription: desc,
 			ErrorCondition: string(frames.ErrCondNotImplemented)}
 	}
-	if name == "add-rule" || name == "remove-rule" || name == "enumerate-rules" {
-		resp, _ := m.rules(ctx, req, nil)
-		return resp
-	}
 	body, err := bodyMap(req.Body)
 	if err == nil {
 		resp, err = h(m, ctx, req, body)
@@ -167,13 +163,6 @@ func ok(body any) *Response {
 
 func noContent() *Response {
 	return &Response{StatusCode: StatusNoContent, StatusDescription: "No Content"}
-}
-
-// rules answers the rule operations, which need topics.
-func (m *Management) rules(_ context.Context, req *Request, _ encoding.Map) (*Response, error) {
-	return &Response{StatusCode: StatusNotImplemented,
-		StatusDescription: fmt.Sprintf("%s is not implemented: %s is not a subscription (topics and subscriptions are not supported yet)", req.Operation, req.Entity),
-		ErrorCondition:    string(frames.ErrCondNotImplemented)}, nil
 }
 
 // sessionOf returns the session a request is scoped to: a copy of
