@@ -79,10 +79,8 @@ func TestEGCLI(t *testing.T) {
 		t.Errorf("dlq list: %s", list)
 	}
 
-	// Restart the server: the definitions and the dead letter are still there.
-	if err := p.stop(); err != nil {
-		t.Fatal(err)
-	}
+	// kill -9 the server: the definitions and the dead letter are still there.
+	p.kill()
 	p = startBaton(t, "--data-dir", dir)
 	run(0, "c-1", "eg", "dlq", "list", "orders", "hook")
 	healthy.Store(true)

@@ -69,7 +69,7 @@ func TestEGBrokerDestinations(t *testing.T) {
 	// A ServiceBusTopic destination must name an existing topic.
 	var errBody map[string]any
 	if st := mcall(t, http.DefaultClient, "PUT", api+"/topics/src/eventSubscriptions/notopic", map[string]any{"properties": map[string]any{
-		"destination": map[string]any{"endpointType": "ServiceBusTopic", "properties": map[string]any{"resourceId": sb + "topics/orders-q"}}}}, &errBody); st != 501 {
+		"destination": map[string]any{"endpointType": "ServiceBusTopic", "properties": map[string]any{"resourceId": sb + "topics/orders-q"}}}}, &errBody); st != 400 {
 		t.Errorf("ServiceBusTopic destination on a queue: %d %v", st, errBody)
 	}
 

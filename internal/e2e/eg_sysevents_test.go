@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/messaging/eventgrid/azeventgrid"
+
 	"github.com/batonmq/baton/internal/broker"
 	"github.com/batonmq/baton/internal/config"
 	"github.com/batonmq/baton/internal/server"
@@ -116,6 +118,10 @@ func TestEGServiceBusSystemEvents(t *testing.T) {
 	d := bySubject[dead+" queues/work"]
 	if d.Data["requestUri"] != "https://myns.servicebus.windows.net/work/$deadletterqueue/messages/head" {
 		t.Errorf("dead-letter event: %+v", d)
+	}
+	if _, err := e.publisher("sbevents").PublishEvents(c, []azeventgrid.Event{genEvent{id: "x", typ: "T", subject: "s"}.event()}, nil); err == nil ||
+		!strings.Contains(err.Error(), "system topic") {
+		t.Errorf("a publish to a system topic: %v", err)
 	}
 	for k := range counts {
 		if strings.Contains(k, "busy") || strings.Contains(k, "eventgrid") {

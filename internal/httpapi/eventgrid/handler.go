@@ -449,12 +449,12 @@ func (h *Handler) publishBasic(w http.ResponseWriter, r *http.Request, path stri
 		writeError(w, r, err)
 		return
 	}
-	if t.System {
-		writeError(w, r, newError(http.StatusBadRequest, "BadRequest", "Topic "+t.Name+" is a system topic: Baton publishes its events, clients cannot."))
-		return
-	}
 	if err := h.authenticate(r, append(append([]string(nil), t.Keys...), h.cfg.Keys...), path); err != nil {
 		writeError(w, r, err)
+		return
+	}
+	if t.System {
+		writeError(w, r, newError(http.StatusBadRequest, "BadRequest", "Topic "+t.Name+" is a system topic: Baton publishes its events, clients cannot."))
 		return
 	}
 	body, err := h.readBody(r)

@@ -184,8 +184,8 @@ func (h *Handler) compileSub(t *Topic, spec SubscriptionSpec, name string) (*pus
 	if sub.Destination == push.ServiceBusTopic {
 		info, err := h.cfg.Broker.GetEntity(sub.Entity)
 		if err != nil || info.Kind != broker.KindTopic {
-			return nil, newError(http.StatusNotImplemented, "NotImplemented", fmt.Sprintf(
-				"subscription %s: there is no Service Bus topic %q; a ServiceBusTopic destination delivers to an existing topic of Baton's broker (create it first)", spec.Name, sub.Entity))
+			return nil, newError(http.StatusBadRequest, "BadRequest", fmt.Sprintf(
+				"subscription %s: there is no Service Bus topic %q; a ServiceBusTopic destination delivers to an existing topic (create it first)", spec.Name, sub.Entity))
 		}
 	}
 	return sub, nil

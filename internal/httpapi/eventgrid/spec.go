@@ -183,6 +183,11 @@ func compileTopic(spec TopicSpec) (*Topic, *push.InputMapping, error) {
 	if spec.TopicType != "" && spec.TopicType != TopicTypeServiceBus {
 		return nil, nil, fmt.Errorf("eventgrid: topic %s: topicType %q is not %s (the only system topic Baton serves)", spec.Name, spec.TopicType, TopicTypeServiceBus)
 	}
+	if spec.Source != "" {
+		if _, _, err := resourceName(spec.Source+"/queues/x", "Microsoft.ServiceBus/namespaces", "queues"); err != nil {
+			return nil, nil, fmt.Errorf("eventgrid: topic %s: source %q is not a Service Bus namespace resource id", spec.Name, spec.Source)
+		}
+	}
 	if spec.TopicType != "" && in == push.SchemaCustom {
 		return nil, nil, fmt.Errorf("eventgrid: topic %s: a system topic carries EventGridEvents, not the custom schema", spec.Name)
 	}
