@@ -469,8 +469,9 @@ func (b *Broker) sendTopic(ctx context.Context, t *entity, msgs []*Message, o se
 		m.TopicSeq, m.SharedBody = tseq, false
 
 		shared := false
+		view := &msgView{m: m, props: props[i], size: m.BodySize} // one per message: Eval takes an interface
 		for _, s := range t.tp.subs {
-			copies, err := s.matchLocked(m, props[i], now)
+			copies, err := s.matchViewLocked(m, view)
 			if err != nil {
 				t.mu.Unlock()
 				return nil, err
@@ -616,16 +617,21 @@ func (b *Broker) sendTopic(ctx context.Context, t *entity, msgs []*Message, o se
 // properties are props) and returns the copies s gets: m itself (shared,
 // unchanged) when a rule without an action matches, plus one changed copy
 // per matching rule with an action. REQUIRES: the topic's mu.
-func (s *entity) matchLocked(m *Message, props map[string]any, now time.Time) ([]*Message, error) {
+func (s *entity) matchLocked(m *Message, props map[string]any, _ time.Time) ([]*Message, error) {
+	return s.matchViewLocked(m, &msgView{m: m, props: props, size: m.BodySize})
+}
+
+// matchViewLocked is matchLocked with the caller's view of m (one per
+// message, not per subscription).
+func (s *entity) matchViewLocked(m *Message, view *msgView) ([]*Message, error) {
 	var out []*Message
 	plain := false
-	view := msgView{m: m, props: props, size: m.BodySize}
 	for _, r := range s.rules {
 		if r.never {
 			continue
 		}
 		if !r.always {
-			ok, err := r.match.Eval(&view)
+			ok, err := r.match.Eval(view)
 			if err != nil {
 				if s.def.Properties.DeadLetteringOnFilterEvaluationExceptions {
 					c := m.clone()
@@ -645,7 +651,7 @@ func (s *entity) matchLocked(m *Message, props map[string]any, now time.Time) ([
 			plain = true
 			continue
 		}
-		c, err := s.b.actionCopy(m, props, r)
+		c, err := s.b.actionCopy(m, view.props, r)
 		if err != nil {
 			return nil, err
 		}
