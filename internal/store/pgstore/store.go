@@ -1,0 +1,407 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/batonmq/baton/internal/broker"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Config configures a Store. Zero values take defaults.
+type Config struct {
+	// DSN is a PostgreSQL connection string, URL
+	// (postgres://user:pass@host:5432/db?sslmode=disable) or key=value form;
+	// pgx's pool parameters (pool_max_conns…) are accepted.
+	DSN string
+	// Schema, when set, holds Baton's tables: it is created if missing and
+	// put first on every connection's search_path. Empty: the connection's
+	// own search_path (usually public).
+	Schema string
+	// KeepBodies keeps message bodies in the broker's memory. By default
+	// the broker drops a body once it is stored and reads it back from
+	// PostgreSQL on delivery (Store.ReadBody), so memory does not grow with
+	// the backlog.
+	KeepBodies bool
+	// Node names this process in the baton_owner row (default host:pid).
+	Node string
+	// MaxBatchRecords and MaxBatchBytes bound one write transaction
+	// (defaults 20,000 records, 32 MiB); more waits for the next one.
+	MaxBatchRecords int
+	MaxBatchBytes   int
+	// WriteTimeout bounds one write transaction (default 30 s): a database
+	// that stops answering fails the batch instead of hanging it.
+	WriteTimeout time.Duration
+	// ConnectTimeout bounds each connection attempt (default 10 s).
+	ConnectTimeout time.Duration
+	// OwnerWait is how long Open waits for another node's hold on the
+	// store to end (default 5 s: a node that just died releases it when
+	// PostgreSQL notices the closed connection).
+	OwnerWait time.Duration
+	Logger    *slog.Logger
+}
+
+// ErrClosed is returned by a Store after Close.
+var ErrClosed = errors.New("pgstore: store closed")
+
+// ErrInUse is returned by Open when another Baton node holds the store.
+var ErrInUse = errors.New("pgstore: another Baton node is using this store")
+
+// Store is a broker.Store on PostgreSQL. See the package doc.
+type Store struct {
+	cfg    Config
+	pool   *pgxpool.Pool
+	lock   *pgxpool.Conn // holds the owner advisory lock for the store's life
+	epoch  int64         // this node's fencing token (baton_owner.epoch)
+	schema string
+	log    *slog.Logger
+
+	mu      sync.Mutex
+	cond    *sync.Cond
+	queue   []*group // submitted, not yet taken by the writer
+	queued  int      // bytes in queue
+	closed  bool
+	stopped chan struct{} // closed when the writer has exited
+
+	// Owned by the writer goroutine.
+	entities map[string]bool  // entity keys stored
+	pruneAt  int64            // broker time (ns) of the next dedup prune
+	now      int64            // latest broker time seen in records (ns)
+	batches  int64            // write batches numbered so far
+	pending  map[msgKey]int64 // removed messages whose rows await purging → removing batch
+	removals []pendingRemoval // the same, by batch, oldest first
+
+	stats struct {
+		groups, records, batches, bytes, failures atomic.Uint64
+	}
+}
+
+// Open connects, applies migrations, takes ownership of the store and
+// starts its writer. A database that cannot be reached is an error.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	if cfg.DSN == "" {
+		return nil, errors.New("pgstore: no connection string")
+	}
+	if cfg.MaxBatchRecords <= 0 {
+		cfg.MaxBatchRecords = 20000
+	}
+	if cfg.MaxBatchBytes <= 0 {
+		cfg.MaxBatchBytes = 32 << 20
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 30 * time.Second
+	}
+	if cfg.ConnectTimeout <= 0 {
+		cfg.ConnectTimeout = 10 * time.Second
+	}
+	if cfg.OwnerWait <= 0 {
+		cfg.OwnerWait = 5 * time.Second
+	}
+	if cfg.Node == "" {
+		host, _ := os.Hostname()
+		cfg.Node = fmt.Sprintf("%s:%d", host, os.Getpid())
+	}
+	s := &Store{cfg: cfg, log: cfg.Logger, stopped: make(chan struct{})}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.cond = sync.NewCond(&s.mu)
+	pcfg, err := pgxpool.ParseConfig(cfg.DSN)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: connection string: %w", err)
+	}
+	pcfg.ConnConfig.ConnectTimeout = cfg.ConnectTimeout
+	if cfg.Schema != "" {
+		pcfg.ConnConfig.RuntimeParams["search_path"] = pgx.Identifier{cfg.Schema}.Sanitize()
+	}
+	pcfg.ConnConfig.RuntimeParams["application_name"] = "baton"
+	if pcfg.MaxConns < 4 {
+		pcfg.MaxConns = 4
+	}
+	s.pool, err = pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: %w", err)
+	}
+	if err := s.start(ctx); err != nil {
+		if s.lock != nil {
+			s.lock.Release()
+		}
+		s.pool.Close()
+		return nil, fmt.Errorf("%w (database %s)", err, Redact(cfg.DSN))
+	}
+	go s.writer()
+	return s, nil
+}
+
+// start connects, migrates, takes ownership and reads the entity keys.
+func (s *Store) start(ctx context.Context) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("pgstore: connecting: %w", err)
+	}
+	s.lock = conn
+	if s.cfg.Schema != "" {
+		if _, err := conn.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+pgx.Identifier{s.cfg.Schema}.Sanitize()); err != nil {
+			return fmt.Errorf("pgstore: creating schema %q: %w", s.cfg.Schema, err)
+		}
+	}
+	applied, err := migrate(ctx, conn.Conn())
+	if err != nil {
+		return err
+	}
+	if err := conn.QueryRow(ctx, `SELECT current_schema()`).Scan(&s.schema); err != nil {
+		return fmt.Errorf("pgstore: %w", err)
+	}
+	if len(applied) > 0 {
+		s.log.Info("pgstore: schema migrated", "schema", s.schema, "versions", applied)
+	}
+	// The owner lock: a session advisory lock held by this connection for
+	// the store's life. lock_timeout bounds the wait for a holder that is
+	// going away.
+	if _, err := conn.Exec(ctx, fmt.Sprintf(`SET lock_timeout = %d`, s.cfg.OwnerWait.Milliseconds())); err != nil {
+		return fmt.Errorf("pgstore: %w", err)
+	}
+	_, err = conn.Exec(ctx, `SELECT pg_advisory_lock(`+lockKeySQL+`)`, "owner")
+	if err != nil {
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "55P03" { // lock_not_available
+			var node string
+			_ = conn.QueryRow(ctx, `SELECT node FROM baton_owner WHERE id = 1`).Scan(&node)
+			return fmt.Errorf("%w (schema %q, held by node %q): one Baton node at a time serves a store", ErrInUse, s.schema, node)
+		}
+		return fmt.Errorf("pgstore: taking the owner lock: %w", err)
+	}
+	if _, err := conn.Exec(ctx, `SET lock_timeout = 0`); err != nil {
+		return fmt.Errorf("pgstore: %w", err)
+	}
+	if err := conn.QueryRow(ctx, `UPDATE baton_owner SET epoch = epoch + 1, node = $1, since = now() WHERE id = 1 RETURNING epoch`,
+		s.cfg.Node).Scan(&s.epoch); err != nil {
+		return fmt.Errorf("pgstore: taking ownership: %w", err)
+	}
+	// Rows of messages removed before the last stop are no longer read.
+	if _, err := conn.Exec(ctx, `WITH r AS (DELETE FROM baton_removed RETURNING batch, entities, seqs)
+		DELETE FROM baton_message m USING (SELECT r.batch, u.entity, u.seq FROM r, unnest(r.entities, r.seqs) AS u(entity, seq)) x
+		WHERE m.entity = x.entity AND m.seq = x.seq AND m.wb < x.batch`); err != nil {
+		return fmt.Errorf("pgstore: purging removed messages: %w", err)
+	}
+	s.pending = map[msgKey]int64{}
+	rows, err := conn.Query(ctx, `SELECT key FROM baton_entity`)
+	if err != nil {
+		return fmt.Errorf("pgstore: reading entities: %w", err)
+	}
+	keys, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("pgstore: reading entities: %w", err)
+	}
+	s.entities = make(map[string]bool, len(keys))
+	for _, k := range keys {
+		s.entities[k] = true
+	}
+	return nil
+}
+
+// Epoch returns this node's fencing token.
+func (s *Store) Epoch() int64 { return s.epoch }
+
+// Schema returns the schema that holds the tables.
+func (s *Store) Schema() string { return s.schema }
+
+// Load reads the whole stored state in one consistent snapshot.
+func (s *Store) Load(ctx context.Context) (*broker.Snapshot, error) {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return nil, ErrClosed
+	}
+	var snap *broker.Snapshot
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		var err error
+		snap, err = s.load(ctx, tx)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: loading: %w", err)
+	}
+	return snap, nil
+}
+
+func (s *Store) load(ctx context.Context, tx pgx.Tx) (*broker.Snapshot, error) {
+	snap := &broker.Snapshot{}
+	byKey := map[string]*broker.EntitySnapshot{}
+	rows, err := tx.Query(ctx, `SELECT key, def, last_seq FROM baton_entity`)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		key  string
+		blob []byte
+		seq  int64
+	)
+	_, err = pgx.ForEachRow(rows, []any{&key, &blob, &seq}, func() error {
+		def, err := decodeDef(blob)
+		if err != nil {
+			return fmt.Errorf("entity %q: %w", key, err)
+		}
+		es := &broker.EntitySnapshot{Def: *def, LastSeq: seq, Dedup: map[string]time.Time{}}
+		byKey[key] = es
+		snap.Entities = append(snap.Entities, es)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	body := "NULL::bytea"
+	if s.cfg.KeepBodies {
+		body = "body"
+	}
+	rows, err = tx.Query(ctx, `SELECT entity, seq, hdr, upd, body IS NULL, `+body+` FROM baton_message`)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		hdr, upd, b []byte
+		noBody      bool
+	)
+	_, err = pgx.ForEachRow(rows, []any{&key, &seq, &hdr, &upd, &noBody, &b}, func() error {
+		es := byKey[key]
+		if es == nil {
+			return nil // cannot happen: entities are deleted with their messages
+		}
+		m := &broker.Message{SequenceNumber: seq}
+		if err := decodeHeader(hdr, m); err != nil {
+			return fmt.Errorf("message %d of %q: %w", seq, key, err)
+		}
+		if err := decodeUpdate(upd, m); err != nil {
+			return fmt.Errorf("message %d of %q: %w", seq, key, err)
+		}
+		switch {
+		case noBody:
+		case s.cfg.KeepBodies:
+			m.Body = append([]byte{}, b...)
+		case seq > 0:
+			m.BodyRef = uint64(seq)
+		}
+		es.Messages = append(es.Messages, m)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	rows, err = tx.Query(ctx, `SELECT entity, id, state, updated_ns FROM baton_session`)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		id, state []byte
+		ns        int64
+	)
+	_, err = pgx.ForEachRow(rows, []any{&key, &id, &state, &ns}, func() error {
+		if es := byKey[key]; es != nil {
+			es.Sessions = append(es.Sessions, broker.SessionSnapshot{ID: string(id), State: append([]byte{}, state...), UpdatedAt: time.Unix(0, ns)})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	rows, err = tx.Query(ctx, `SELECT entity, message_id, until_ns FROM baton_dedup`)
+	if err != nil {
+		return nil, err
+	}
+	_, err = pgx.ForEachRow(rows, []any{&key, &id, &ns}, func() error {
+		if es := byKey[key]; es != nil {
+			es.Dedup[string(id)] = time.Unix(0, ns)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return snap, nil
+}
+
+// ReadBody reads the body of message ref (its sequence number) of entity.
+func (s *Store) ReadBody(ctx context.Context, entity string, ref uint64) ([]byte, error) {
+	var body []byte
+	err := s.pool.QueryRow(ctx, `SELECT body FROM baton_message WHERE entity = $1 AND seq = $2`, entity, int64(ref)).Scan(&body)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("pgstore: no message %d in %q", ref, entity)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: reading the body of message %d in %q: %w", ref, entity, err)
+	}
+	return body, nil
+}
+
+// Close writes what was submitted, stops the writer and releases the
+// database connections (and with them the owner lock).
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		<-s.stopped
+		return nil
+	}
+	s.closed = true
+	s.cond.Broadcast()
+	s.mu.Unlock()
+	<-s.stopped
+	// Release the owner lock at once (closing the connection would too,
+	// but the server notices that a moment later), unless the connection
+	// is gone and took the lock with it.
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ConnectTimeout)
+	_, _ = s.lock.Exec(ctx, `SELECT pg_advisory_unlock(`+lockKeySQL+`)`, "owner")
+	cancel()
+	s.lock.Release()
+	s.pool.Close()
+	return nil
+}
+
+// Stats are the store's counters since Open.
+type Stats struct {
+	Groups   uint64 // groups of records submitted and written
+	Records  uint64 // records written
+	Batches  uint64 // write transactions committed (group commits)
+	Bytes    uint64 // blob and body bytes written
+	Failures uint64 // write transactions that failed
+}
+
+// Stats returns the store's counters.
+func (s *Store) Stats() Stats {
+	return Stats{
+		Groups:   s.stats.groups.Load(),
+		Records:  s.stats.records.Load(),
+		Batches:  s.stats.batches.Load(),
+		Bytes:    s.stats.bytes.Load(),
+		Failures: s.stats.failures.Load(),
+	}
+}
+
+// Redact returns dsn with any password replaced by "xxxxx", for messages.
+func Redact(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.Scheme != "" {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
+		return u.String()
+	}
+	var parts []string
+	for _, f := range strings.Fields(dsn) {
+		if k, _, ok := strings.Cut(f, "="); ok && strings.EqualFold(k, "password") {
+			f = k + "=xxxxx"
+		}
+		parts = append(parts, f)
+	}
+	return strings.Join(parts, " ")
+}
