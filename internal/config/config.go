@@ -37,6 +37,10 @@ type Config struct {
 	Log Log `json:"log"`
 	// Queues are created at start when they do not exist yet.
 	Queues []Queue `json:"queues,omitempty"`
+	// Topics, with their subscriptions and rules, are created at start
+	// when they do not exist yet; declared rules missing from an existing
+	// subscription are added (docs: README, Configuration).
+	Topics []Topic `json:"topics,omitempty"`
 	// ShutdownTimeout bounds a graceful shutdown.
 	ShutdownTimeout Duration `json:"shutdownTimeout,omitempty"`
 	// Keys are SAS keys by name (e.g. "RootManageSharedAccessKey"). Empty:
@@ -266,6 +270,8 @@ type Queue struct {
 	MaxSizeInMegabytes                  int64    `json:"maxSizeInMegabytes,omitempty"`
 	MaxMessageSizeInKilobytes           int64    `json:"maxMessageSizeInKilobytes,omitempty"`
 	AutoDeleteOnIdle                    Duration `json:"autoDeleteOnIdle,omitempty"`
+	ForwardTo                           string   `json:"forwardTo,omitempty"`
+	ForwardDeadLetteredMessagesTo       string   `json:"forwardDeadLetteredMessagesTo,omitempty"`
 	UserMetadata                        string   `json:"userMetadata,omitempty"`
 }
 
@@ -295,6 +301,7 @@ func Load(path string) (Config, error) {
 			return c, fmt.Errorf("config: %s: %w", path, err)
 		}
 		c.Queues, c.EmulatorNotes = e.ConfigQueues()
+		c.Topics = e.ConfigTopics()
 		c.FromEmulator = true
 		return c, nil
 	}
@@ -309,6 +316,7 @@ func Load(path string) (Config, error) {
 func Decode(data []byte, c *Config) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
+	dec.UseNumber() // rule parameters keep integers apart from doubles
 	if err := dec.Decode(c); err != nil {
 		return err
 	}
@@ -420,6 +428,7 @@ func (c *Config) Validate() error {
 		}
 		seen[key] = true
 	}
+	errs = append(errs, validateTopics(c.Topics, seen)...)
 	errs = append(errs, c.EventGrid.validate()...)
 	if len(errs) > 0 {
 		return fmt.Errorf("config: %w", errors.Join(errs...))

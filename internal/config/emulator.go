@@ -56,7 +56,7 @@ type Emulator struct {
 type EmulatorNamespace struct {
 	Name   string
 	Queues []EmulatorQueue
-	Topics []Topic
+	Topics []EmulatorTopic
 }
 
 // EmulatorQueue is a queue with every property the emulator knows.
@@ -73,18 +73,18 @@ type EmulatorQueue struct {
 	RequiresSession                     bool
 }
 
-// Topic declares a topic and its subscriptions.
-type Topic struct {
+// EmulatorTopic declares a topic and its subscriptions.
+type EmulatorTopic struct {
 	Name                                string
 	DefaultMessageTimeToLive            time.Duration
 	DuplicateDetectionHistoryTimeWindow time.Duration
 	RequiresDuplicateDetection          bool
-	Subscriptions                       []Subscription
+	Subscriptions                       []EmulatorSubscription
 }
 
-// Subscription declares a subscription and its rules. A subscription
+// EmulatorSubscription declares a subscription and its rules. A subscription
 // without rules receives every message (the $Default TrueFilter).
-type Subscription struct {
+type EmulatorSubscription struct {
 	Name                             string
 	DeadLetteringOnMessageExpiration bool
 	DefaultMessageTimeToLive         time.Duration
@@ -93,22 +93,24 @@ type Subscription struct {
 	ForwardDeadLetteredMessagesTo    string
 	ForwardTo                        string
 	RequiresSession                  bool
-	Rules                            []Rule
+	Rules                            []EmulatorRule
 }
 
-// Rule is a subscription rule: exactly one of SQLFilter and
+// EmulatorRule is a subscription rule: exactly one of SQLFilter and
 // CorrelationFilter, and an optional SQL action.
-type Rule struct {
+type EmulatorRule struct {
 	Name              string
-	SQLFilter         string             // the SqlExpression of a Sql rule
-	CorrelationFilter *CorrelationFilter // set for a Correlation rule
-	Action            string             // the action's SqlExpression; empty: none
+	SQLFilter         string                     // the SqlExpression of a Sql rule
+	SQLParameters     map[string]any             // its Parameters (a Baton extension)
+	CorrelationFilter *EmulatorCorrelationFilter // set for a Correlation rule
+	Action            string                     // the action's SqlExpression; empty: none
+	ActionParameters  map[string]any             // its Parameters (a Baton extension)
 }
 
-// CorrelationFilter matches system properties by equality, and user
+// EmulatorCorrelationFilter matches system properties by equality, and user
 // properties in Properties. Label is the emulator's (and ATOM's) name for
 // the message's Subject.
-type CorrelationFilter struct {
+type EmulatorCorrelationFilter struct {
 	ContentType      string
 	CorrelationID    string
 	Label            string
@@ -164,10 +166,9 @@ func LoadEmulator(data []byte) (*Emulator, error) {
 }
 
 // ConfigQueues converts the file's queues, from every namespace, to Baton
-// queue declarations. The notes say what the conversion cannot carry
-// (ForwardTo and ForwardDeadLetteredMessagesTo, which Queue has no field
-// for yet, and topics), so the caller can log them instead of dropping them
-// silently.
+// queue declarations. Notes say what the conversion cannot carry, so the
+// caller can log it instead of dropping it silently; today every property
+// is carried, and notes is empty.
 func (e *Emulator) ConfigQueues() (queues []Queue, notes []string) {
 	for _, ns := range e.Namespaces {
 		for _, q := range ns.Queues {
@@ -180,28 +181,73 @@ func (e *Emulator) ConfigQueues() (queues []Queue, notes []string) {
 				RequiresDuplicateDetection:          q.RequiresDuplicateDetection,
 				DuplicateDetectionHistoryTimeWindow: Duration(q.DuplicateDetectionHistoryTimeWindow),
 				RequiresSession:                     q.RequiresSession,
+				ForwardTo:                           q.ForwardTo,
+				ForwardDeadLetteredMessagesTo:       q.ForwardDeadLetteredMessagesTo,
 			})
-			if q.ForwardTo != "" {
-				notes = append(notes, fmt.Sprintf("queue %q: ForwardTo %q is not applied (forwarding is not supported yet)", q.Name, q.ForwardTo))
-			}
-			if q.ForwardDeadLetteredMessagesTo != "" {
-				notes = append(notes, fmt.Sprintf("queue %q: ForwardDeadLetteredMessagesTo %q is not applied (forwarding is not supported yet)", q.Name, q.ForwardDeadLetteredMessagesTo))
-			}
-		}
-		for _, t := range ns.Topics {
-			notes = append(notes, fmt.Sprintf("topic %q with %d subscription(s) is not created (topics are not supported yet)", t.Name, len(t.Subscriptions)))
 		}
 	}
 	return queues, notes
 }
 
-// Topics returns the file's topics from every namespace.
-func (e *Emulator) Topics() []Topic {
+// ConfigTopics converts the file's topics, from every namespace, to Baton
+// topic declarations, keeping every rule: Sql filters with their
+// parameters, Correlation filters with every field and property, and
+// actions. A subscription without rules gets the $Default TrueFilter.
+func (e *Emulator) ConfigTopics() []Topic {
 	var out []Topic
+	for _, t := range e.Topics() {
+		ct := Topic{
+			Name:                                t.Name,
+			DefaultMessageTimeToLive:            Duration(t.DefaultMessageTimeToLive),
+			RequiresDuplicateDetection:          t.RequiresDuplicateDetection,
+			DuplicateDetectionHistoryTimeWindow: Duration(t.DuplicateDetectionHistoryTimeWindow),
+		}
+		for _, s := range t.Subscriptions {
+			cs := Subscription{
+				Name:                             s.Name,
+				LockDuration:                     Duration(s.LockDuration),
+				MaxDeliveryCount:                 s.MaxDeliveryCount,
+				DefaultMessageTimeToLive:         Duration(s.DefaultMessageTimeToLive),
+				DeadLetteringOnMessageExpiration: s.DeadLetteringOnMessageExpiration,
+				RequiresSession:                  s.RequiresSession,
+				ForwardTo:                        s.ForwardTo,
+				ForwardDeadLetteredMessagesTo:    s.ForwardDeadLetteredMessagesTo,
+			}
+			for _, r := range s.Rules {
+				cs.Rules = append(cs.Rules, r.config())
+			}
+			ct.Subscriptions = append(ct.Subscriptions, cs)
+		}
+		out = append(out, ct)
+	}
+	return out
+}
+
+// Topics returns the file's topics from every namespace.
+func (e *Emulator) Topics() []EmulatorTopic {
+	var out []EmulatorTopic
 	for _, ns := range e.Namespaces {
 		out = append(out, ns.Topics...)
 	}
 	return out
+}
+
+// config converts the rule to Baton's declaration.
+func (r *EmulatorRule) config() Rule {
+	cr := Rule{Name: r.Name}
+	switch {
+	case r.CorrelationFilter != nil:
+		c := r.CorrelationFilter
+		cr.Filter = RuleFilter{Type: FilterCorrelation, ContentType: c.ContentType, CorrelationID: c.CorrelationID,
+			Subject: c.Label, MessageID: c.MessageID, ReplyTo: c.ReplyTo, ReplyToSessionID: c.ReplyToSessionID,
+			SessionID: c.SessionID, To: c.To, Properties: c.Properties}
+	default:
+		cr.Filter = RuleFilter{Type: FilterSQL, SQLExpression: r.SQLFilter, Parameters: r.SQLParameters}
+	}
+	if r.Action != "" {
+		cr.Action = &RuleAction{SQLExpression: r.Action, Parameters: r.ActionParameters}
+	}
+	return cr
 }
 
 // emuValidator walks the decoded document, collecting errors with paths.
@@ -473,8 +519,8 @@ func (v *emuValidator) queue(path string, val any) EmulatorQueue {
 	return q
 }
 
-func (v *emuValidator) topic(path string, val any) Topic {
-	t := Topic{
+func (v *emuValidator) topic(path string, val any) EmulatorTopic {
+	t := EmulatorTopic{
 		DefaultMessageTimeToLive:            EmulatorDefaultTimeToLive,
 		DuplicateDetectionHistoryTimeWindow: EmulatorDefaultDuplicateDetection,
 	}
@@ -504,8 +550,8 @@ func (v *emuValidator) topic(path string, val any) Topic {
 	return t
 }
 
-func (v *emuValidator) subscription(path string, val any) Subscription {
-	s := Subscription{
+func (v *emuValidator) subscription(path string, val any) EmulatorSubscription {
+	s := EmulatorSubscription{
 		DefaultMessageTimeToLive: EmulatorDefaultTimeToLive,
 		LockDuration:             EmulatorDefaultLockDuration,
 		MaxDeliveryCount:         EmulatorDefaultMaxDeliveryCount,
@@ -540,8 +586,9 @@ func (v *emuValidator) subscription(path string, val any) Subscription {
 	return s
 }
 
-func (v *emuValidator) rule(path string, val any) Rule {
-	var r Rule
+func (v *emuValidator) rule(path string, val any) EmulatorRule {
+	var r EmulatorRule
+	before := len(v.errs)
 	m := v.object(path, val, []string{"Name", "Properties"}, []string{"Name", "Properties"})
 	if m == nil {
 		return r
@@ -575,7 +622,7 @@ func (v *emuValidator) rule(path string, val any) Rule {
 			v.errorf(join(pp, "SqlFilter"), "missing; a Sql rule needs {\"SqlExpression\": \"...\"}")
 			break
 		}
-		r.SQLFilter = v.sqlExpression(join(pp, "SqlFilter"), sf)
+		r.SQLFilter, r.SQLParameters = v.sqlExpression(join(pp, "SqlFilter"), sf)
 	case strings.EqualFold(ft, emulatorFilterCorrelation):
 		if _, ok := p["SqlFilter"]; ok {
 			v.errorf(join(pp, "SqlFilter"), "given for a rule whose FilterType is Correlation")
@@ -590,26 +637,70 @@ func (v *emuValidator) rule(path string, val any) Rule {
 		v.errorf(join(pp, "FilterType"), "%q is not a filter type; use \"Sql\" or \"Correlation\"", ft)
 	}
 	if av, ok := p["Action"]; ok {
-		r.Action = v.sqlExpression(join(pp, "Action"), av)
+		r.Action, r.ActionParameters = v.sqlExpression(join(pp, "Action"), av)
+	}
+	if len(v.errs) == before {
+		// The shape is right: compile the filter and the action now, so
+		// that a mistake names its place in the file and its position in
+		// the expression.
+		cr := r.config()
+		if err := cr.Check(); err != nil {
+			v.errorf(pp, "rule %q: %v", r.Name, err)
+		}
 	}
 	return r
 }
 
-func (v *emuValidator) sqlExpression(path string, val any) string {
-	m := v.object(path, val, []string{"SqlExpression"}, []string{"SqlExpression"})
+// sqlExpression reads {"SqlExpression": "...", "Parameters": {...}}.
+// Parameters are not in the emulator's schema: Baton accepts them (the
+// values of @name in the expression, as the SDKs' SqlRuleFilter has them).
+func (v *emuValidator) sqlExpression(path string, val any) (string, map[string]any) {
+	m := v.object(path, val, []string{"SqlExpression", "Parameters"}, []string{"SqlExpression"})
 	ev, ok := m["SqlExpression"]
 	if !ok {
-		return ""
+		return "", nil
 	}
 	s := v.str(join(path, "SqlExpression"), ev)
 	if strings.TrimSpace(s) == "" {
 		v.errorf(join(path, "SqlExpression"), "is empty")
 	}
-	return s
+	var params map[string]any
+	if pv, ok := m["Parameters"]; ok {
+		params = v.values(join(path, "Parameters"), pv)
+	}
+	return s, params
 }
 
-func (v *emuValidator) correlation(path string, val any) *CorrelationFilter {
-	cf := &CorrelationFilter{}
+// values reads an object of parameter or property values: strings,
+// numbers (integers are int64, others float64), booleans, or typed values
+// {"type": "datetime", "value": "..."} (see ParseValue).
+func (v *emuValidator) values(path string, val any) map[string]any {
+	pm, ok := val.(map[string]any)
+	if !ok {
+		v.errorf(path, "must be an object of names and values, not %s", jsonKind(val))
+		return nil
+	}
+	if len(pm) == 0 {
+		v.errorf(path, "is empty; leave it out or give at least one value")
+	}
+	out := make(map[string]any, len(pm))
+	for k, x := range pm {
+		if k == "" {
+			v.errorf(path, "has an empty name")
+			continue
+		}
+		val, err := jsonValue(x)
+		if err != nil {
+			v.errorf(join(path, k), "%v", err)
+			continue
+		}
+		out[k] = val
+	}
+	return out
+}
+
+func (v *emuValidator) correlation(path string, val any) *EmulatorCorrelationFilter {
+	cf := &EmulatorCorrelationFilter{}
 	m := v.object(path, val, []string{"ContentType", "CorrelationId", "Label", "MessageId", "ReplyTo",
 		"ReplyToSessionId", "SessionId", "To", "Properties"}, nil)
 	if m == nil {
@@ -629,29 +720,7 @@ func (v *emuValidator) correlation(path string, val any) *CorrelationFilter {
 		}
 	}
 	if pv, ok := m["Properties"]; ok {
-		pm, ok := pv.(map[string]any)
-		if !ok {
-			v.errorf(join(path, "Properties"), "must be an object of user properties, not %s", jsonKind(pv))
-			return cf
-		}
-		if len(pm) == 0 {
-			v.errorf(join(path, "Properties"), "is empty; leave it out or give at least one property")
-		}
-		cf.Properties = make(map[string]any, len(pm))
-		for k, x := range pm {
-			switch t := x.(type) {
-			case string, bool:
-				cf.Properties[k] = t
-			case json.Number:
-				f, err := t.Float64()
-				if err != nil {
-					v.errorf(join(join(path, "Properties"), k), "%s is not a number", t)
-				}
-				cf.Properties[k] = f
-			default:
-				v.errorf(join(join(path, "Properties"), k), "must be a string, number or boolean, not %s", jsonKind(x))
-			}
-		}
+		cf.Properties = v.values(join(path, "Properties"), pv)
 	}
 	return cf
 }

@@ -45,7 +45,7 @@ func TestLoadEmulatorSample(t *testing.T) {
 		t.Fatalf("topics %+v", ns.Topics)
 	}
 	subs := ns.Topics[0].Subscriptions
-	wantCorr := &CorrelationFilter{
+	wantCorr := &EmulatorCorrelationFilter{
 		ContentType: "application/json", CorrelationID: "id1", Label: "subject1", MessageID: "msgid1",
 		ReplyTo: "someQueue", ReplyToSessionID: "sessionId", SessionID: "session1", To: "xyz",
 		Properties: map[string]any{"prop1": "value1"},
@@ -53,13 +53,13 @@ func TestLoadEmulatorSample(t *testing.T) {
 	if r := subs[0].Rules; len(r) != 1 || r[0].Name != "app-prop-filter-1" || !reflect.DeepEqual(r[0].CorrelationFilter, wantCorr) {
 		t.Fatalf("subscription.1 rules %+v", r)
 	}
-	if r := subs[1].Rules; len(r) != 1 || !reflect.DeepEqual(r[0].CorrelationFilter, &CorrelationFilter{Properties: map[string]any{"prop3": "value3"}}) {
+	if r := subs[1].Rules; len(r) != 1 || !reflect.DeepEqual(r[0].CorrelationFilter, &EmulatorCorrelationFilter{Properties: map[string]any{"prop3": "value3"}}) {
 		t.Fatalf("subscription.2 rules %+v", r)
 	}
 	if len(subs[2].Rules) != 0 {
 		t.Fatalf("subscription.3 rules %+v", subs[2].Rules)
 	}
-	wantSQL := Rule{Name: "sql-filter-1", SQLFilter: "sys.MessageId = '123456' AND userProp1 = 'value1'", Action: "SET sys.To = 'Entity'"}
+	wantSQL := EmulatorRule{Name: "sql-filter-1", SQLFilter: "sys.MessageId = '123456' AND userProp1 = 'value1'", Action: "SET sys.To = 'Entity'"}
 	if r := subs[3].Rules; len(r) != 1 || !reflect.DeepEqual(r[0], wantSQL) {
 		t.Fatalf("subscription.4 rules %+v", r)
 	}
@@ -78,11 +78,43 @@ func TestLoadEmulatorSample(t *testing.T) {
 	if !reflect.DeepEqual(queues, want) {
 		t.Fatalf("ConfigQueues %+v", queues)
 	}
-	if len(notes) != 1 || !strings.Contains(notes[0], `topic "topic.1" with 4 subscription(s)`) {
+	if len(notes) != 0 {
 		t.Fatalf("notes %q", notes)
 	}
 	if got := e.Topics(); len(got) != 1 || got[0].Name != "topic.1" {
 		t.Fatalf("Topics %+v", got)
+	}
+	// Every rule is carried over, with every field.
+	topics := e.ConfigTopics()
+	if len(topics) != 1 || len(topics[0].Subscriptions) != 4 {
+		t.Fatalf("ConfigTopics %+v", topics)
+	}
+	ct := topics[0]
+	if ct.Name != "topic.1" || ct.DefaultMessageTimeToLive != Duration(time.Hour) || ct.DuplicateDetectionHistoryTimeWindow != Duration(20*time.Second) {
+		t.Fatalf("topic %+v", ct)
+	}
+	cs := ct.Subscriptions
+	wantRule := Rule{Name: "app-prop-filter-1", Filter: RuleFilter{Type: FilterCorrelation, ContentType: "application/json",
+		CorrelationID: "id1", Subject: "subject1", MessageID: "msgid1", ReplyTo: "someQueue", ReplyToSessionID: "sessionId",
+		SessionID: "session1", To: "xyz", Properties: map[string]any{"prop1": "value1"}}}
+	if len(cs[0].Rules) != 1 || !reflect.DeepEqual(cs[0].Rules[0], wantRule) || cs[0].MaxDeliveryCount != 3 || cs[0].LockDuration != Duration(time.Minute) {
+		t.Fatalf("subscription.1 %+v", cs[0])
+	}
+	if len(cs[2].Rules) != 0 {
+		t.Fatalf("subscription.3 %+v", cs[2])
+	}
+	wantRule = Rule{Name: "sql-filter-1", Filter: RuleFilter{Type: FilterSQL, SQLExpression: "sys.MessageId = '123456' AND userProp1 = 'value1'"},
+		Action: &RuleAction{SQLExpression: "SET sys.To = 'Entity'"}}
+	if len(cs[3].Rules) != 1 || !reflect.DeepEqual(cs[3].Rules[0], wantRule) {
+		t.Fatalf("subscription.4 %+v", cs[3].Rules)
+	}
+	// Load carries topics; the result validates.
+	c, err := Load("testdata/emulator-config.json")
+	if err != nil || !c.FromEmulator || len(c.Topics) != 1 || len(c.Topics[0].Subscriptions) != 4 {
+		t.Fatalf("Load: %v %+v", err, c.Topics)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
 	}
 	// Our own config files are not emulator configs.
 	if IsEmulatorConfig([]byte(`{"dataDir": "x", "queues": [{"name": "q"}]}`)) || IsEmulatorConfig([]byte(`not json`)) {
@@ -119,8 +151,8 @@ func TestLoadEmulatorDefaultsAndLimits(t *testing.T) {
 	if q := queues[60]; q.MaxDeliveryCount != 100 || q.DefaultMessageTimeToLive != Duration(14*24*time.Hour) {
 		t.Fatalf("big %+v", q)
 	}
-	if len(notes) != 1 || !strings.Contains(notes[0], `ForwardTo "qa"`) {
-		t.Fatalf("notes %q", notes)
+	if len(notes) != 0 || queues[60].ForwardTo != "qa" {
+		t.Fatalf("notes %q, big %+v", notes, queues[60])
 	}
 }
 
@@ -167,7 +199,17 @@ func TestLoadEmulatorErrors(t *testing.T) {
 		{"duplicate rule", wrap(``, topic(`{"Name": "r", "Properties": {"FilterType": "Sql", "SqlFilter": {"SqlExpression": "1=1"}}}, {"Name": "R", "Properties": {"FilterType": "Sql", "SqlFilter": {"SqlExpression": "1=1"}}}`)),
 			[]string{`Rules[1]: rule "R" is already declared`}},
 		{"empty action", wrap(``, topic(`{"Name": "r", "Properties": {"FilterType": "Sql", "SqlFilter": {"SqlExpression": "1=1"}, "Action": {}}}`)), []string{"Action.SqlExpression: missing"}},
-		{"bad property value", wrap(``, topic(`{"Name": "r", "Properties": {"FilterType": "Correlation", "CorrelationFilter": {"Properties": {"k": [1]}}}}`)), []string{"Properties.k: must be a string, number or boolean"}},
+		{"bad property value", wrap(``, topic(`{"Name": "r", "Properties": {"FilterType": "Correlation", "CorrelationFilter": {"Properties": {"k": [1]}}}}`)), []string{"Properties.k: must be a string, number, boolean, null"}},
+		{"sql syntax", wrap(``, topic(`{"Name": "r", "Properties": {"FilterType": "Sql", "SqlFilter": {"SqlExpression": "a = 1 AND OR b = 2"}}}`)),
+			[]string{`Rules[0].Properties: rule "r": SqlFilter: filter: syntax error at line 1, column 11 (offset 10) near "OR"`}},
+		{"action syntax", wrap(``, topic(`{"Name": "r", "Properties": {"FilterType": "Sql", "SqlFilter": {"SqlExpression": "1=1"}, "Action": {"SqlExpression": "SET = 1"}}}`)),
+			[]string{`Rules[0].Properties: rule "r": SqlRuleAction: filter: syntax error at line 1, column 5`}},
+		{"unknown parameter", wrap(``, topic(`{"Name": "r", "Properties": {"FilterType": "Sql", "SqlFilter": {"SqlExpression": "a = @p"}}}`)),
+			[]string{`rule "r": SqlFilter: filter: unknown parameter`}},
+		{"bad parameter", wrap(``, topic(`{"Name": "r", "Properties": {"FilterType": "Sql", "SqlFilter": {"SqlExpression": "a = @p", "Parameters": {"p": {"type": "datetime", "value": "soon"}}}}}`)),
+			[]string{`SqlFilter.Parameters.p: "soon" is not an RFC 3339 time`}},
+		{"bad rule name", wrap(``, topic(`{"Name": "a@b", "Properties": {"FilterType": "Sql", "SqlFilter": {"SqlExpression": "1=1"}}}`)),
+			[]string{`rule name "a@b" contains '@'`}},
 		{"bad logging", `{"UserConfig": {"Namespaces": [{"Name": "n"}], "Logging": {"Type": "Syslog"}}}`, []string{`UserConfig.Logging.Type: "Syslog"`}},
 		{"two errors", wrap(`{"Name": "q", "Properties": {"LockDuration": "x", "MaxDeliveryCount": -1}}`, ``), []string{"LockDuration", "MaxDeliveryCount"}},
 	} {
@@ -222,8 +264,11 @@ func FuzzLoadEmulator(f *testing.F) {
 		if err != nil {
 			return
 		}
-		queues, _ := e.ConfigQueues()
-		for _, q := range queues {
+		c := Default()
+		c.Queues, _ = e.ConfigQueues()
+		c.Topics = e.ConfigTopics()
+		_ = c.Validate()
+		for _, q := range c.Queues {
 			if q.Name == "" || q.MaxDeliveryCount < 1 || q.LockDuration <= 0 {
 				t.Fatalf("accepted queue %+v", q)
 			}

@@ -197,36 +197,6 @@ func lockDir(dir string) (*os.File, error) {
 	return f, nil
 }
 
-func (s *Server) declareEntities(ctx context.Context) error {
-	for _, q := range s.cfg.Queues {
-		props := broker.QueueProperties{
-			LockDuration:                        time.Duration(q.LockDuration),
-			MaxDeliveryCount:                    q.MaxDeliveryCount,
-			DefaultMessageTimeToLive:            time.Duration(q.DefaultMessageTimeToLive),
-			DeadLetteringOnMessageExpiration:    q.DeadLetteringOnMessageExpiration,
-			RequiresDuplicateDetection:          q.RequiresDuplicateDetection,
-			DuplicateDetectionHistoryTimeWindow: time.Duration(q.DuplicateDetectionHistoryTimeWindow),
-			RequiresSession:                     q.RequiresSession,
-			MaxSizeInMegabytes:                  q.MaxSizeInMegabytes,
-			MaxMessageSizeInKilobytes:           q.MaxMessageSizeInKilobytes,
-			AutoDeleteOnIdle:                    time.Duration(q.AutoDeleteOnIdle),
-			UserMetadata:                        q.UserMetadata,
-		}
-		_, err := s.broker.CreateQueue(ctx, q.Name, props)
-		switch broker.CodeOf(err) {
-		case broker.CodeUnknown:
-			if err != nil {
-				return fmt.Errorf("server: creating queue %q from the config: %w", q.Name, err)
-			}
-			s.log.Info("queue created from the config", "queue", q.Name)
-		case broker.CodeEntityExists:
-		default:
-			return fmt.Errorf("server: creating queue %q from the config: %w", q.Name, err)
-		}
-	}
-	return nil
-}
-
 // storeStats reports the store's counters for the management API's
 // /api/v1/stats (fsyncs per message in `baton bench`).
 func (s *Server) storeStats() mgmt.StoreStats {
