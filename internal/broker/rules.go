@@ -81,6 +81,9 @@ type compiledRule struct {
 	always bool // TrueFilter: no evaluation needed
 	never  bool // FalseFilter
 	action *filter.Action
+	// eq is a condition the filter needs (indexed set): see ruleIndex.
+	eq      filter.Equality
+	indexed bool
 }
 
 // ValidateRuleName checks a rule name: 1–50 characters, no '/', '\', '?',
@@ -121,6 +124,7 @@ func compileRule(r *Rule) (*compiledRule, error) {
 		}
 		c.match = m
 		c.always, c.never = m.IsTrue(), m.IsFalse()
+		c.eq, c.indexed = m.RequiredEquality()
 	case FilterCorrelation:
 		if f.Correlation == nil {
 			return nil, errorf(CodeInvalidArgument, "rule %q: CorrelationFilter has no conditions", r.Name)
@@ -139,6 +143,7 @@ func compileRule(r *Rule) (*compiledRule, error) {
 			return nil, errorf(CodeInvalidArgument, "rule %q: CorrelationFilter has no conditions", r.Name)
 		}
 		c.match = corr
+		c.eq, c.indexed = corr.RequiredEquality()
 	default:
 		return nil, errorf(CodeInvalidArgument, "rule %q: unknown filter kind %d", r.Name, f.Kind)
 	}

@@ -40,7 +40,9 @@ func SplitSubscriptionPath(path string) (topic, sub string, ok bool) {
 
 // topicState is a topic's own state.
 type topicState struct {
-	subs []*entity // sorted by key; guarded by the topic's mu
+	subs  []*entity  // sorted by key; guarded by the topic's mu
+	index *ruleIndex // built on demand from subs; nil when stale
+	cands []*entity  // scratch for sendTopic
 
 	bodyMu sync.Mutex
 	bodies map[int64]*sharedBody // by topic sequence number
@@ -216,10 +218,12 @@ func validateSubscriptionName(sub string) error {
 func (tp *topicState) addSub(e *entity) {
 	i, _ := slices.BinarySearchFunc(tp.subs, e.key, func(x *entity, k string) int { return strings.Compare(x.key, k) })
 	tp.subs = slices.Insert(tp.subs, i, e)
+	tp.index = nil
 }
 
 func (tp *topicState) removeSub(e *entity) {
 	tp.subs = slices.DeleteFunc(tp.subs, func(x *entity) bool { return x == e })
+	tp.index = nil
 }
 
 // UpdateTopic replaces a topic's properties.
@@ -395,6 +399,7 @@ func (b *Broker) changeRules(e *entity, change func([]Rule) ([]Rule, error), com
 		e.def = def
 		e.rules = crs
 		e.mu.Unlock()
+		t.tp.index = nil
 	}
 	t.mu.Unlock()
 	return err
@@ -470,7 +475,11 @@ func (b *Broker) sendTopic(ctx context.Context, t *entity, msgs []*Message, o se
 
 		shared := false
 		view := &msgView{m: m, props: props[i], size: m.BodySize} // one per message: Eval takes an interface
-		for _, s := range t.tp.subs {
+		if t.tp.index == nil {
+			t.tp.index = buildRuleIndex(t.tp.subs)
+		}
+		t.tp.cands = t.tp.index.candidates(view, t.tp.cands)
+		for _, s := range t.tp.cands {
 			copies, err := s.matchViewLocked(m, view)
 			if err != nil {
 				t.mu.Unlock()
@@ -512,8 +521,8 @@ func (b *Broker) sendTopic(ctx context.Context, t *entity, msgs []*Message, o se
 		t.dedupArmed = true
 		b.timers.add(timerEvent{when: now.Add(p.DuplicateDetectionHistoryTimeWindow), kind: evDedupPrune, ent: t})
 	}
-	// Lock the subscriptions that get copies, in key order (t.tp.subs is
-	// sorted, and routes were made in that order).
+	// Lock the subscriptions that get copies, in key order.
+	slices.SortFunc(routes, func(a, b route) int { return strings.Compare(a.sub.key, b.sub.key) })
 	for _, r := range routes {
 		r.sub.mu.Lock()
 	}

@@ -304,6 +304,10 @@ func testTopicFilterModel(t *testing.T, f Factory) {
 		"in":       {"color IN ('blue', 'green') OR qty % 5 = 0", func(c string, q int64, l string) bool { return c == "blue" || c == "green" || q%5 == 0 }},
 		"like":     {"sys.Label LIKE 'ord%'", func(c string, q int64, l string) bool { return len(l) >= 3 && l[:3] == "ord" }},
 		"nocolor":  {"color IS NULL", func(c string, q int64, l string) bool { return c == "" }},
+		// Filters the topic's rule index files by a required equality.
+		"bluebig":  {"color = 'blue' AND qty > 4", func(c string, q int64, l string) bool { return c == "blue" && q > 4 }},
+		"label":    {"sys.Label = 'order'", func(c string, q int64, l string) bool { return l == "order" }},
+		"greenret": {"'green' = color AND sys.Label = 'return'", func(c string, q int64, l string) bool { return c == "green" && l == "return" }},
 	}
 	subs := map[string]*broker.Rule{}
 	for name, c := range conds {
@@ -313,6 +317,17 @@ func testTopicFilterModel(t *testing.T, f Factory) {
 		subs[name] = sqlRule("r", c.sql, "")
 	}
 	env.Topic("t", subs)
+	// A subscription with one indexable rule and one that is not: it must
+	// be evaluated for every message.
+	mixed := func(c string, q int64, l string) bool { return c == "red" || q == 0 }
+	conds["mixed"] = cond{"", mixed}
+	if _, err := env.Broker.CreateSubscription(env.Ctx, "t", "mixed", broker.QueueProperties{}, sqlRule("a", "color = 'red'", "")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Broker.AddRule(env.Ctx, "t", "mixed", *sqlRule("b", "qty = 0", ""), false); err != nil {
+		t.Fatal(err)
+	}
+	subs["mixed"] = nil
 	colors := []string{"red", "blue", "green", ""}
 	labels := []string{"order", "ordinal", "return", ""}
 	want := map[string][]string{}
