@@ -89,6 +89,8 @@ type conn struct {
 	replyByTarget map[string]*link
 	replyByName   map[string]*link
 	live          map[*session]struct{} // running sessions, for Shutdown
+
+	txns txnTable // declared transactions (txn.go)
 }
 
 func newConn(s *Server, nc net.Conn, br *bufio.Reader) *conn {

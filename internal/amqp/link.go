@@ -27,6 +27,7 @@ type link struct {
 	clientSends bool
 	path        string   // broker entity path; "" for RPC links
 	rpc         *RPCNode // RPC node, or nil
+	coord       bool     // a transaction coordinator link (txn.go)
 	targetAddr  string
 	detached    bool // we sent detach; waiting for the client's
 	ctx         context.Context
@@ -68,7 +69,7 @@ func (s *session) onAttach(a *frames.Attach) {
 	l.ctx, l.cancel = context.WithCancel(s.ctx)
 	s.links[a.Handle] = l
 	if a.Coordinator != nil {
-		s.rejectAttach(a, l, &frames.Error{Condition: frames.ErrCondNotImplemented, Description: "transactions are not supported"})
+		s.attachCoordinator(a, l)
 		return
 	}
 	req := &AttachRequest{LinkName: a.Name, ClientSends: l.clientSends, Properties: a.Properties, Conn: s.c.info}
@@ -91,7 +92,16 @@ func (s *session) onAttach(a *frames.Attach) {
 	switch n := node.(type) {
 	case *EntityNode:
 		l.path = n.Path
-		if !l.clientSends {
+		if l.clientSends {
+			dest, err := s.sendVia(l.ctx, req)
+			if err != nil {
+				s.rejectAttach(a, l, amqpError(err))
+				return
+			}
+			if dest != "" {
+				l.path = dest
+			}
+		} else {
 			if f, ok := req.Filter.Lookup(sessionFilterKey); ok {
 				s.acceptSession(a, l, f)
 				return
@@ -204,6 +214,9 @@ func (l *link) stop() {
 	}
 	if l.rpc != nil && !l.clientSends {
 		l.s.c.unregisterReply(l)
+	}
+	if l.coord {
+		l.s.c.txns.dropOwned(l)
 	}
 	if l.path != "" {
 		l.s.c.info.removeLink(l.name)

@@ -27,6 +27,7 @@ type inDelivery struct {
 	oversize bool
 	msgs     []*broker.Message
 	err      error
+	txnID    []byte // transactional-state of the transfer (txn.go)
 }
 
 func (l *link) onTransfer(t *frames.Transfer, payload []byte) {
@@ -46,6 +47,9 @@ func (l *link) onTransfer(t *frames.Transfer, payload []byte) {
 		l.cur = d
 	} else if t.HasSettled && t.Settled {
 		d.settled = true
+	}
+	if id := txnIDOf(t.State); id != nil {
+		d.txnID = id
 	}
 	if t.Aborted {
 		l.cur = nil
@@ -75,6 +79,11 @@ func (l *link) complete(d *inDelivery) {
 	case d.oversize:
 		l.settleIncoming(d, frames.Rejected{Error: &frames.Error{Condition: frames.ErrCondMessageSizeExceeded,
 			Description: fmt.Sprintf("the message is %d bytes; the limit is %d", d.size, l.s.c.cfg.MaxMessageSize)}})
+	case l.coord:
+		l.onControl(d)
+	case d.txnID != nil && l.rpc != nil:
+		l.settleIncoming(d, frames.Rejected{Error: &frames.Error{Condition: frames.ErrCondNotImplemented,
+			Description: "management operations inside a transaction are not supported"}})
 	case l.rpc != nil:
 		l.settleIncoming(d, frames.Accepted{})
 		l.request(d.buf)
@@ -82,6 +91,10 @@ func (l *link) complete(d *inDelivery) {
 		msgs, err := toBrokerMessages(d.buf, d.format)
 		if err != nil {
 			l.settleIncoming(d, frames.Rejected{Error: amqpError(err)})
+			break
+		}
+		if d.txnID != nil {
+			l.sendInTxn(d, msgs)
 			break
 		}
 		d.msgs, d.buf = msgs, nil

@@ -54,6 +54,7 @@ type session struct {
 type unsettled struct {
 	path  string
 	token broker.LockToken
+	txn   string // the transaction its settlement is staged in (txn.go)
 }
 
 func newSession(c *conn, channel uint16, b *frames.Begin) *session {
@@ -269,6 +270,10 @@ func (s *session) onDetach(d *frames.Detach) {
 // settles those first.
 func (s *session) onDisposition(d *frames.Disposition) {
 	if d.Role != frames.RoleReceiver {
+		return
+	}
+	if ts, ok := d.State.(frames.TransactionalState); ok {
+		s.onTxnDisposition(d, ts)
 		return
 	}
 	switch d.State.(type) {

@@ -1,0 +1,416 @@
+package amqp
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+
+	"github.com/batonmq/baton/internal/amqp/encoding"
+	"github.com/batonmq/baton/internal/amqp/frames"
+	"github.com/batonmq/baton/internal/broker"
+)
+
+// This file is the transaction coordinator (AMQP 1.0 part 4; Service Bus's
+// "transactions" section of its AMQP guide) and send-via.
+//
+// A client attaches a sender link whose target is a coordinator and sends
+// it declare and discharge messages (amqp-value bodies holding the
+// described lists amqp:declare:list and amqp:discharge:list). A declare is
+// answered with the declared outcome carrying a fresh txn-id; the
+// transaction is a broker.Txn kept in the connection's table. Transfers on
+// entity links whose state is transactional-state(txn-id) are staged in
+// the transaction instead of sent, and answered with
+// transactional-state(txn-id, accepted); dispositions of peek-lock
+// deliveries whose state is transactional-state(txn-id, outcome) stage the
+// settlement and are answered the same way. A discharge with fail=false
+// commits (accepted, or rejected with amqp:transaction:rollback or
+// amqp:transaction:timeout when the commit fails); fail=true rolls back.
+// A transaction its coordinator link no longer holds (the link detached,
+// the session ended, the connection dropped) is rolled back. An unknown
+// txn-id is amqp:transaction:unknown-id.
+//
+// Staging runs on the session mux (it takes entity locks briefly and does
+// no I/O), so a transfer or disposition is part of the transaction before
+// any later frame of the same session is handled; the commit, which waits
+// for the store, runs on a goroutine the session owns.
+//
+// Send-via: a sender link whose attach properties hold
+// com.microsoft:transfer-destination-address sends to that destination;
+// its target (the via entity) must exist too. Baton stores the message in
+// the destination directly, inside or outside a transaction.
+
+// transferDestination is the attach property naming a send-via link's
+// destination.
+const transferDestination = "com.microsoft:transfer-destination-address"
+
+// Descriptors of the coordinator's control messages.
+const (
+	descDeclare   uint64 = 0x31
+	descDischarge uint64 = 0x32
+)
+
+// txnTable is a connection's open transactions.
+type txnTable struct {
+	mu   sync.Mutex
+	next uint64
+	m    map[string]*txnEntry
+}
+
+// txnEntry is one declared transaction.
+type txnEntry struct {
+	id    []byte
+	tx    *broker.Txn
+	owner *link // the coordinator link that declared it
+	// staged are the peek-lock deliveries settled in the transaction, to
+	// forget once it commits.
+	staged []stagedDelivery
+}
+
+type stagedDelivery struct {
+	s  *session
+	id frames.DeliveryNumber
+}
+
+func (t *txnTable) add(e *txnEntry) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.m == nil {
+		t.m = make(map[string]*txnEntry)
+	}
+	t.next++
+	e.id = []byte("txn:" + strconv.FormatUint(t.next, 10))
+	t.m[string(e.id)] = e
+}
+
+func (t *txnTable) get(id []byte) *txnEntry {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.m[string(id)]
+}
+
+// take removes and returns the transaction id (for its discharge).
+func (t *txnTable) take(id []byte) *txnEntry {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e := t.m[string(id)]
+	delete(t.m, string(id))
+	return e
+}
+
+// noteStaged records a delivery settled in transaction e.
+func (t *txnTable) noteStaged(e *txnEntry, s *session, id frames.DeliveryNumber) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e.staged = append(e.staged, stagedDelivery{s, id})
+}
+
+// dropOwned rolls back every transaction declared on coordinator link l.
+func (t *txnTable) dropOwned(l *link) {
+	t.mu.Lock()
+	var drop []*txnEntry
+	for k, e := range t.m {
+		if e.owner == l {
+			drop = append(drop, e)
+			delete(t.m, k)
+		}
+	}
+	t.mu.Unlock()
+	for _, e := range drop {
+		_ = e.tx.Rollback()
+	}
+}
+
+// txnError is an error of the transaction layer.
+func txnError(cond frames.Condition, format string, args ...any) *frames.Error {
+	return &frames.Error{Condition: cond, Description: fmt.Sprintf(format, args...)}
+}
+
+func unknownTxn(id []byte) *frames.Error {
+	return txnError(frames.ErrCondTransactionUnknownID, "transaction %q is not declared on this connection (or was discharged)", id)
+}
+
+// txnStageError maps an error of staging into a transaction: the
+// transaction's own state becomes a transaction condition.
+func txnStageError(err error) *frames.Error {
+	switch err {
+	case broker.ErrTxnTimedOut:
+		return txnError(frames.ErrCondTransactionTimeout, "%s", err.(*broker.Error).Message)
+	case broker.ErrTxnDischarged:
+		return txnError(frames.ErrCondTransactionUnknownID, "%s", err.(*broker.Error).Message)
+	}
+	return amqpError(err)
+}
+
+// attachCoordinator answers the attach of a coordinator link.
+func (s *session) attachCoordinator(a *frames.Attach, l *link) {
+	if a.Role != frames.RoleSender {
+		s.rejectAttach(a, l, txnError(frames.ErrCondNotAllowed, "a coordinator link must be attached by the client as sender"))
+		return
+	}
+	l.coord = true
+	mms := s.c.cfg.MaxMessageSize
+	reply := &frames.Attach{
+		Name:           a.Name,
+		Handle:         l.handle,
+		Role:           frames.RoleReceiver,
+		SndSettleMode:  a.SndSettleMode,
+		RcvSettleMode:  a.RcvSettleMode,
+		Source:         a.Source,
+		Coordinator:    &frames.Coordinator{Capabilities: []frames.Symbol{"amqp:local-transactions"}},
+		MaxMessageSize: &mms,
+	}
+	if reply.Source == nil {
+		reply.Source = &frames.Source{}
+	}
+	l.rcvSecond = a.RcvSettleMode != nil && *a.RcvSettleMode == frames.ReceiverSettleSecond
+	if !s.write(reply, nil) {
+		l.stop()
+		return
+	}
+	l.topUp()
+}
+
+// onControl handles a declare or discharge sent to the coordinator.
+func (l *link) onControl(d *inDelivery) {
+	desc, fields, err := parseControl(d.buf)
+	d.buf = nil
+	if err != nil {
+		l.settleIncoming(d, frames.Rejected{Error: txnError(frames.ErrCondDecodeError, "%v", err)})
+		return
+	}
+	c := l.s.c
+	switch desc {
+	case descDeclare:
+		if len(fields) > 0 && fields[0] != nil {
+			l.settleIncoming(d, frames.Rejected{Error: txnError(frames.ErrCondNotImplemented, "distributed transactions (declare with a global-id) are not supported")})
+			return
+		}
+		e := &txnEntry{tx: c.cfg.Broker.BeginTxn(broker.TxnOptions{}), owner: l}
+		c.txns.add(e)
+		l.settleIncoming(d, frames.Declared{TxnID: e.id})
+	case descDischarge:
+		var id []byte
+		if len(fields) > 0 {
+			id, _ = fields[0].([]byte)
+		}
+		if id == nil {
+			l.settleIncoming(d, frames.Rejected{Error: txnError(frames.ErrCondInvalidField, "discharge without a txn-id")})
+			return
+		}
+		fail := false
+		if len(fields) > 1 {
+			fail, _ = fields[1].(bool)
+		}
+		e := c.txns.take(id)
+		if e == nil {
+			l.settleIncoming(d, frames.Rejected{Error: unknownTxn(id)})
+			return
+		}
+		if fail {
+			_ = e.tx.Rollback()
+			l.settleIncoming(d, frames.Accepted{})
+			return
+		}
+		l.inflight++
+		ctx := c.srv.ctx
+		l.s.goFunc(func() {
+			err := e.tx.Commit(ctx)
+			if err == nil {
+				forgetStaged(e.staged)
+			}
+			l.s.post(func() { l.onDischarged(d, err) })
+		})
+	default:
+		l.settleIncoming(d, frames.Rejected{Error: txnError(frames.ErrCondNotAllowed, "the coordinator takes declare and discharge messages only")})
+	}
+}
+
+// onDischarged answers a commit.
+func (l *link) onDischarged(d *inDelivery, err error) {
+	l.inflight--
+	switch {
+	case err == nil:
+		l.settleIncoming(d, frames.Accepted{})
+	case err == broker.ErrTxnTimedOut:
+		l.settleIncoming(d, frames.Rejected{Error: txnError(frames.ErrCondTransactionTimeout, "the transaction timed out and was rolled back")})
+	default:
+		l.settleIncoming(d, frames.Rejected{Error: txnError(frames.ErrCondTransactionRollback, "the transaction was rolled back: %v", err)})
+	}
+	l.topUp()
+	l.s.checkIdle()
+}
+
+// forgetStaged drops the unsettled records of deliveries a committed
+// transaction settled: their locks are gone.
+func forgetStaged(staged []stagedDelivery) {
+	by := make(map[*session][]frames.DeliveryNumber)
+	for _, sd := range staged {
+		by[sd.s] = append(by[sd.s], sd.id)
+	}
+	for s, ids := range by {
+		s.post(func() {
+			for _, id := range ids {
+				if u := s.unsettled[id]; u != nil && u.txn != "" {
+					delete(s.unsettled, id)
+				}
+			}
+		})
+	}
+}
+
+// parseControl decodes a coordinator message: its amqp-value body must be
+// a described list (declare or discharge).
+func parseControl(payload []byte) (uint64, []any, error) {
+	view, err := encoding.ParseMessage(payload)
+	if err != nil {
+		return 0, nil, err
+	}
+	v, ok, err := view.Value()
+	if err != nil {
+		return 0, nil, err
+	}
+	if !ok {
+		return 0, nil, fmt.Errorf("the control message has no amqp-value body")
+	}
+	dv, ok := v.(encoding.Described)
+	if !ok {
+		return 0, nil, fmt.Errorf("the control message body is %T, not a described list", v)
+	}
+	var code uint64
+	switch x := dv.Descriptor.(type) {
+	case uint64:
+		code = x
+	case encoding.Symbol:
+		switch x {
+		case "amqp:declare:list":
+			code = descDeclare
+		case "amqp:discharge:list":
+			code = descDischarge
+		}
+	}
+	if code != descDeclare && code != descDischarge {
+		return 0, nil, fmt.Errorf("unknown control message %v", dv.Descriptor)
+	}
+	fields, _ := dv.Value.([]any)
+	if dv.Value != nil && fields == nil {
+		return 0, nil, fmt.Errorf("the control message value is %T, not a list", dv.Value)
+	}
+	return code, fields, nil
+}
+
+// txnIDOf returns the txn-id of a transactional-state, or nil.
+func txnIDOf(st frames.DeliveryState) []byte {
+	if ts, ok := st.(frames.TransactionalState); ok {
+		return bytes.Clone(ts.TxnID)
+	}
+	return nil
+}
+
+// sendInTxn stages a client's transactional transfer.
+func (l *link) sendInTxn(d *inDelivery, msgs []*broker.Message) {
+	e := l.s.c.txns.get(d.txnID)
+	if e == nil {
+		l.settleIncoming(d, frames.Rejected{Error: unknownTxn(d.txnID)})
+		return
+	}
+	if err := e.tx.Send(l.s.c.srv.ctx, l.path, msgs); err != nil {
+		l.s.c.log.Debug("amqp: transactional send refused", "path", l.path, "err", err)
+		l.settleIncoming(d, frames.TransactionalState{TxnID: d.txnID, Outcome: frames.Rejected{Error: txnStageError(err)}})
+		return
+	}
+	l.settleIncoming(d, frames.TransactionalState{TxnID: d.txnID, Outcome: frames.Accepted{}})
+}
+
+// onTxnDisposition stages the settlement of peek-lock deliveries in the
+// transaction named by the client's transactional-state.
+func (s *session) onTxnDisposition(d *frames.Disposition, ts frames.TransactionalState) {
+	if d.Role != frames.RoleReceiver {
+		return
+	}
+	id := bytes.Clone(ts.TxnID)
+	first, last := d.First, d.LastID()
+	var ids []frames.DeliveryNumber
+	if span := uint32(last - first); uint64(span) < uint64(len(s.unsettled)) {
+		for did := first; ; did++ {
+			if s.unsettled[did] != nil {
+				ids = append(ids, did)
+			}
+			if did == last {
+				break
+			}
+		}
+	} else {
+		for did := range s.unsettled {
+			if uint32(did-first) <= span {
+				ids = append(ids, did)
+			}
+		}
+		slices.Sort(ids)
+	}
+	if len(ids) == 0 {
+		return
+	}
+	e := s.c.txns.get(id)
+	reply := func(did frames.DeliveryNumber, st frames.DeliveryState) {
+		if !d.Settled {
+			s.write(&frames.Disposition{Role: frames.RoleSender, First: did, Settled: true, State: st}, nil)
+		}
+	}
+	for _, did := range ids {
+		u := s.unsettled[did]
+		switch {
+		case u.txn == string(id):
+			// Already staged (a client settling what it staged before):
+			// nothing more to do.
+			if d.Settled && e == nil {
+				delete(s.unsettled, did)
+			}
+			continue
+		case e == nil:
+			if d.Settled {
+				delete(s.unsettled, did)
+			}
+			reply(did, frames.Rejected{Error: unknownTxn(id)})
+			continue
+		}
+		st := settlementOf(ts.Outcome) // no outcome: release, refused below
+		err := e.tx.Settle(s.c.srv.ctx, u.path, u.token, st)
+		if err != nil {
+			reply(did, frames.TransactionalState{TxnID: id, Outcome: frames.Rejected{Error: txnStageError(err)}})
+			continue
+		}
+		u.txn = string(id)
+		s.c.txns.noteStaged(e, s, did)
+		reply(did, frames.TransactionalState{TxnID: id, Outcome: confirmState(ts.Outcome, st, nil)})
+	}
+}
+
+// sendVia returns the destination of a send-via link (empty: none),
+// resolved and checked like any target.
+func (s *session) sendVia(ctx context.Context, req *AttachRequest) (string, error) {
+	v, ok := req.Properties.Lookup(transferDestination)
+	if !ok {
+		return "", nil
+	}
+	dest, _ := v.(string)
+	if dest == "" {
+		return "", txnError(frames.ErrCondInvalidField, "%s must be a non-empty string", transferDestination)
+	}
+	r := *req
+	r.Address = dest
+	node, err := s.c.cfg.Resolver.Resolve(ctx, &r)
+	if err != nil {
+		return "", err
+	}
+	n, ok := node.(*EntityNode)
+	if !ok {
+		return "", txnError(frames.ErrCondNotAllowed, "send-via destination %q is not an entity", dest)
+	}
+	if _, dlq := splitDeadLetter(n.Path); dlq {
+		return "", txnError(frames.ErrCondNotAllowed, "send-via destination %q is a dead-letter sub-queue", dest)
+	}
+	return n.Path, nil
+}
