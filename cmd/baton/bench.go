@@ -11,16 +11,26 @@ import (
 	"github.com/batonmq/baton/internal/diskbench"
 )
 
-// runBench dispatches `baton bench` subcommands. Today: `disk`.
+const benchUsage = `usage: baton bench disk  [--dir DIR] [--duration 3s] [--write-size 1024]
+       baton bench run   --workload latency|throughput|queues100|fanout|backlog|churn
+                         [--target baton|rabbitmq-quorum|rabbitmq-classic|nats|azurite] [--driver amqp|sdk|azqueue] ...
+       baton bench table [--base LABEL] RESULT.json...
+'baton bench run --help' lists every flag.`
+
+// runBench dispatches `baton bench` subcommands.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return &usageError{"usage: baton bench disk [--dir DIR] [--duration 3s] [--write-size 1024]"}
+		return &usageError{benchUsage}
 	}
 	switch args[0] {
 	case "disk":
 		return runBenchDisk(ctx, args[1:], stdout, stderr)
+	case "run":
+		return runBenchRun(ctx, args[1:], stdout, stderr)
+	case "table":
+		return runBenchTable(args[1:], stdout, stderr)
 	}
-	return &usageError{fmt.Sprintf("unknown benchmark %q (known: disk)", args[0])}
+	return &usageError{fmt.Sprintf("unknown benchmark %q (known: disk, run, table)", args[0])}
 }
 
 // runBenchDisk measures fdatasync latency on the data directory's disk and

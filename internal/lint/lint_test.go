@@ -168,7 +168,13 @@ func TestForbiddenCalls(t *testing.T) {
 }
 
 // TestBinaryDeps keeps test-only code out of the binary: no testing package,
-// no SDK clients (they are for end-to-end tests), no test helper packages.
+// no test helper packages, and client libraries only through
+// internal/loadgen. `baton bench run` is a load generator: it legitimately
+// links the clients it drives (go-amqp and the Azure SDK clients for Baton,
+// amqp091-go for RabbitMQ, nats.go for NATS JetStream), so those are
+// allowed — but only when nothing but internal/loadgen (and the stand-alone
+// tools under bench/) imports them, so the server's own code never starts
+// depending on an SDK.
 func TestBinaryDeps(t *testing.T) {
 	cmd := exec.Command("go", "list", "-deps", module+"/cmd/baton")
 	cmd.Dir = "../.."
@@ -178,8 +184,25 @@ func TestBinaryDeps(t *testing.T) {
 	}
 	for _, dep := range strings.Fields(string(out)) {
 		ours := strings.HasPrefix(dep, module+"/")
-		if dep == "testing" || strings.HasPrefix(dep, "github.com/Azure/") || ours && (strings.HasSuffix(dep, "test") || strings.Contains(dep, "/e2e")) {
+		if dep == "testing" || ours && (strings.HasSuffix(dep, "test") || strings.Contains(dep, "/e2e")) {
 			t.Errorf("the baton binary links %s", dep)
 		}
 	}
+	for _, p := range listPackages(t) {
+		r := rel(p.ImportPath)
+		if r == "internal/loadgen" || strings.HasPrefix(r, "bench/") {
+			continue // the load generator and the stand-alone bench tools
+		}
+		for _, d := range p.Imports {
+			for _, client := range benchClients {
+				if strings.HasPrefix(d, client) {
+					t.Errorf("%s imports the client library %s: only internal/loadgen (baton bench) may", r, d)
+				}
+			}
+		}
+	}
 }
+
+// benchClients are the client libraries only internal/loadgen may import
+// in production code (tests may import them anywhere).
+var benchClients = []string{"github.com/Azure/", "github.com/rabbitmq/", "github.com/nats-io/"}

@@ -269,42 +269,70 @@ func (r *runner) startConsumers(ctx context.Context, g *group, sources []string,
 						}
 						return fmt.Errorf("loadgen: receive from %s: %w", src, err)
 					}
-					for _, d := range ds {
-						if t, ok := stampOf(d.Body()); ok && !abandon {
-							r.e2e.Record(r.clk.Now().Sub(t))
+					// Settle the batch concurrently, as an application with
+					// concurrent handlers (the SDK processor's
+					// MaxConcurrentCalls) does: a complete that waits for the
+					// broker's fsync must not serialize the consumer.
+					if err := r.settleAll(ctx, ds, abandon, done); err != nil {
+						if ctx.Err() != nil {
+							return nil
 						}
-						start := r.clk.Now()
-						if abandon {
-							err = d.Abandon(ctx)
-						} else {
-							err = d.Complete(ctx)
-						}
-						if err != nil {
-							if ctx.Err() != nil {
-								return nil
-							}
-							return fmt.Errorf("loadgen: settle on %s: %w", src, err)
-						}
-						r.settle.Record(r.clk.Now().Sub(start))
-						if abandon {
-							r.abandoned.Add(1)
-							continue
-						}
-						if n := r.received.Add(1); r.target > 0 && n >= r.target {
-							r.reachedOnce.Do(func() { close(r.reached) })
-						}
-						if done != nil {
-							select {
-							case done <- struct{}{}:
-							default:
-							}
-						}
+						return fmt.Errorf("loadgen: settle on %s: %w", src, err)
 					}
 				}
 			})
 		}
 	}
 	return all, nil
+}
+
+// settleAll settles a batch of deliveries, one goroutine each, and
+// returns the first error.
+func (r *runner) settleAll(ctx context.Context, ds []Delivery, abandon bool, done chan struct{}) error {
+	one := func(d Delivery) error {
+		if t, ok := stampOf(d.Body()); ok && !abandon {
+			r.e2e.Record(r.clk.Now().Sub(t))
+		}
+		start := r.clk.Now()
+		var err error
+		if abandon {
+			err = d.Abandon(ctx)
+		} else {
+			err = d.Complete(ctx)
+		}
+		if err != nil {
+			return err
+		}
+		r.settle.Record(r.clk.Now().Sub(start))
+		if abandon {
+			r.abandoned.Add(1)
+			return nil
+		}
+		if n := r.received.Add(1); r.target > 0 && n >= r.target {
+			r.reachedOnce.Do(func() { close(r.reached) })
+		}
+		if done != nil {
+			select {
+			case done <- struct{}{}:
+			default:
+			}
+		}
+		return nil
+	}
+	if len(ds) == 1 {
+		return one(ds[0])
+	}
+	errs := make(chan error, len(ds))
+	for _, d := range ds {
+		go func() { errs <- one(d) }()
+	}
+	var first error
+	for range ds {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 func isDLQ(entity string) bool {

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/batonmq/baton/internal/loadgen"
+)
+
+// runBenchTable prints the results of several `bench run --json` files as
+// one Markdown table, with each row's ratio to the base rows.
+func runBenchTable(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench table", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	base := fs.String("base", "baton-fsync", "comma-separated `labels` whose ratio to every row is printed")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return &usageError{err.Error()}
+	}
+	if fs.NArg() == 0 {
+		return &usageError{"usage: baton bench table [--base LABEL[,LABEL]] RESULT.json..."}
+	}
+	var recs []benchRecord
+	for _, f := range fs.Args() {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		var r benchRecord
+		if err := json.Unmarshal(b, &r); err != nil || r.Result == nil {
+			return fmt.Errorf("%s: not a bench run result: %v", f, err)
+		}
+		recs = append(recs, r)
+	}
+	printTable(stdout, recs, strings.Split(*base, ","))
+	return nil
+}
+
+// metric is the figure a phase is compared on: deliveries/s (sends/s for a
+// backlog fill), or for the latency probe the end-to-end p99, where lower
+// is better.
+func metric(workload string, p loadgen.Phase) (v float64, name string, higherBetter bool) {
+	switch {
+	case workload == "latency":
+		return float64(p.EndToEnd.P99), "e2e p99", false
+	case p.Name == "fill":
+		return p.SendRate, "sends/s", true
+	default:
+		return p.RecvRate, "deliveries/s", true
+	}
+}
+
+func printTable(w io.Writer, recs []benchRecord, bases []string) {
+	fmt.Fprint(w, "| workload | phase | target | durability at ack | client | size | sends/s | deliveries/s | send→ack p50 / p99 | end-to-end p50 / p99 | broker CPU | fsyncs/msg |")
+	for _, b := range bases {
+		fmt.Fprintf(w, " %s ÷ row |", b)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprint(w, "|---|---|---|---|---|---|---|---|---|---|---|---|")
+	for range bases {
+		fmt.Fprint(w, "---|")
+	}
+	fmt.Fprintln(w)
+	// find returns the base's phase of the same workload and phase name.
+	find := func(label, workload, phase string) (loadgen.Phase, bool) {
+		for _, r := range recs {
+			if r.Label == label && r.Result.Workload == workload {
+				for _, p := range r.Result.Phases {
+					if p.Name == phase {
+						return p, true
+					}
+				}
+			}
+		}
+		return loadgen.Phase{}, false
+	}
+	for _, r := range recs {
+		for _, p := range r.Result.Phases {
+			cpu, syncs := "—", "—"
+			if p.BrokerCPU >= 0 {
+				cpu = fmt.Sprintf("%.2f", p.BrokerCPU)
+			}
+			if p.Syncs >= 0 {
+				syncs = fmt.Sprintf("%.3f", p.SyncsPerMessage)
+			}
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %d B | %.0f | %.0f | %s / %s | %s / %s | %s | %s |",
+				r.Result.Workload, p.Name, r.Label, r.Durability, r.Result.Driver, r.Result.Size, p.SendRate, p.RecvRate,
+				fmtDur(p.SendAck.P50), fmtDur(p.SendAck.P99), fmtDur(p.EndToEnd.P50), fmtDur(p.EndToEnd.P99), cpu, syncs)
+			v, _, higher := metric(r.Result.Workload, p)
+			for _, b := range bases {
+				bp, ok := find(b, r.Result.Workload, p.Name)
+				bv, _, _ := metric(r.Result.Workload, bp)
+				switch {
+				case !ok || v == 0 || bv == 0:
+					fmt.Fprint(w, " — |")
+				case higher:
+					fmt.Fprintf(w, " %.2f× |", bv/v)
+				default:
+					fmt.Fprintf(w, " %.2f× |", v/bv)
+				}
+			}
+			fmt.Fprintln(w)
+		}
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Ratios: the base's deliveries/s (sends/s for a backlog fill) over the row's; for the latency probe the row's")
+	fmt.Fprintln(w, "end-to-end p99 over the base's. Above 1× the base is ahead.")
+}
