@@ -115,8 +115,59 @@ type sbResolver struct {
 
 func (r *sbResolver) Resolve(ctx context.Context, req *amqp.AttachRequest) (amqp.Node, error) {
 	n, err := r.DefaultResolver.Resolve(ctx, req)
-	if err != nil || len(r.keys) == 0 {
-		return n, err
+	if err != nil {
+		return nil, err
+	}
+	if err := r.authorize(req, n); err != nil {
+		return nil, err
+	}
+	if en, isEntity := n.(*amqp.EntityNode); isEntity {
+		if err := r.checkLinkTarget(en.Path, req.ClientSends); err != nil {
+			return nil, err
+		}
+	}
+	return n, nil
+}
+
+// checkLinkTarget refuses links Service Bus refuses: a receiver on a topic
+// (messages are received from its subscriptions), a topic's dead-letter
+// queue (topics have none), and a sender to a subscription (senders target
+// queues and topics).
+func (r *sbResolver) checkLinkTarget(path string, clientSends bool) error {
+	name, dlq := path, false
+	if i := strings.LastIndexByte(path, '/'); i > 0 && strings.EqualFold(path[i+1:], broker.DeadLetterSuffix) {
+		name, dlq = path[:i], true
+	}
+	info, err := r.Broker.GetEntity(name)
+	if err != nil {
+		return nil // the attach goes on and fails the usual way
+	}
+	notAllowed := func(desc string) error {
+		return &frames.Error{Condition: frames.ErrCondNotAllowed, Description: desc}
+	}
+	switch info.Kind {
+	case broker.KindTopic:
+		if dlq {
+			return notAllowed("The messaging entity '" + path + "' does not exist: a topic has no dead-letter queue; each of its subscriptions has one (" +
+				info.Name + "/Subscriptions/<subscription>/$DeadLetterQueue).")
+		}
+		if !clientSends {
+			return notAllowed("Cannot receive from '" + path + "': it is a topic. Receive from one of its subscriptions (" +
+				info.Name + "/Subscriptions/<subscription>).")
+		}
+	case broker.KindSubscription:
+		if clientSends {
+			return notAllowed("Cannot send to '" + path + "': it is a subscription. Senders can only target queues and topics.")
+		}
+	}
+	return nil
+}
+
+// authorize checks, when SAS keys are configured, that the connection
+// holds a CBS claim covering the node.
+func (r *sbResolver) authorize(req *amqp.AttachRequest, n amqp.Node) error {
+	if len(r.keys) == 0 {
+		return nil
 	}
 	path := ""
 	switch n := n.(type) {
@@ -124,15 +175,15 @@ func (r *sbResolver) Resolve(ctx context.Context, req *amqp.AttachRequest) (amqp
 		path = n.Path
 	case *amqp.RPCNode:
 		if strings.EqualFold(n.Name, "$cbs") {
-			return n, nil
+			return nil
 		}
 		path = strings.TrimSuffix(n.Name, "/$management")
 	}
 	if req.Conn == nil || !r.s.connCBS(req.Conn).Authorized(path, r.s.clock.Now()) {
-		return nil, &frames.Error{Condition: frames.ErrCondUnauthorizedAccess,
+		return &frames.Error{Condition: frames.ErrCondUnauthorizedAccess,
 			Description: "Unauthorized access. A valid CBS token for '" + path + "' is required (put-token on $cbs first)."}
 	}
-	return n, nil
+	return nil
 }
 
 // AMQPAddr returns the Service Bus face's address ("127.0.0.1:5672"), or ""
