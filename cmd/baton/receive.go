@@ -27,8 +27,9 @@ type receiveOptions struct {
 // runReceive is `baton receive`.
 func runReceive(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cf := newClientFlags("receive", "receive QUEUE [flags]",
-		"Receive messages from QUEUE and print their bodies, one per line. By default each message\n"+
-			"is received with a peek-lock and completed once printed.")
+		"Receive messages from QUEUE, a queue or a subscription (TOPIC/Subscriptions/SUB), and print\n"+
+			"their bodies, one per line. By default each message is received with a peek-lock and\n"+
+			"completed once printed.")
 	fs := cf.fs
 	var o receiveOptions
 	fs.BoolVar(&o.peek, "peek", false, "look at messages without locking or removing them")
@@ -73,7 +74,7 @@ func receive(ctx context.Context, c *mgmt.Client, o receiveOptions, stdout, stde
 	if o.dlq && o.sessionID != "" {
 		return fmt.Errorf("a dead-letter queue has no sessions; drop --session-id (or add --peek to peek at one session's dead letters)")
 	}
-	q, err := c.GetQueue(ctx, o.queue)
+	sessions, err := requiresSession(ctx, c, o.queue)
 	if err != nil {
 		return err
 	}
@@ -82,7 +83,7 @@ func receive(ctx context.Context, c *mgmt.Client, o receiveOptions, stdout, stde
 		d := mgmt.Duration(o.wait)
 		req.Wait = &d
 	}
-	if q.RequiresSession && !o.dlq {
+	if sessions && !o.dlq {
 		l, err := c.AcceptSession(ctx, o.queue, o.sessionID, o.wait)
 		if mgmt.IsCode(err, "Timeout") {
 			return printMessages(stdout, o, nil)
@@ -102,7 +103,7 @@ func receive(ctx context.Context, c *mgmt.Client, o receiveOptions, stdout, stde
 			defer c.ReleaseSession(context.WithoutCancel(ctx), o.queue, l)
 		}
 	} else if o.sessionID != "" {
-		return fmt.Errorf("queue %q does not require sessions; drop --session-id", o.queue)
+		return fmt.Errorf("%s %q does not require sessions; drop --session-id", entityWord(o.queue), o.queue)
 	}
 	msgs, err := c.Receive(ctx, o.queue, req)
 	if err != nil {
@@ -135,9 +136,9 @@ func printMessages(w io.Writer, o receiveOptions, msgs []*mgmt.Message) error {
 		case o.dlq:
 			fmt.Fprintf(w, "no messages: the dead-letter queue of %q is empty\n", o.queue)
 		case o.sessionID != "":
-			fmt.Fprintf(w, "no messages: session %q of queue %q is empty\n", o.sessionID, o.queue)
+			fmt.Fprintf(w, "no messages: session %q of %s %q is empty\n", o.sessionID, entityWord(o.queue), o.queue)
 		default:
-			fmt.Fprintf(w, "no messages: queue %q is empty\n", o.queue)
+			fmt.Fprintf(w, "no messages: %s %q is empty\n", entityWord(o.queue), o.queue)
 		}
 		return nil
 	}

@@ -11,29 +11,16 @@ import (
 	"github.com/batonmq/baton/internal/httpapi/mgmt"
 )
 
-// propertyFlag collects repeated --property k=v flags.
-type propertyFlag map[string]any
-
-func (p propertyFlag) String() string { return "" }
-
-func (p propertyFlag) Set(s string) error {
-	k, v, ok := strings.Cut(s, "=")
-	if !ok || k == "" {
-		return fmt.Errorf("property %q is not key=value", s)
-	}
-	p[k] = v
-	return nil
-}
-
 // runSend is `baton send`.
 func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cf := newClientFlags("send", "send QUEUE TEXT [flags]",
-		"Send TEXT as a message to QUEUE and print its sequence number.")
+		"Send TEXT as a message to QUEUE, a queue or a topic, and print its sequence number. A topic\n"+
+			"gives a copy to each of its subscriptions with a matching rule.")
 	fs := cf.fs
 	sessionID := fs.String("session-id", "", "session `id` (required by session queues)")
 	messageID := fs.String("message-id", "", "message `id` (used by duplicate detection)")
-	props := propertyFlag{}
-	fs.Var(props, "property", "application property `key=value` (repeatable; values are strings)")
+	props := newTypedFlag(false)
+	fs.Var(props, "property", "application property `key=value` (repeatable; a string, or TYPE:VALUE with long, double, bool, datetime, timespan: qty=long:12)")
 	var ttl durationFlag
 	fs.Var(&ttl, "ttl", "time to live (`duration`, e.g. 10m or PT10M)")
 	schedule := fs.String("schedule", "", "enqueue at this `time`: RFC 3339 (2026-05-01T09:00:00Z) or +duration from now (+5m)")
@@ -48,8 +35,8 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	m := mgmt.TextMessage(pos[1])
 	m.SessionID, m.MessageID = *sessionID, *messageID
 	m.TimeToLive = ttl.ptr()
-	if len(props) > 0 {
-		m.Properties = props
+	if len(props.m) > 0 {
+		m.Properties = wireValues(props.m)
 	}
 	if *schedule != "" {
 		at, err := parseSchedule(*schedule, clock.Real{})
