@@ -82,8 +82,8 @@ func messageIDs(msgs []*azservicebus.ReceivedMessage) []string {
 	return out
 }
 
-// genMsg is one generated message and what the filters look at.
-type genMsg struct {
+// topicGenMsg is one generated message and what the filters look at.
+type topicGenMsg struct {
 	id       string
 	color    string // "" when absent
 	quantity *int64
@@ -92,7 +92,7 @@ type genMsg struct {
 	corrID   string
 }
 
-func (g genMsg) message() *azservicebus.Message {
+func (g topicGenMsg) message() *azservicebus.Message {
 	props := map[string]any{}
 	if g.color != "" {
 		props["color"] = g.color
@@ -121,21 +121,21 @@ func (g genMsg) message() *azservicebus.Message {
 var topicFilters = []struct {
 	sub   string
 	rule  *admin.RuleProperties
-	match func(g genMsg) bool
+	match func(g topicGenMsg) bool
 }{
-	{"all", nil, func(genMsg) bool { return true }},
-	{"none", &admin.RuleProperties{Name: "never", Filter: &admin.FalseFilter{}}, func(genMsg) bool { return false }},
+	{"all", nil, func(topicGenMsg) bool { return true }},
+	{"none", &admin.RuleProperties{Name: "never", Filter: &admin.FalseFilter{}}, func(topicGenMsg) bool { return false }},
 	{"red", &admin.RuleProperties{Name: "red", Filter: &admin.SQLFilter{Expression: "color = 'red' AND quantity > 10"}},
-		func(g genMsg) bool { return g.color == "red" && g.quantity != nil && *g.quantity > 10 }},
+		func(g topicGenMsg) bool { return g.color == "red" && g.quantity != nil && *g.quantity > 10 }},
 	{"orders", &admin.RuleProperties{Name: "orders", Filter: &admin.SQLFilter{Expression: "sys.Label LIKE 'order-%' OR region IN ('eu', 'us')"}},
-		func(g genMsg) bool {
+		func(g topicGenMsg) bool {
 			return strings.HasPrefix(g.label, "order-") || g.region == "eu" || g.region == "us"
 		}},
 	{"noqty", &admin.RuleProperties{Name: "noqty", Filter: &admin.SQLFilter{Expression: "quantity IS NULL AND NOT (color = 'blue')"}},
-		func(g genMsg) bool { return g.quantity == nil && g.color != "" && g.color != "blue" }},
+		func(g topicGenMsg) bool { return g.quantity == nil && g.color != "" && g.color != "blue" }},
 	{"corr", &admin.RuleProperties{Name: "corr", Filter: &admin.CorrelationFilter{CorrelationID: to.Ptr("c1"),
 		ApplicationProperties: map[string]any{"region": "eu"}}},
-		func(g genMsg) bool { return g.corrID == "c1" && g.region == "eu" }},
+		func(g topicGenMsg) bool { return g.corrID == "c1" && g.region == "eu" }},
 }
 
 // TestSBTopicFilters sends a few hundred generated messages to a topic and
@@ -149,9 +149,9 @@ func TestSBTopicFilters(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(7, 11))
 	pick := func(opts ...string) string { return opts[rng.IntN(len(opts))] }
-	var gen []genMsg
+	var gen []topicGenMsg
 	for i := range 300 {
-		g := genMsg{id: fmt.Sprintf("m-%03d", i), color: pick("red", "green", "blue", ""), region: pick("eu", "us", "apac", ""),
+		g := topicGenMsg{id: fmt.Sprintf("m-%03d", i), color: pick("red", "green", "blue", ""), region: pick("eu", "us", "apac", ""),
 			label: pick("order-1", "order-2", "invoice", ""), corrID: pick("c1", "c2", "")}
 		if rng.IntN(4) > 0 {
 			q := int64(rng.IntN(21))
