@@ -128,6 +128,12 @@ func (m *Manager) deliverBatch(ctx context.Context, s *Subscription, msgs []*bro
 		}
 		items = append(items, pending{msg: msg, st: st, elem: elem, dv: dv})
 	}
+	if s.Destination != WebHook {
+		if len(items) > 0 {
+			errs = append(errs, m.attemptEntities(ctx, s, items))
+		}
+		return errors.Join(errs...)
+	}
 	limit := s.PreferredBatchKB * 1024
 	for len(items) > 0 {
 		n, size := 1, len(items[0].elem)
@@ -138,12 +144,7 @@ func (m *Manager) deliverBatch(ctx context.Context, s *Subscription, msgs []*bro
 		if limit <= 0 {
 			n = 1
 		}
-		if s.Destination != WebHook {
-			n = 1
-			errs = append(errs, m.attemptEntity(ctx, s, items[0]))
-		} else {
-			errs = append(errs, m.attempt(ctx, s, items[:n]))
-		}
+		errs = append(errs, m.attempt(ctx, s, items[:n]))
 		items = items[n:]
 	}
 	for _, err := range errs {

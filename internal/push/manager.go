@@ -313,7 +313,10 @@ func (m *Manager) run(ctx context.Context, s *Subscription) {
 	for ctx.Err() == nil {
 		start := m.cfg.Clock.Now()
 		max := m.cfg.Concurrency
-		if s.MaxEventsPerBatch > 1 {
+		switch {
+		case s.Destination != WebHook:
+			max = entityBatch
+		case s.MaxEventsPerBatch > 1:
 			max = s.MaxEventsPerBatch
 		}
 		msgs, err := m.cfg.Broker.Receive(ctx, s.Queue, broker.ReceiveOptions{Mode: broker.PeekLock, MaxMessages: max, Wait: receiveWait})
@@ -334,7 +337,7 @@ func (m *Manager) run(ctx context.Context, s *Subscription) {
 			continue
 		}
 		groups := [][]*broker.Message{msgs}
-		if s.MaxEventsPerBatch <= 1 {
+		if s.MaxEventsPerBatch <= 1 && s.Destination == WebHook {
 			groups = groups[:0]
 			for _, msg := range msgs {
 				groups = append(groups, []*broker.Message{msg})
