@@ -8,6 +8,7 @@ import (
 
 	"github.com/batonmq/baton/internal/broker"
 	"github.com/batonmq/baton/internal/broker/brokertest"
+	"github.com/batonmq/baton/internal/clock"
 	"github.com/batonmq/baton/internal/store/memstore"
 )
 
@@ -118,5 +119,64 @@ func moveOne(ctx context.Context, b *broker.Broker, from, to string) error {
 			continue
 		}
 		return err
+	}
+}
+
+// BenchmarkTxnMove measures one receive + a transaction that completes the
+// message and sends it on (one store group), against the same work without
+// a transaction (two groups), on the in-memory store.
+//
+//	go test -run='^$' -bench=Move -benchmem ./internal/broker
+func BenchmarkTxnMove(b *testing.B)   { benchMove(b, true) }
+func BenchmarkPlainMove(b *testing.B) { benchMove(b, false) }
+
+func benchMove(b *testing.B, txn bool) {
+	ctx := context.Background()
+	br, err := broker.New(broker.Config{Store: memstore.New(), Clock: clock.NewFake(brokertest.Epoch)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := br.Open(ctx); err != nil {
+		b.Fatal(err)
+	}
+	defer br.Close()
+	for _, q := range []string{"a", "b"} {
+		if _, err := br.CreateQueue(ctx, q, broker.QueueProperties{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if _, err := br.Send(ctx, "a", []*broker.Message{{Body: make([]byte, 256)}}); err != nil {
+		b.Fatal(err)
+	}
+	from, to := "a", "b"
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		ms, err := br.Receive(ctx, from, broker.ReceiveOptions{Mode: broker.PeekLock})
+		if err != nil || len(ms) != 1 {
+			b.Fatalf("receive: %v %v", ms, err)
+		}
+		m := ms[0]
+		out := []*broker.Message{{Body: m.Body}}
+		if txn {
+			tx := br.BeginTxn(broker.TxnOptions{})
+			if err := tx.Settle(ctx, from, m.LockToken, broker.Settlement{Disposition: broker.Complete}); err != nil {
+				b.Fatal(err)
+			}
+			if err := tx.Send(ctx, to, out); err != nil {
+				b.Fatal(err)
+			}
+			if err := tx.Commit(ctx); err != nil {
+				b.Fatal(err)
+			}
+		} else {
+			if err := br.Settle(ctx, from, m.LockToken, broker.Settlement{Disposition: broker.Complete}); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := br.Send(ctx, to, out); err != nil {
+				b.Fatal(err)
+			}
+		}
+		from, to = to, from
 	}
 }
