@@ -16,8 +16,8 @@
 // Handle answers every operation of §8: peek-message, renew-lock,
 // receive-by-sequence-number, update-disposition, schedule-message,
 // cancel-scheduled-message, renew-session-lock, get-session-state,
-// set-session-state, get-message-sessions, and (until topics exist) a 501
-// for the rule operations. Request bodies are checked strictly by kind
+// set-session-state, get-message-sessions, and the rule operations of a
+// subscription (add-rule, remove-rule, enumerate-rules). Request bodies are checked strictly by kind
 // (an integer field takes any AMQP integer type that fits, a lock-token
 // field takes array<uuid> or a list of uuids, ...); anything else is a 400
 // with com.microsoft:argument-error. Response bodies use exactly the types
@@ -40,4 +40,8 @@
 // broker's state in front of it. The lock token of a peek-lock delivery
 // travels as the delivery tag in .NET byte order (DeliveryTag) and, in
 // receive-by-sequence-number, as the delivery annotation x-opt-lock-token.
+//
+// Codec is the broker.MessageCodec of AMQP bodies: it reads the
+// application properties of a stored bare message for subscription
+// filters, and writes a new bare message for a copy a rule action changed.
 package servicebus
