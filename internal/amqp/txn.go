@@ -52,6 +52,10 @@ const (
 	descDischarge uint64 = 0x32
 )
 
+// maxOpenTxns bounds the transactions one connection may hold open (each
+// may stage up to broker.DefaultTxnMaxOperations operations).
+const maxOpenTxns = 1000
+
 // txnTable is a connection's open transactions.
 type txnTable struct {
 	mu   sync.Mutex
@@ -74,15 +78,21 @@ type stagedDelivery struct {
 	id frames.DeliveryNumber
 }
 
-func (t *txnTable) add(e *txnEntry) {
+// add registers e under a new txn-id; false when the connection holds
+// maxOpenTxns already.
+func (t *txnTable) add(e *txnEntry) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if len(t.m) >= maxOpenTxns {
+		return false
+	}
 	if t.m == nil {
 		t.m = make(map[string]*txnEntry)
 	}
 	t.next++
 	e.id = []byte("txn:" + strconv.FormatUint(t.next, 10))
 	t.m[string(e.id)] = e
+	return true
 }
 
 func (t *txnTable) get(id []byte) *txnEntry {
@@ -189,7 +199,11 @@ func (l *link) onControl(d *inDelivery) {
 			return
 		}
 		e := &txnEntry{tx: c.cfg.Broker.BeginTxn(broker.TxnOptions{}), owner: l}
-		c.txns.add(e)
+		if !c.txns.add(e) {
+			l.settleIncoming(d, frames.Rejected{Error: txnError(frames.ErrCondResourceLimitExceeded,
+				"the connection holds %d open transactions already; discharge some first", maxOpenTxns)})
+			return
+		}
 		l.settleIncoming(d, frames.Declared{TxnID: e.id})
 	case descDischarge:
 		var id []byte

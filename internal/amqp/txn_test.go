@@ -310,3 +310,24 @@ func TestSendVia(t *testing.T) {
 		}
 	}
 }
+
+// TestTxnOpenLimitRaw: a connection holds at most maxOpenTxns open
+// transactions; a discharge makes room again.
+func TestTxnOpenLimitRaw(t *testing.T) {
+	t.Parallel()
+	env := txnEnv(t)
+	c := newTxnClient(t, env)
+	var first []byte
+	for i := range maxOpenTxns {
+		id := c.declare()
+		if i == 0 {
+			first = id
+		}
+	}
+	d := c.transfer(0, &encoding.Message{Value: encoding.Described{Descriptor: uint64(0x31), Value: []any{}}, HasValue: true}, nil)
+	wantRejected(t, d.State, frames.ErrCondResourceLimitExceeded)
+	if st := c.discharge(first, true); st.Descriptor() != frames.DescAccepted {
+		t.Fatalf("rollback answered %+v", st)
+	}
+	c.declare()
+}
