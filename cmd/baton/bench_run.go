@@ -17,8 +17,12 @@ import (
 // benchRecord is one result as `bench run --json` writes it and `bench
 // table` reads it.
 type benchRecord struct {
-	Label      string          `json:"label"`
-	Target     string          `json:"target"`
+	Label  string `json:"label"`
+	Target string `json:"target"`
+	// Family is "servicebus" (queues over AMQP, or the peer's protocol) or
+	// "storagequeue" (the Storage Queue REST API); rows are compared only
+	// within a family.
+	Family     string          `json:"family"`
 	Durability string          `json:"durability"`
 	Notes      string          `json:"notes,omitempty"`
 	Result     *loadgen.Result `json:"result"`
@@ -108,7 +112,11 @@ func runBenchRun(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	rec := benchRecord{Label: *label, Target: *target, Durability: *durability, Notes: *notes, Result: res}
+	family := "servicebus"
+	if *target == "azurite" || *target == "baton" && *driver == "azqueue" {
+		family = "storagequeue"
+	}
+	rec := benchRecord{Label: *label, Target: *target, Family: family, Durability: *durability, Notes: *notes, Result: res}
 	if *jsonOut != "" {
 		b, err := json.MarshalIndent(rec, "", "  ")
 		if err != nil {

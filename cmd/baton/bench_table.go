@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/batonmq/baton/internal/loadgen"
@@ -69,9 +70,9 @@ func printTable(w io.Writer, recs []benchRecord, bases []string) {
 	}
 	fmt.Fprintln(w)
 	// find returns the base's phase of the same workload and phase name.
-	find := func(label, workload, phase string) (loadgen.Phase, bool) {
+	find := func(label, family, workload, phase string) (loadgen.Phase, bool) {
 		for _, r := range recs {
-			if r.Label == label && r.Result.Workload == workload {
+			if r.Label == label && r.Family == family && r.Result.Workload == workload {
 				for _, p := range r.Result.Phases {
 					if p.Name == phase {
 						return p, true
@@ -81,6 +82,21 @@ func printTable(w io.Writer, recs []benchRecord, bases []string) {
 		}
 		return loadgen.Phase{}, false
 	}
+	// Rows grouped by family, then workload in loadgen.Workloads order; the
+	// files' order within a group.
+	familyRank := map[string]int{}
+	for _, r := range recs {
+		if _, ok := familyRank[r.Family]; !ok {
+			familyRank[r.Family] = len(familyRank)
+		}
+	}
+	recs = slices.Clone(recs)
+	slices.SortStableFunc(recs, func(a, b benchRecord) int {
+		if d := familyRank[a.Family] - familyRank[b.Family]; d != 0 {
+			return d
+		}
+		return slices.Index(loadgen.Workloads, a.Result.Workload) - slices.Index(loadgen.Workloads, b.Result.Workload)
+	})
 	for _, r := range recs {
 		for _, p := range r.Result.Phases {
 			cpu, syncs := "—", "—"
@@ -95,7 +111,7 @@ func printTable(w io.Writer, recs []benchRecord, bases []string) {
 				fmtDur(p.SendAck.P50), fmtDur(p.SendAck.P99), fmtDur(p.EndToEnd.P50), fmtDur(p.EndToEnd.P99), cpu, syncs)
 			v, _, higher := metric(r.Result.Workload, p)
 			for _, b := range bases {
-				bp, ok := find(b, r.Result.Workload, p.Name)
+				bp, ok := find(b, r.Family, r.Result.Workload, p.Name)
 				bv, _, _ := metric(r.Result.Workload, bp)
 				switch {
 				case !ok || v == 0 || bv == 0:
@@ -111,5 +127,6 @@ func printTable(w io.Writer, recs []benchRecord, bases []string) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Ratios: the base's deliveries/s (sends/s for a backlog fill) over the row's; for the latency probe the row's")
-	fmt.Fprintln(w, "end-to-end p99 over the base's. Above 1× the base is ahead.")
+	fmt.Fprintln(w, "end-to-end p99 over the base's. Above 1× the base is ahead. Rows are compared only with the base row of the")
+	fmt.Fprintln(w, "same family (Service Bus-style queues, or Storage Queues), workload and phase.")
 }

@@ -1,0 +1,278 @@
+#!/usr/bin/env bash
+# Side-by-side comparison: Baton (fsync and buffered) against RabbitMQ
+# (quorum and classic queues), NATS JetStream (sync_interval always and its
+# default) and Azurite (Storage Queues), on this machine, one broker at a
+# time, each on free loopback ports with a fresh data directory, driven by
+# the same load generator (`baton bench run`) with the same workload,
+# message size and concurrency. Prints each peer's configuration and one
+# table of ratios (`baton bench table`).
+#
+#   bench/compare/run.sh            # full: ~15 min
+#   bench/compare/run.sh -quick     # a few seconds per row: a smoke run
+#
+# It installs what is missing: rabbitmq-server (apt-get; started here as a
+# plain process with its own RABBITMQ_* environment, never as a service),
+# nats-server (go install of the pinned module into a temp dir), Azurite
+# (npm ci in bench/azurite, pinned by its package-lock.json).
+#
+# Environment: DURATION (15s; quick 3s), WARMUP (3s; quick 1s), SIZE (1024),
+# BACKLOG (100000; quick 5000), SQ_BACKLOG (5000; quick 1000: Azurite's Get
+# and Delete slow down with queue depth), WORKLOADS ("latency throughput
+# queues100 backlog fanout churn"; quick: "latency throughput backlog"),
+# TARGETS ("baton-fsync baton-buffered rabbitmq nats-always nats-default
+# azurite"), OUT (results directory; default a temp dir), NATS_VERSION.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+quick=0
+for a in "$@"; do
+	case $a in
+	-quick | --quick) quick=1 ;;
+	*) echo "usage: $0 [-quick]" >&2; exit 2 ;;
+	esac
+done
+if ((quick)); then
+	DURATION=${DURATION:-3s} WARMUP=${WARMUP:-1s} BACKLOG=${BACKLOG:-5000} SQ_BACKLOG=${SQ_BACKLOG:-1000}
+	WORKLOADS=${WORKLOADS:-latency throughput backlog}
+else
+	DURATION=${DURATION:-15s} WARMUP=${WARMUP:-3s} BACKLOG=${BACKLOG:-100000} SQ_BACKLOG=${SQ_BACKLOG:-5000}
+	WORKLOADS=${WORKLOADS:-latency throughput queues100 backlog fanout churn}
+fi
+SIZE=${SIZE:-1024}
+TARGETS=${TARGETS:-baton-fsync baton-buffered rabbitmq nats-always nats-default azurite}
+NATS_VERSION=${NATS_VERSION:-v2.15.2}
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/baton-compare.XXXXXX")
+OUT=${OUT:-$tmp/out}
+mkdir -p "$OUT"
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	rm -rf "$tmp/data"
+}
+trap cleanup EXIT
+log() { echo "compare: $*" >&2; }
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+
+# wait_ready PID CMD...: until CMD succeeds (30 s), or the process dies.
+wait_ready() {
+	local pid=$1; shift
+	for _ in $(seq 1 300); do
+		if "$@" >/dev/null 2>&1; then return 0; fi
+		if ! kill -0 "$pid" 2>/dev/null; then log "the server exited"; return 1; fi
+		sleep 0.1
+	done
+	log "not ready after 30 s: $*"; return 1
+}
+
+stop() { # stop PID: SIGTERM, then wait
+	kill "$1" 2>/dev/null || true
+	for _ in $(seq 1 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+	kill -9 "$1" 2>/dev/null || true
+}
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# ---- install -------------------------------------------------------------
+log "go build baton"
+(cd "$root" && go build -o "$tmp/baton" ./cmd/baton)
+baton="$tmp/baton"
+
+want() { [[ " $TARGETS " == *" $1 "* ]]; }
+if want rabbitmq && [ ! -x /usr/lib/rabbitmq/bin/rabbitmq-server ]; then
+	log "apt-get install rabbitmq-server"
+	as_root apt-get update -qq
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rabbitmq-server >/dev/null
+fi
+if want nats-always || want nats-default; then
+	log "go install nats-server $NATS_VERSION"
+	(cd "$tmp" && GOBIN="$tmp/bin" GOFLAGS=-mod=mod go install "github.com/nats-io/nats-server/v2@$NATS_VERSION")
+fi
+if want azurite; then
+	log "npm ci (Azurite pinned in bench/azurite/package-lock.json)"
+	(cd "$root/bench/azurite" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+
+# ---- the machine ---------------------------------------------------------
+mkdir -p "$tmp/data"
+{
+	echo "machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
+	echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "baton: $("$baton" version) ($(cd "$root" && git rev-parse --short HEAD 2>/dev/null || echo unknown))"
+	echo "disk (the physical limit every durable row pays):"
+	"$baton" bench disk --dir "$tmp/data" --duration 2s
+} | tee "$OUT/machine.txt" >&2
+
+common=(--size "$SIZE" --duration "$DURATION" --warmup "$WARMUP" --quiet)
+configs="$OUT/configs.txt"
+: >"$configs"
+results=() # in run order: the table keeps it within a workload
+
+# run LABEL TARGET FAMILY WORKLOAD DURABILITY PID ARGS...: one row.
+run() {
+	local label=$1 target=$2 family=$3 workload=$4 durability=$5 pid=$6; shift 6
+	local extra=()
+	case $workload in
+	backlog) if [[ $family == storagequeue ]]; then extra=(--messages "$SQ_BACKLOG"); else extra=(--messages "$BACKLOG"); fi ;;
+	esac
+	log "$label: $workload"
+	local json="$OUT/$family-$workload-$label.json"
+	if "$baton" bench run --workload "$workload" --target "$target" --label "$label" --durability "$durability" \
+		--broker-pid "$pid" --json "$json" "${common[@]}" "${extra[@]}" "$@" \
+		>>"$OUT/$label.txt" 2>>"$OUT/$label.err"; then
+		results+=("$json")
+	else
+		log "$label: $workload failed: $(tail -n1 "$OUT/$label.err")"
+	fi
+}
+
+sb_workloads() { # the Service Bus-style workloads a peer without topics or dead-lettering runs
+	local w out=()
+	for w in $WORKLOADS; do [[ $w == fanout || $w == churn ]] || out+=("$w"); done
+	echo "${out[@]}"
+}
+sq_workloads() {
+	local w out=()
+	for w in $WORKLOADS; do [[ $w == throughput || $w == backlog ]] && out+=("$w"); done
+	echo "${out[@]}"
+}
+
+# ---- Baton ---------------------------------------------------------------
+for mode in fsync buffered; do
+	want "baton-$mode" || continue
+	label=baton-$mode
+	data="$tmp/data/$label"
+	amqp=$(free_port) mgmt=$(free_port) sq=$(free_port)
+	"$baton" serve --data-dir "$data" --durability "$mode" --amqp-addr "127.0.0.1:$amqp" --mgmt-addr "127.0.0.1:$mgmt" \
+		--queue-addr "127.0.0.1:$sq" --amqps-addr off --eventgrid-addr off --log-level warn >"$OUT/$label.log" 2>&1 &
+	pid=$!
+	pids+=("$pid")
+	wait_ready "$pid" curl -sf "http://127.0.0.1:$mgmt/readyz"
+	if [[ $mode == fsync ]]; then
+		dur="fsync before ack (group commit)"
+	else
+		dur="buffered: OS write before ack, fsync every 100 ms"
+	fi
+	echo "$label: baton serve --durability $mode (filestore, $data); clients: go-amqp v1.7.0 (Service Bus face, unsettled sends, settle mode second), azqueue v1.0.0 (Storage Queues)" >>"$configs"
+	for w in $WORKLOADS; do
+		run "$label" baton servicebus "$w" "$dur" "$pid" --driver amqp --amqp "127.0.0.1:$amqp" --mgmt "http://127.0.0.1:$mgmt" \
+			--ca "$data/tls/ca.pem"
+	done
+	if want azurite; then
+		for w in $(sq_workloads); do
+			run "$label" baton storagequeue "$w" "$dur" "$pid" --driver azqueue --queue-url "http://127.0.0.1:$sq/devstoreaccount1" \
+				--mgmt "http://127.0.0.1:$mgmt"
+		done
+	fi
+	stop "$pid"
+done
+
+# ---- RabbitMQ ------------------------------------------------------------
+if want rabbitmq; then
+	r="$tmp/data/rabbitmq"
+	mkdir -p "$r/mnesia" "$r/log" "$r/home"
+	port=$(free_port) dist=$(free_port) epmd=$(free_port)
+	echo '[].' >"$r/enabled_plugins"
+	printf 'listeners.tcp.default = 127.0.0.1:%s\nloopback_users = none\n' "$port" >"$r/rabbitmq.conf"
+	rmqenv=(env HOME="$r/home" RABBITMQ_MNESIA_BASE="$r/mnesia" RABBITMQ_LOG_BASE="$r/log" RABBITMQ_LOGS="$r/log/rabbit.log"
+		RABBITMQ_NODENAME="baton-compare-$$@localhost" RABBITMQ_DIST_PORT="$dist" ERL_EPMD_PORT="$epmd"
+		RABBITMQ_PID_FILE="$r/pid" RABBITMQ_CONFIG_FILE="$r/rabbitmq" RABBITMQ_ENABLED_PLUGINS_FILE="$r/enabled_plugins")
+	"${rmqenv[@]}" /usr/lib/rabbitmq/bin/rabbitmq-server >"$OUT/rabbitmq.log" 2>&1 &
+	launcher=$!
+	pids+=("$launcher")
+	wait_ready "$launcher" "${rmqenv[@]}" /usr/lib/rabbitmq/bin/rabbitmqctl -q await_startup
+	pid=$(cat "$r/pid")
+	pids+=("$pid")
+	version=$("${rmqenv[@]}" /usr/lib/rabbitmq/bin/rabbitmqctl -q version 2>/dev/null || echo unknown)
+	erl=$("${rmqenv[@]}" /usr/lib/rabbitmq/bin/rabbitmqctl -q eval 'erlang:system_info(otp_release).' 2>/dev/null | tr -d '"' || echo unknown)
+	for qt in quorum classic; do
+		label=rabbitmq-$qt
+		if [[ $qt == quorum ]]; then
+			dur="fsync before confirm (Ra WAL, 1 node)"
+		else
+			dur="fsync before confirm (message store, batched)"
+		fi
+		echo "$label: RabbitMQ $version (Debian rabbitmq-server, Erlang/OTP $erl), default settings, one node, no plugins; durable $qt queues (x-queue-type), persistent messages, publisher confirms; client amqp091-go v1.16.0, manual acks, QoS = prefetch" >>"$configs"
+		for w in $(sb_workloads); do
+			run "$label" "$label" servicebus "$w" "$dur" "$pid" --rabbitmq-url "amqp://guest:guest@127.0.0.1:$port/"
+		done
+	done
+	"${rmqenv[@]}" /usr/lib/rabbitmq/bin/rabbitmqctl -q shutdown >/dev/null 2>&1 || stop "$pid"
+	stop "$launcher"
+	# the Erlang port mapper this node started on its own port
+	"${rmqenv[@]}" "$(ls /usr/lib/erlang/erts-*/bin/epmd | head -n1)" -kill >/dev/null 2>&1 || true
+fi
+
+# ---- NATS JetStream ------------------------------------------------------
+for variant in always default; do
+	want "nats-$variant" || continue
+	label=nats-$variant
+	d="$tmp/data/$label"
+	mkdir -p "$d"
+	port=$(free_port)
+	{
+		echo "listen: 127.0.0.1:$port"
+		if [[ $variant == always ]]; then
+			echo "jetstream { store_dir: \"$d/js\", sync_interval: always }"
+		else
+			echo "jetstream { store_dir: \"$d/js\" }"
+		fi
+	} >"$d/nats.conf"
+	"$tmp/bin/nats-server" -c "$d/nats.conf" >"$OUT/$label.log" 2>&1 &
+	pid=$!
+	pids+=("$pid")
+	wait_ready "$pid" grep -q "Server is ready" "$OUT/$label.log"
+	if [[ $variant == always ]]; then
+		dur="fsync before PubAck (sync_interval: always)"
+	else
+		dur="OS write before PubAck, fsync every 2 min (default)"
+	fi
+	echo "$label: nats-server $("$tmp/bin/nats-server" --version | awk '{print $2}') (go install), config: $(tr '\n' ' ' <"$d/nats.conf"); file-storage streams, work-queue retention, 1 replica, durable pull consumer, explicit acks (not confirmed); client nats.go v1.55.0 (jetstream), synchronous publish" >>"$configs"
+	for w in $(sb_workloads); do
+		run "$label" nats servicebus "$w" "$dur" "$pid" --nats-url "nats://127.0.0.1:$port"
+	done
+	stop "$pid"
+done
+
+# ---- Azurite -------------------------------------------------------------
+if want azurite; then
+	label=azurite
+	d="$tmp/data/azurite"
+	mkdir -p "$d"
+	port=$(free_port)
+	"$root/bench/azurite/node_modules/.bin/azurite-queue" --queueHost 127.0.0.1 --queuePort "$port" --location "$d" \
+		--skipApiVersionCheck --silent --disableTelemetry >"$OUT/$label.log" 2>&1 &
+	pid=$!
+	pids+=("$pid")
+	wait_ready "$pid" grep -q "successfully listens" "$OUT/$label.log"
+	echo "azurite: Azurite $("$root/bench/azurite/node_modules/.bin/azurite-queue" --version | tail -n1) (npm, node $(node --version)), azurite-queue --skipApiVersionCheck --silent --disableTelemetry, default on-disk persistence; client azqueue v1.0.0" >>"$configs"
+	for w in $(sq_workloads); do
+		run "$label" azurite storagequeue "$w" "Azurite default: body fdatasync'd, metadata saved every 5 s (no fsync)" "$pid" \
+			--queue-url "http://127.0.0.1:$port/devstoreaccount1"
+	done
+	stop "$pid"
+fi
+
+# ---- the table -----------------------------------------------------------
+echo
+cat "$OUT/machine.txt"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "workload settings: $SIZE-byte messages, $WARMUP warm-up + $DURATION measured per row, backlog $BACKLOG ($SQ_BACKLOG for Storage Queues); see 'baton bench run --help' and each JSON result for producers, in-flight sends, consumers and prefetch"
+echo
+echo "Configurations:"
+sed 's/^/  /' "$configs"
+echo
+if ((${#results[@]} == 0)); then
+	log "no results"; exit 1
+fi
+"$baton" bench table --base baton-fsync,baton-buffered "${results[@]}"
+echo
+echo "Results (JSON), per-row reports and server logs: $OUT"
+for f in "$OUT"/*.err; do
+	if [ -s "$f" ]; then log "errors in $f:"; cat "$f" >&2; fi
+done
