@@ -46,5 +46,9 @@
 // # Lock order
 //
 // Broker.mu (entity map) → entity.mu → timerHeap.mu. The store's Submit is
-// called with entity.mu held and must not call back into the broker.
+// called with entity.mu held and must not call back into the broker. Code
+// that holds several entities' locks at once takes them in entity key order
+// (a topic's key sorts before its subscriptions' keys, so topic.mu →
+// subscription.mu is that order): a transaction commit (txn.go) locks every
+// entity it touches that way.
 package broker
