@@ -190,6 +190,20 @@ func TestRuleErrors(t *testing.T) {
 	if !strings.Contains(resp.StatusDescription, "SqlRuleAction") {
 		t.Fatalf("action error %q", resp.StatusDescription)
 	}
+	// Unknown functions and system properties are refused when the rule is
+	// added, naming them.
+	for _, c := range []struct{ expr, want string }{
+		{"nosuchfn(color) = 1", "nosuchfn"},
+		{"sys.Colour = 'red'", "Colour"},
+		{"color IN ()", "line 1"},
+	} {
+		resp := e.do(OpAddRule, sub, addRuleBody("r", sqlDesc(c.expr)))
+		wantError(t, resp, StatusBadRequest, argErr)
+		if !strings.Contains(resp.StatusDescription, c.want) {
+			t.Fatalf("%q: description %q lacks %q", c.expr, resp.StatusDescription, c.want)
+		}
+		t.Logf("%s → %s", c.expr, resp.StatusDescription)
+	}
 	// Duplicate names (case-insensitive) are 409.
 	wantError(t, e.do(OpAddRule, sub, addRuleBody("$default", sqlDesc("1=1"))), StatusConflict, "com.microsoft:entity-already-exists")
 	// The rule limit is a quota error.
