@@ -375,21 +375,15 @@ func (s *session) onTxnDisposition(d *frames.Disposition, ts frames.Transactiona
 	}
 	for _, did := range ids {
 		u := s.unsettled[did]
-		switch {
-		case u.txn == string(id):
-			// Already staged (a client settling what it staged before):
-			// nothing more to do.
-			if d.Settled && e == nil {
-				delete(s.unsettled, did)
-			}
-			continue
-		case e == nil:
+		if e == nil {
 			if d.Settled {
-				delete(s.unsettled, did)
+				delete(s.unsettled, did) // the client is done with it
 			}
 			reply(did, frames.Rejected{Error: unknownTxn(id)})
 			continue
 		}
+		// Staging the same delivery twice in one transaction is refused
+		// by the broker (lock lost: already settled in this transaction).
 		st := settlementOf(ts.Outcome) // no outcome: release, refused below
 		err := e.tx.Settle(s.c.srv.ctx, u.path, u.token, st)
 		if err != nil {

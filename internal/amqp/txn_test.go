@@ -331,3 +331,34 @@ func TestTxnOpenLimitRaw(t *testing.T) {
 	}
 	c.declare()
 }
+
+// TestTxnDispositionErrorsRaw: settlements that cannot be staged are
+// answered inside the transaction (or with unknown-id) and change nothing.
+func TestTxnDispositionErrorsRaw(t *testing.T) {
+	t.Parallel()
+	env := txnEnv(t)
+	c := newTxnClient(t, env)
+	dl := c.receive(1)
+	wantRejected(t, c.settle(dl, frames.TransactionalState{TxnID: []byte("txn:none"), Outcome: frames.Accepted{}}),
+		frames.ErrCondTransactionUnknownID)
+	id := c.declare()
+	st := c.settle(dl, frames.TransactionalState{TxnID: id, Outcome: frames.Released{}})
+	ts, ok := st.(frames.TransactionalState)
+	if !ok {
+		t.Fatalf("release in a transaction answered %+v", st)
+	}
+	wantRejected(t, ts.Outcome, frames.ErrCondNotAllowed)
+	wantTxnOutcome(t, c.settle(dl, frames.TransactionalState{TxnID: id, Outcome: frames.Accepted{}}), id, frames.Accepted{})
+	st = c.settle(dl, frames.TransactionalState{TxnID: id, Outcome: frames.Rejected{}})
+	if ts, ok = st.(frames.TransactionalState); !ok {
+		t.Fatalf("second settlement answered %+v", st)
+	}
+	wantRejected(t, ts.Outcome, frames.ErrCondMessageLockLost)
+	if st := c.discharge(id, false); st.Descriptor() != frames.DescAccepted {
+		t.Fatalf("commit answered %+v", st)
+	}
+	// Completed once, as the first staged settlement said.
+	if cn := env.counts("in"); cn.Total() != 0 {
+		t.Fatalf("in after commit: %+v", cn)
+	}
+}
