@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/batonmq/baton/internal/broker"
 )
@@ -172,6 +173,29 @@ func (p *plan) wipe(entity string) {
 // write folds and writes one batch of groups in one transaction.
 func (s *Store) write(batch []*group) error {
 	p := s.fold(batch)
+	purge := s.duePurges(p)
+	prune := p.now > 0 && p.now >= s.pruneAt
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.WriteTimeout)
+	defer cancel()
+	if s.checkLock {
+		s.relock(ctx)
+	}
+	err := s.pool.SendBatch(ctx, s.build(p, purge, prune)).Close()
+	// A connection the database dropped (a restart) fails before anything
+	// is sent: the batch goes again on another one, up to the pool's size.
+	for try := 1; err != nil && pgconn.SafeToRetry(err) && try <= int(s.pool.Config().MaxConns); try++ {
+		err = s.pool.SendBatch(ctx, s.build(p, purge, prune)).Close()
+	}
+	if err != nil {
+		s.checkLock = true
+		return err
+	}
+	s.committed(p, purge, prune)
+	return nil
+}
+
+// build returns the statements of a plan, opened by the fence check.
+func (s *Store) build(p *plan, purge []pendingRemoval, prune bool) *pgx.Batch {
 	b := &pgx.Batch{}
 	b.Queue(`SELECT baton_fence($1)`, s.epoch)
 	if len(p.wipes) > 0 {
@@ -207,26 +231,46 @@ func (s *Store) write(batch []*group) error {
 	}
 	queueMessages(b, p)
 	queueSessions(b, p)
-	purge := s.duePurges(p)
 	for _, r := range purge {
 		es, ss := splitKeys(r.keys)
 		b.Queue(`DELETE FROM baton_message m USING unnest($1::text[], $2::int8[]) AS t(entity, seq)
 			WHERE m.entity = t.entity AND m.seq = t.seq AND m.wb < $3`, es, ss, r.batch)
 		b.Queue(`DELETE FROM baton_removed WHERE batch = $1`, r.batch)
 	}
-	prune := p.now > 0 && p.now >= s.pruneAt
 	if prune {
 		// Forget duplicate-detection entries whose window has passed, by
 		// the broker's time, about once a minute.
 		b.Queue(`DELETE FROM baton_dedup WHERE until_ns < $1`, p.now)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.WriteTimeout)
-	defer cancel()
-	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
-		return err
+	return b
+}
+
+// relock, after a failed write, checks the connection holding the owner
+// lock and, when the database dropped it (and the lock with it), takes
+// the lock again on a new one. Safety never rests on this lock — every
+// write checks the fencing epoch — but while it is held a second node
+// cannot start and take the store over by mistake.
+func (s *Store) relock(ctx context.Context) {
+	if s.lock.Ping(ctx) == nil {
+		s.checkLock = false
+		return
 	}
-	s.committed(p, purge, prune)
-	return nil
+	c, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return // the database is still away; the write will fail too
+	}
+	var got bool
+	if err := c.QueryRow(ctx, `SELECT pg_try_advisory_lock(`+lockKeySQL+`)`, "owner").Scan(&got); err != nil {
+		c.Release()
+		return
+	}
+	s.lock.Release()
+	s.lock, s.checkLock = c, false
+	if !got {
+		s.log.Error("pgstore: another node holds the owner lock; if it took the store over, this node's writes now fail")
+	} else {
+		s.log.Info("pgstore: owner lock taken again after the database came back")
+	}
 }
 
 // duePurges returns the pending removals whose grace has passed by p's

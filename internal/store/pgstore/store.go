@@ -80,6 +80,9 @@ type Store struct {
 	batches  int64            // write batches numbered so far
 	pending  map[msgKey]int64 // removed messages whose rows await purging → removing batch
 	removals []pendingRemoval // the same, by batch, oldest first
+	// checkLock: a write failed, so the owner lock's connection may be
+	// gone (relock). s.lock belongs to the writer while it runs.
+	checkLock bool
 
 	stats struct {
 		groups, records, batches, bytes, failures atomic.Uint64
