@@ -268,6 +268,17 @@ func TestEGManageARM(t *testing.T) {
 	if st := arm("GET", "/topics/exampletopic1/eventSubscriptions/examplesubscription1"+v, nil, &again); st != 200 || again["id"] != wantID {
 		t.Errorf("GET: %d %v", st, again)
 	}
+	// PATCH (EventSubscriptions_Update): what the body gives replaces, the rest stays.
+	var patched map[string]any
+	if st := arm("PATCH", "/topics/exampletopic1/eventSubscriptions/examplesubscription1"+v, map[string]any{"properties": map[string]any{
+		"retryPolicy": map[string]any{"maxDeliveryAttempts": 7, "eventTimeToLiveInMinutes": 30}, "labels": []string{"l1"}}}, &patched); st != 200 ||
+		jpath(patched, "properties.retryPolicy.maxDeliveryAttempts") != float64(7) || jpath(patched, "properties.destination.properties.queueName") != "queue1" ||
+		jpath(patched, "properties.filter.subjectEndsWith") != "ExampleSuffix" {
+		t.Errorf("PATCH: %d %v", st, patched)
+	}
+	if st := arm("PATCH", "/topics/exampletopic1/eventSubscriptions/nosuch"+v, map[string]any{"properties": map[string]any{}}, nil); st != 404 {
+		t.Errorf("PATCH of a missing subscription: %d", st)
+	}
 	var lst struct{ Value []map[string]any }
 	if st := arm("GET", "/topics/exampletopic1/eventSubscriptions"+v, nil, &lst); st != 200 || len(lst.Value) != 1 {
 		t.Errorf("list: %d %v", st, lst)

@@ -21,21 +21,22 @@ import (
 //
 // where {tail} is one of
 //
-//	topics[/{topic}]                                 GET list / PUT, GET, DELETE
+//	topics[/{topic}]                                 GET list / PUT, PATCH, GET, DELETE
 //	topics/{topic}/listKeys                          POST
-//	topics/{topic}/eventSubscriptions[/{sub}]        GET list / PUT, GET, DELETE
+//	topics/{topic}/eventSubscriptions[/{sub}]        GET list / PUT, PATCH, GET, DELETE
 //	topics/{topic}/providers/Microsoft.EventGrid/eventSubscriptions[/{sub}]  (ARM's scope form, same)
 //	topics/{topic}/eventSubscriptions/{sub}/getFullUrl              POST
 //	topics/{topic}/eventSubscriptions/{sub}/getDeliveryAttributes   POST
 //	topics/{topic}/eventSubscriptions/{sub}/deadLetters             GET  (Baton)
 //	topics/{topic}/eventSubscriptions/{sub}/deadLetters/resubmit    POST (Baton)
 //	namespaces[/{ns}]                                GET
-//	namespaces/{ns}/topics[/{topic}]                 GET list / PUT, GET, DELETE
-//	namespaces/{ns}/topics/{topic}/eventSubscriptions[/{sub}]       GET list / PUT, GET, DELETE
+//	namespaces/{ns}/topics[/{topic}]                 GET list / PUT, PATCH, GET, DELETE
+//	namespaces/{ns}/topics/{topic}/eventSubscriptions[/{sub}]       GET list / PUT, PATCH, GET, DELETE
 //	namespaces/{ns}/topics/{topic}/eventSubscriptions/{sub}/deadLetters[/resubmit]
 //
 // PUT answers 201 when it created the resource and 200 when it replaced
-// it; DELETE 200 when it deleted one and 204 when there was none.
+// it; PATCH replaces the properties it gives and keeps the others; DELETE
+// 200 when it deleted one and 204 when there was none.
 
 // armProvider is the part of an ARM path before the tail.
 const armProvider = "/providers/Microsoft.EventGrid/"
@@ -179,6 +180,38 @@ func (q *mreq) readSpec(h *Handler, name string, spec any) bool {
 		src = env.Properties
 	}
 	if err := json.Unmarshal(src, spec); err != nil {
+		writeError(q.w, q.r, newError(http.StatusBadRequest, "InvalidRequestContent", "The resource properties are not valid: "+err.Error()))
+		return false
+	}
+	return true
+}
+
+// readPatch decodes a PATCH body over cur into out: each property the body
+// gives replaces the current one (ARM's update: what is not given is
+// kept).
+func (q *mreq) readPatch(h *Handler, name string, cur, out any) bool {
+	var patch map[string]json.RawMessage
+	if !q.readSpec(h, name, &patch) {
+		return false
+	}
+	b, err := json.Marshal(cur)
+	if err != nil {
+		writeError(q.w, q.r, err)
+		return false
+	}
+	merged := map[string]json.RawMessage{}
+	if err := json.Unmarshal(b, &merged); err != nil {
+		writeError(q.w, q.r, err)
+		return false
+	}
+	for k, v := range patch {
+		merged[k] = v
+	}
+	b, err = json.Marshal(merged)
+	if err == nil {
+		err = json.Unmarshal(b, out)
+	}
+	if err != nil {
 		writeError(q.w, q.r, newError(http.StatusBadRequest, "InvalidRequestContent", "The resource properties are not valid: "+err.Error()))
 		return false
 	}

@@ -35,9 +35,18 @@ func (h *Handler) manageTopics(q *mreq) {
 				return
 			}
 			writeJSON(q.w, h.topicResource(q.prefix, t))
-		case http.MethodPut:
+		case http.MethodPut, http.MethodPatch:
 			var spec TopicSpec
-			if !q.readSpec(h, name, &spec) {
+			if q.r.Method == http.MethodPatch {
+				t := h.state().topics[strings.ToLower(name)]
+				if t == nil {
+					q.notFound("topic " + name)
+					return
+				}
+				if !q.readPatch(h, name, t.spec, &spec) {
+					return
+				}
+			} else if !q.readSpec(h, name, &spec) {
 				return
 			}
 			spec.Name = name
@@ -56,7 +65,7 @@ func (h *Handler) manageTopics(q *mreq) {
 			h.mu.Unlock()
 			q.deleted(ok, err)
 		default:
-			q.methodNotAllowed("GET, PUT, DELETE")
+			q.methodNotAllowed("GET, PUT, PATCH, DELETE")
 		}
 		return
 	}
@@ -112,9 +121,19 @@ func (h *Handler) manageSubscriptions(q *mreq, t *Topic) {
 				return
 			}
 			writeJSON(q.w, h.subscriptionResource(q.prefix, h.state().topics[strings.ToLower(t.Name)], i))
-		case http.MethodPut:
+		case http.MethodPut, http.MethodPatch:
 			var spec SubscriptionSpec
-			if !q.readSpec(h, name, &spec) {
+			if q.r.Method == http.MethodPatch {
+				i := h.findSubscription(t.Name, name)
+				if i < 0 {
+					q.notFound("event subscription " + name)
+					return
+				}
+				cur := h.state().topics[strings.ToLower(t.Name)].subSpecs[i]
+				if !q.readPatch(h, name, cur, &spec) {
+					return
+				}
+			} else if !q.readSpec(h, name, &spec) {
 				return
 			}
 			spec.Name = name
@@ -134,7 +153,7 @@ func (h *Handler) manageSubscriptions(q *mreq, t *Topic) {
 			h.mu.Unlock()
 			q.deleted(ok, err)
 		default:
-			q.methodNotAllowed("GET, PUT, DELETE")
+			q.methodNotAllowed("GET, PUT, PATCH, DELETE")
 		}
 		return
 	}
@@ -215,9 +234,18 @@ func (h *Handler) manageNamespace(q *mreq) {
 				return
 			}
 			writeJSON(q.w, h.nsTopicResource(nsID, t))
-		case http.MethodPut:
+		case http.MethodPut, http.MethodPatch:
 			var spec NamespaceTopicSpec
-			if !q.readSpec(h, name, &spec) {
+			if q.r.Method == http.MethodPatch {
+				t := h.state().nsTopics[strings.ToLower(name)]
+				if t == nil {
+					q.notFound("namespace topic " + name)
+					return
+				}
+				if !q.readPatch(h, name, t.spec, &spec) {
+					return
+				}
+			} else if !q.readSpec(h, name, &spec) {
 				return
 			}
 			spec.Name = name
@@ -236,7 +264,7 @@ func (h *Handler) manageNamespace(q *mreq) {
 			h.mu.Unlock()
 			q.deleted(ok, err)
 		default:
-			q.methodNotAllowed("GET, PUT, DELETE")
+			q.methodNotAllowed("GET, PUT, PATCH, DELETE")
 		}
 		return
 	}
@@ -273,9 +301,18 @@ func (h *Handler) manageNamespace(q *mreq) {
 				return
 			}
 			writeJSON(q.w, h.nsSubscriptionResource(topicID, s))
-		case http.MethodPut:
+		case http.MethodPut, http.MethodPatch:
 			var spec NamespaceSubscriptionSpec
-			if !q.readSpec(h, name, &spec) {
+			if q.r.Method == http.MethodPatch {
+				cur := h.state().queues[key]
+				if cur == nil {
+					q.notFound("event subscription " + name)
+					return
+				}
+				if !q.readPatch(h, name, cur.spec, &spec) {
+					return
+				}
+			} else if !q.readSpec(h, name, &spec) {
 				return
 			}
 			spec.Name = name
@@ -294,7 +331,7 @@ func (h *Handler) manageNamespace(q *mreq) {
 			h.mu.Unlock()
 			q.deleted(ok, err)
 		default:
-			q.methodNotAllowed("GET, PUT, DELETE")
+			q.methodNotAllowed("GET, PUT, PATCH, DELETE")
 		}
 		return
 	}
