@@ -60,6 +60,19 @@ func TestTopicLifecycle(t *testing.T) {
 	if d.Name != "a/b" || d.DefaultMessageTimeToLive.String() != "never" || d.MaxMessageSizeInKilobytes != 256 || d.Status != "Active" {
 		t.Fatalf("defaults: %+v", d)
 	}
+	// A subscription of a topic whose name has a '/'.
+	if sub, err := f.c.CreateSubscription(f.ctx, "a/b", "s", SubscriptionProperties{}); err != nil || sub.Path != "a/b/Subscriptions/s" {
+		t.Fatalf("subscription of a/b: %v %+v", err, sub)
+	}
+	if _, err := f.c.Send(f.ctx, "a/b", TextMessage("x")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := f.c.Receive(f.ctx, "a/b/Subscriptions/s", ReceiveRequest{Mode: ModeReceiveAndDelete}); err != nil || len(got) != 1 {
+		t.Fatalf("receive from a/b/Subscriptions/s: %v %+v", err, got)
+	}
+	if code, body := f.raw("GET", "/api/v1/topics/a%2Fb/subscriptions/s", ""); code != 200 {
+		t.Fatalf("nested path of a/b: %d %s", code, body)
+	}
 
 	// Patch merges.
 	f.clock.Advance(time.Second)
