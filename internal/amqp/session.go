@@ -148,6 +148,10 @@ func (s *session) write(body frames.Body, payload []byte) bool {
 
 // handle processes one frame; false ends the session.
 func (s *session) handle(f frames.Frame) bool {
+	if b, ok := f.Body.(*txnBarrier); ok {
+		close(b.done) // txn.go
+		return true
+	}
 	if e, ok := f.Body.(*frames.End); ok {
 		s.teardown()
 		if !s.ended {

@@ -3,6 +3,7 @@ package amqp
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -35,7 +36,10 @@ import (
 // Staging runs on the session mux (it takes entity locks briefly and does
 // no I/O), so a transfer or disposition is part of the transaction before
 // any later frame of the same session is handled; the commit, which waits
-// for the store, runs on a goroutine the session owns.
+// for the store, runs on a goroutine the session owns, after every other
+// session of the connection has handled the frames that came before the
+// discharge (a barrier through their frame queues), so work sent on one
+// session and discharged on another without waiting is not missed.
 //
 // Send-via: a sender link whose attach properties hold
 // com.microsoft:transfer-destination-address sends to that destination;
@@ -68,6 +72,9 @@ type txnEntry struct {
 	id    []byte
 	tx    *broker.Txn
 	owner *link // the coordinator link that declared it
+	// discharging: a commit was asked for; work still staged in it is
+	// work the client sent before the discharge (see barrier).
+	discharging bool
 	// staged are the peek-lock deliveries settled in the transaction, to
 	// forget once it commits.
 	staged []stagedDelivery
@@ -101,13 +108,30 @@ func (t *txnTable) get(id []byte) *txnEntry {
 	return t.m[string(id)]
 }
 
-// take removes and returns the transaction id (for its discharge).
-func (t *txnTable) take(id []byte) *txnEntry {
+// discharge marks transaction id as being discharged and returns it; nil
+// when it is unknown or already being discharged. With remove it also
+// leaves the table.
+func (t *txnTable) discharge(id []byte, remove bool) *txnEntry {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	e := t.m[string(id)]
-	delete(t.m, string(id))
+	if e == nil || e.discharging {
+		return nil
+	}
+	e.discharging = true
+	if remove {
+		delete(t.m, string(id))
+	}
 	return e
+}
+
+// remove drops e from the table.
+func (t *txnTable) remove(e *txnEntry) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.m[string(e.id)] == e {
+		delete(t.m, string(e.id))
+	}
 }
 
 // noteStaged records a delivery settled in transaction e.
@@ -122,7 +146,7 @@ func (t *txnTable) dropOwned(l *link) {
 	t.mu.Lock()
 	var drop []*txnEntry
 	for k, e := range t.m {
-		if e.owner == l {
+		if e.owner == l && !e.discharging { // a commit under way goes on
 			drop = append(drop, e)
 			delete(t.m, k)
 		}
@@ -218,7 +242,7 @@ func (l *link) onControl(d *inDelivery) {
 		if len(fields) > 1 {
 			fail, _ = fields[1].(bool)
 		}
-		e := c.txns.take(id)
+		e := c.txns.discharge(id, fail)
 		if e == nil {
 			l.settleIncoming(d, frames.Rejected{Error: unknownTxn(id)})
 			return
@@ -231,6 +255,10 @@ func (l *link) onControl(d *inDelivery) {
 		l.inflight++
 		ctx := c.srv.ctx
 		l.s.goFunc(func() {
+			// Work sent on other sessions before the discharge is staged
+			// first; the transaction stays findable until then.
+			c.barrier(l.s)
+			c.txns.remove(e)
 			err := e.tx.Commit(ctx)
 			if err == nil {
 				forgetStaged(e.staged)
@@ -255,6 +283,38 @@ func (l *link) onDischarged(d *inDelivery, err error) {
 	}
 	l.topUp()
 	l.s.checkIdle()
+}
+
+// txnBarrier is a pseudo-frame queued behind the frames a session has
+// been handed; the session closes done when it reaches it.
+type txnBarrier struct{ done chan struct{} }
+
+func (*txnBarrier) Descriptor() uint64 { return 0 }
+
+func (*txnBarrier) AppendTo(*encoding.Buffer) error {
+	return errors.New("amqp: a transaction barrier is never sent")
+}
+
+// barrier waits until every session of c but except has handled the frames
+// the reader handed it so far (or has ended).
+func (c *conn) barrier(except *session) {
+	c.mu.Lock()
+	live := make([]*session, 0, len(c.live))
+	for s := range c.live {
+		if s != except {
+			live = append(live, s)
+		}
+	}
+	c.mu.Unlock()
+	for _, s := range live {
+		b := &txnBarrier{done: make(chan struct{})}
+		s.deliver(frames.Frame{Body: b})
+		select {
+		case <-b.done:
+		case <-s.done:
+		case <-c.quit:
+		}
+	}
 }
 
 // forgetStaged drops the unsettled records of deliveries a committed

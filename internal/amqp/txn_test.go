@@ -362,3 +362,43 @@ func TestTxnDispositionErrorsRaw(t *testing.T) {
 		t.Fatalf("in after commit: %+v", cn)
 	}
 }
+
+// TestTxnAcrossSessionsRaw: a settlement sent on one session and a
+// discharge sent right after it on another, without waiting in between,
+// commit together (the discharge waits for the other sessions' earlier
+// frames).
+func TestTxnAcrossSessionsRaw(t *testing.T) {
+	t.Parallel()
+	env := txnEnv(t)
+	c := newTxnClient(t, env)
+	c.send(1, &frames.Begin{NextOutgoingID: 0, IncomingWindow: 5000, OutgoingWindow: 5000}, nil)
+	for {
+		if _, ok := c.next().(*frames.Begin); ok {
+			break
+		}
+	}
+	c.send(1, &frames.Attach{Name: "in2", Handle: 0, Role: frames.RoleReceiver, Source: &frames.Source{Address: "in"}, Target: &frames.Target{}}, nil)
+	for {
+		if _, ok := c.next().(*frames.Attach); ok {
+			break
+		}
+	}
+	c.send(1, &frames.Flow{NextIncomingID: 0, HasNextIncomingID: true, IncomingWindow: 5000, NextOutgoingID: 0,
+		OutgoingWindow: 5000, Handle: 0, HasHandle: true, DeliveryCount: 0, HasDeliveryCount: true, LinkCredit: 1, HasLinkCredit: true}, nil)
+	var dl frames.DeliveryNumber
+	for {
+		if tr, ok := c.next().(*frames.Transfer); ok {
+			dl = tr.DeliveryID
+			break
+		}
+	}
+	id := c.declare()
+	c.send(1, &frames.Disposition{Role: frames.RoleReceiver, First: dl, Settled: true,
+		State: frames.TransactionalState{TxnID: id, Outcome: frames.Accepted{}}}, nil)
+	if st := c.discharge(id, false); st.Descriptor() != frames.DescAccepted {
+		t.Fatalf("commit answered %+v", st)
+	}
+	if cn := env.counts("in"); cn.Total() != 0 {
+		t.Fatalf("in after commit: %+v; the settlement on the other session was missed", cn)
+	}
+}
