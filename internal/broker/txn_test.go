@@ -9,7 +9,9 @@ import (
 	"github.com/batonmq/baton/internal/broker"
 	"github.com/batonmq/baton/internal/broker/brokertest"
 	"github.com/batonmq/baton/internal/clock"
+	"github.com/batonmq/baton/internal/store/filestore"
 	"github.com/batonmq/baton/internal/store/memstore"
+	"github.com/batonmq/baton/internal/vfs"
 )
 
 // TestTxnConcurrentNoDeadlock runs transactions that move messages between
@@ -124,15 +126,28 @@ func moveOne(ctx context.Context, b *broker.Broker, from, to string) error {
 
 // BenchmarkTxnMove measures one receive + a transaction that completes the
 // message and sends it on (one store group), against the same work without
-// a transaction (two groups), on the in-memory store.
+// a transaction (two groups): on the in-memory store, and on the file
+// store on the real disk with an fsync per group (Durable).
 //
 //	go test -run='^$' -bench=Move -benchmem ./internal/broker
-func BenchmarkTxnMove(b *testing.B)   { benchMove(b, true) }
-func BenchmarkPlainMove(b *testing.B) { benchMove(b, false) }
+func BenchmarkTxnMove(b *testing.B)   { benchMove(b, memstore.New(), true) }
+func BenchmarkPlainMove(b *testing.B) { benchMove(b, memstore.New(), false) }
 
-func benchMove(b *testing.B, txn bool) {
+func BenchmarkTxnMoveDurable(b *testing.B)   { benchMove(b, durableStore(b), true) }
+func BenchmarkPlainMoveDurable(b *testing.B) { benchMove(b, durableStore(b), false) }
+
+func durableStore(b *testing.B) broker.Store {
+	s, err := filestore.Open(vfs.OS{}, b.TempDir(), filestore.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
+func benchMove(b *testing.B, store broker.Store, txn bool) {
 	ctx := context.Background()
-	br, err := broker.New(broker.Config{Store: memstore.New(), Clock: clock.NewFake(brokertest.Epoch)})
+	br, err := broker.New(broker.Config{Store: store, Clock: clock.NewFake(brokertest.Epoch)})
 	if err != nil {
 		b.Fatal(err)
 	}
