@@ -84,15 +84,14 @@ func TestDeclareTopics(t *testing.T) {
 	}
 }
 
-// TestDeclareAgain applies a config to a data directory that already holds
-// its entities: nothing fails, changed properties and rules are applied,
-// what was added at run time stays.
+// TestDeclareAgain applies a config again to a broker that already holds
+// its entities, as every start does: nothing fails, changed properties and
+// rules are applied, what was added at run time stays. (The e2e test
+// TestEmulatorConfigTopics does it across a real restart.)
 func TestDeclareAgain(t *testing.T) {
-	base := config.Default()
-	base.DataDir = t.TempDir()
-	base.Listen = config.Listen{Mgmt: "127.0.0.1:0"}
-	cfg := decodeConfig(t, base, topicsDoc)
+	cfg := decodeConfig(t, testConfig(), topicsDoc)
 	s := startServer(t, cfg)
+	defer s.Shutdown(context.Background())
 	ctx := t.Context()
 	b := s.Broker()
 	if _, err := b.AddRule(ctx, "orders", "eu", broker.Rule{Name: "runtime", Filter: broker.RuleFilter{Kind: broker.FilterFalse}}, false); err != nil {
@@ -101,20 +100,16 @@ func TestDeclareAgain(t *testing.T) {
 	if _, err := b.Send(ctx, "orders", []*broker.Message{{Body: []byte("kept"), Properties: map[string]any{"region": "eu", "qty": int64(99)}}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Shutdown(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	before, _ := b.GetEntity("orders/Subscriptions/eu")
 
 	// The same file again: nothing changes.
-	s = startServer(t, cfg)
-	b = s.Broker()
-	before, _ := b.GetEntity("orders/Subscriptions/eu")
-	rules, _ := b.Rules("orders", "eu")
-	if len(rules) != 3 || before.Active != 1 {
-		t.Fatalf("after the same config: %+v, %d messages", rules, before.Active)
-	}
-	if err := s.Shutdown(context.Background()); err != nil {
+	if err := s.declareEntities(ctx); err != nil {
 		t.Fatal(err)
+	}
+	after, _ := b.GetEntity("orders/Subscriptions/eu")
+	rules, _ := b.Rules("orders", "eu")
+	if len(rules) != 3 || after.Active != 1 || !after.UpdatedAt.Equal(before.UpdatedAt) {
+		t.Fatalf("after the same config: %+v, %+v", rules, after)
 	}
 
 	// A changed file: a property, a rule's filter, a new rule, a new
@@ -123,12 +118,14 @@ func TestDeclareAgain(t *testing.T) {
 		`"maxDeliveryCount": 5`, `"maxDeliveryCount": 7, "requiresSession": true`,
 		`"min": 10`, `"min": 20`,
 		`{"name": "all"}`, `{"name": "all", "rules": [{"name": "extra", "filter": {"type": "false"}}]}, {"name": "new"}`,
+		`"forwardTo": "orders"`, `"forwardTo": ""`,
 	).Replace(topicsDoc)
-	s = startServer(t, decodeConfig(t, base, changed))
-	defer s.Shutdown(context.Background())
-	b = s.Broker()
+	s.cfg = decodeConfig(t, testConfig(), changed)
+	if err := s.declareEntities(ctx); err != nil {
+		t.Fatal(err)
+	}
 	eu, _ := b.GetEntity("orders/Subscriptions/eu")
-	if eu.Properties.MaxDeliveryCount != 7 || eu.Properties.RequiresSession || eu.Active != 1 {
+	if eu.Properties.MaxDeliveryCount != 7 || eu.Properties.RequiresSession || eu.Active != 1 || eu.Properties.ForwardDeadLetteredMessagesTo != "audit" {
 		t.Fatalf("eu after the change: %+v", eu)
 	}
 	rules, _ = b.Rules("orders", "eu")
@@ -141,6 +138,9 @@ func TestDeclareAgain(t *testing.T) {
 	}
 	if _, err := b.GetEntity("orders/Subscriptions/new"); err != nil {
 		t.Fatalf("new subscription: %v", err)
+	}
+	if in, _ := b.GetEntity("in"); in.Properties.ForwardTo != "" {
+		t.Fatalf("forwarding not removed: %+v", in.Properties)
 	}
 }
 
