@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -159,4 +160,33 @@ func FuzzDecodeTopics(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestReadmeConfigExamples decodes and validates the config examples of
+// the README, so that they stay right.
+func TestReadmeConfigExamples(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, block := range strings.Split(string(data), "```json\n")[1:] {
+		doc, _, ok := strings.Cut(block, "```")
+		if !ok || !(strings.Contains(doc, `"queues"`) || strings.Contains(doc, `"topics"`)) {
+			continue
+		}
+		n++
+		c := Default()
+		if err := Decode([]byte(doc), &c); err != nil {
+			t.Errorf("README example:\n%s\ndoes not decode: %v", doc, err)
+			continue
+		}
+		if err := c.Validate(); err != nil {
+			t.Errorf("README example:\n%s\ndoes not validate: %v", doc, err)
+		}
+	}
+	if n < 2 {
+		t.Fatalf("found %d config examples in the README; want the queues and the topics ones", n)
+	}
 }
