@@ -20,6 +20,7 @@ func testTxn(t *testing.T, f Factory) {
 	t.Run("Settlements", func(t *testing.T) { testTxnSettlements(t, f) })
 	t.Run("StoreFailure", func(t *testing.T) { testTxnStoreFailure(t, f) })
 	t.Run("Errors", func(t *testing.T) { testTxnErrors(t, f) })
+	t.Run("EntityFeatures", func(t *testing.T) { testTxnEntityFeatures(t, f) })
 }
 
 // groupStore records the groups submitted to the store under it.
@@ -325,4 +326,60 @@ func testTxnErrors(t *testing.T, f Factory) {
 	if err := b.BeginTxn(broker.TxnOptions{}).Commit(env.Ctx); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// testTxnEntityFeatures: what a plain send or settlement does, a
+// transaction does too — scheduled messages, duplicate detection, session
+// queues, dead-letter sub-queues, subscriptions.
+func testTxnEntityFeatures(t *testing.T, f Factory) {
+	env := NewEnv(t, f)
+	b := env.Broker
+	env.Queue("dd", broker.QueueProperties{RequiresDuplicateDetection: true})
+	env.Queue("sess", broker.QueueProperties{RequiresSession: true})
+	env.Queue("q", broker.QueueProperties{})
+	if _, err := b.CreateTopic(env.Ctx, "t", broker.QueueProperties{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.CreateSubscription(env.Ctx, "t", "s", broker.QueueProperties{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	env.SendMsgs("dd", &broker.Message{MessageID: "seen", Body: []byte("first")})
+	env.Send("q", "to-dlq")
+	env.Send("t", "sub-msg")
+	m := env.Receive("q", 1, broker.PeekLock)[0]
+	env.Settle("q", m, broker.Settlement{Disposition: broker.DeadLetter})
+	dlm := env.Receive("q/$DeadLetterQueue", 1, broker.PeekLock)[0]
+	sm := env.Receive("t/Subscriptions/s", 1, broker.PeekLock)[0]
+
+	tx := b.BeginTxn(broker.TxnOptions{})
+	stage := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	stage(tx.Send(env.Ctx, "dd", []*broker.Message{{MessageID: "seen", Body: []byte("dup")}, {MessageID: "fresh", Body: []byte("x")}, {MessageID: "fresh", Body: []byte("dup2")}}))
+	stage(tx.Send(env.Ctx, "sess", []*broker.Message{{SessionID: "a", Body: []byte("s")}}))
+	stage(tx.Send(env.Ctx, "q", []*broker.Message{{Body: []byte("later"), ScheduledEnqueueTime: env.Clock.Now().Add(time.Hour)}}))
+	stage(tx.Settle(env.Ctx, "q/$DeadLetterQueue", dlm.LockToken, broker.Settlement{Disposition: broker.Complete}))
+	stage(tx.Settle(env.Ctx, "t/Subscriptions/s", sm.LockToken, broker.Settlement{Disposition: broker.Complete}))
+	WantCode(t, tx.Send(env.Ctx, "sess", []*broker.Message{{Body: []byte("no session")}}), broker.CodeInvalidArgument)
+	stage(tx.Commit(env.Ctx))
+	check := func() {
+		t.Helper()
+		env.WantCounts("dd", 2, 0, 0, 0) // "first" and one "fresh"
+		env.WantCounts("sess", 1, 0, 0, 0)
+		env.WantCounts("q", 0, 1, 0, 0)
+		env.WantCounts("t/Subscriptions/s", 0, 0, 0, 0)
+	}
+	check()
+	env.Restart()
+	check()
+	// The duplicate window covers ids first seen inside the transaction.
+	if _, err := env.Broker.Send(env.Ctx, "dd", []*broker.Message{{MessageID: "fresh", Body: []byte("again")}}); err != nil {
+		t.Fatal(err)
+	}
+	env.WantCounts("dd", 2, 0, 0, 0)
+	env.Advance(time.Hour)
+	env.WantCounts("q", 1, 0, 0, 0)
 }
