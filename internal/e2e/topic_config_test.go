@@ -1,6 +1,9 @@
 package e2e
 
 import (
+	"crypto/tls"
+	"crypto/x509"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,7 +12,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus"
+	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus/admin"
 
 	"github.com/batonmq/baton/internal/httpapi/mgmt"
 )
@@ -73,13 +78,41 @@ func TestEmulatorConfigTopics(t *testing.T) {
 	}
 	checkDeclared(t, c)
 
-	// Send through the SDK.
 	m := amqpLine.FindStringSubmatch(p.out.String())
 	if m == nil {
 		t.Fatalf("no AMQP address in\n%s", p.out.String())
 	}
-	client, err := azservicebus.NewClientFromConnectionString("Endpoint=sb://"+m[1]+
-		";SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=any;UseDevelopmentEmulator=true", nil)
+	connStr := "Endpoint=sb://" + m[1] + ";SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=any;UseDevelopmentEmulator=true"
+
+	// The rules through the SDK's administration client too.
+	pem, err := os.ReadFile(filepath.Join(data, "tls", "ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(pem)
+	ac, err := admin.NewClientFromConnectionString(connStr, &admin.ClientOptions{ClientOptions: azcore.ClientOptions{
+		Transport: &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := ac.GetRule(ctx(t), "topic.1", "sql", "big", nil); err != nil {
+		t.Fatalf("admin GetRule: %v", err)
+	} else if f, ok := r.Filter.(*admin.SQLFilter); !ok || f.Expression != "qty > @min" || f.Parameters["@min"] != int64(10) {
+		t.Fatalf("admin GetRule big: %#v", r.Filter)
+	} else if a, ok := r.Action.(*admin.SQLAction); !ok || a.Expression != "SET tier = @tier" || a.Parameters["tier"] != "gold" {
+		t.Fatalf("admin GetRule big action: %#v", r.Action)
+	}
+	if r, err := ac.GetRule(ctx(t), "topic.1", "corr", "app-prop-filter-1", nil); err != nil {
+		t.Fatalf("admin GetRule: %v", err)
+	} else if f, ok := r.Filter.(*admin.CorrelationFilter); !ok || f.Subject == nil || *f.Subject != "subject1" || f.To == nil || *f.To != "xyz" ||
+		f.ContentType == nil || *f.ContentType != "application/json" {
+		t.Fatalf("admin GetRule corr: %#v", r.Filter)
+	}
+
+	// Send through the SDK.
+	client, err := azservicebus.NewClientFromConnectionString(connStr, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
