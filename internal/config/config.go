@@ -31,6 +31,9 @@ type Config struct {
 	Durability string `json:"durability,omitempty"`
 	// SyncInterval is the fsync period in buffered mode.
 	SyncInterval Duration `json:"syncInterval,omitempty"`
+	// Store, when set, is a PostgreSQL URL: the messages are kept there
+	// instead of in DataDir (store.go).
+	Store string `json:"store,omitempty"`
 	// Listen addresses of the faces.
 	Listen Listen `json:"listen"`
 	// Log settings.
@@ -327,7 +330,7 @@ func Decode(data []byte, c *Config) error {
 }
 
 // ApplyEnv overlays BATON_* variables read through getenv:
-// BATON_DATA_DIR, BATON_MEMORY, BATON_DURABILITY, BATON_SYNC_INTERVAL,
+// BATON_DATA_DIR, BATON_MEMORY, BATON_DURABILITY, BATON_STORE, BATON_SYNC_INTERVAL,
 // BATON_MGMT_ADDR, BATON_AMQP_ADDR, BATON_AMQPS_ADDR, BATON_QUEUE_ADDR,
 // BATON_EVENTGRID_ADDR, BATON_LOG_LEVEL, BATON_LOG_FORMAT.
 func (c *Config) ApplyEnv(getenv func(string) string) error {
@@ -343,6 +346,9 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	}
 	if v := getenv("BATON_DURABILITY"); v != "" {
 		c.Durability = v
+	}
+	if v := getenv("BATON_STORE"); v != "" {
+		c.Store = v
 	}
 	if v := getenv("BATON_SYNC_INTERVAL"); v != "" {
 		d, err := ParseDuration(v)
@@ -401,6 +407,9 @@ func (c *Config) Validate() error {
 	}
 	if c.SyncInterval <= 0 {
 		errs = append(errs, fmt.Errorf("syncInterval %v must be positive", time.Duration(c.SyncInterval)))
+	}
+	if err := c.validateStore(); err != nil {
+		errs = append(errs, err)
 	}
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		errs = append(errs, errors.New("tls: certFile and keyFile go together"))

@@ -331,6 +331,9 @@ func validateTopics(topics []Topic, queues map[string]bool) []error {
 		} else {
 			tp = fmt.Sprintf("topic %q", t.Name)
 			key := strings.ToLower(t.Name)
+			if strings.Contains(key, "/subscriptions/") {
+				errs = append(errs, fmt.Errorf("%s: a topic name may not contain /Subscriptions/", tp))
+			}
 			if queues[key] {
 				errs = append(errs, fmt.Errorf("%s: the name is declared twice (queues and topics share one namespace)", tp))
 			}
@@ -343,6 +346,9 @@ func validateTopics(topics []Topic, queues map[string]bool) []error {
 				errs = append(errs, fmt.Errorf("%s has no name", sp))
 			} else {
 				sp = fmt.Sprintf("%s, subscription %q", tp, s.Name)
+				if len(s.Name) > 50 || strings.Contains(s.Name, "/") {
+					errs = append(errs, fmt.Errorf("%s: a subscription name has 1 to 50 characters and no '/'", sp))
+				}
 				if subs[strings.ToLower(s.Name)] {
 					errs = append(errs, fmt.Errorf("%s is declared twice", sp))
 				}

@@ -85,6 +85,8 @@ func TestTopicsConfigErrors(t *testing.T) {
 		{"topic without name", `{"topics":[{}]}`, []string{`topics[0] has no name`}},
 		{"topic and queue", `{"queues":[{"name":"x"}],"topics":[{"name":"X"}]}`, []string{`topic "X": the name is declared twice`}},
 		{"duplicate subscription", `{"topics":[{"name":"t","subscriptions":[{"name":"s"},{"name":"S"}]}]}`, []string{`subscription "S" is declared twice`}},
+		{"subscription with a slash", `{"topics":[{"name":"t","subscriptions":[{"name":"a/b"}]}]}`, []string{`subscription "a/b": a subscription name has 1 to 50 characters and no '/'`}},
+		{"topic like a subscription path", `{"topics":[{"name":"a/Subscriptions/b"}]}`, []string{`may not contain /Subscriptions/`}},
 		{"subscription without name", `{"topics":[{"name":"t","subscriptions":[{}]}]}`, []string{`topic "t", subscriptions[0] has no name`}},
 	} {
 		c := Default()
