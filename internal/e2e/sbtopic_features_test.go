@@ -369,3 +369,43 @@ func TestSBTopicSASScopes(t *testing.T) {
 		t.Fatalf("send to another queue with a topic token = %v; want CodeUnauthorizedAccess", err)
 	}
 }
+
+// TestSBTopicFilterEvaluationError: a rule whose evaluation fails (integer
+// division by zero) does not match; with
+// EnableDeadLetteringOnFilterEvaluationExceptions the subscription
+// dead-letters the message with the reason instead.
+func TestSBTopicFilterEvaluationError(t *testing.T) {
+	e := startSB(t, config.Default())
+	c := ctx(t)
+	e.topic("ratios")
+	rule := func() *admin.RuleProperties {
+		return &admin.RuleProperties{Name: "ratio", Filter: &admin.SQLFilter{Expression: "n / d > 1"}}
+	}
+	e.subscription("ratios", "strict", &admin.SubscriptionProperties{EnableDeadLetteringOnFilterEvaluationExceptions: to.Ptr(true)}, rule())
+	e.subscription("ratios", "lenient", nil, rule())
+	sender, err := e.client.NewSender("ratios", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, props := range map[string]map[string]any{"div0": {"n": int64(5), "d": int64(0)}, "ok": {"n": int64(5), "d": int64(2)}} {
+		if err := sender.SendMessage(c, &azservicebus.Message{MessageID: to.Ptr(id), Body: []byte(id), ApplicationProperties: props}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := e.receiveAllFrom("ratios", "lenient", 1); got[0].MessageID != "ok" {
+		t.Fatalf("lenient got %q", got[0].MessageID)
+	}
+	if got := e.receiveAllFrom("ratios", "strict", 1); got[0].MessageID != "ok" {
+		t.Fatalf("strict got %q", got[0].MessageID)
+	}
+	dlq, err := e.client.NewReceiverForSubscription("ratios", "strict", &azservicebus.ReceiverOptions{SubQueue: azservicebus.SubQueueDeadLetter})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := dlq.ReceiveMessages(c, 1, nil)
+	if err != nil || len(msgs) != 1 || msgs[0].MessageID != "div0" || msgs[0].DeadLetterReason == nil ||
+		*msgs[0].DeadLetterReason != "FilterEvaluationException" || msgs[0].DeadLetterErrorDescription == nil {
+		t.Fatalf("strict DLQ: %v, %+v", err, *msgs[0])
+	}
+	t.Logf("dead-lettered: %s: %s", *msgs[0].DeadLetterReason, *msgs[0].DeadLetterErrorDescription)
+}

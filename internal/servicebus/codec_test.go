@@ -261,3 +261,38 @@ func mustParse(t *testing.T, b []byte) *encoding.MessageView {
 	}
 	return v
 }
+
+// TestDeliveryDeadLetterFields: a dead-lettered message whose reason lives
+// only in its broker fields is delivered with DeadLetterReason and
+// DeadLetterErrorDescription application properties (strings); one that
+// carries them as properties keeps those.
+func TestDeliveryDeadLetterFields(t *testing.T) {
+	for _, raw := range []bool{false, true} {
+		m, err := FromAMQP(amqpMsg(t, simple("id", "body", "")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if raw {
+			m = &broker.Message{MessageID: "id", Format: broker.FormatRaw, Body: []byte("body")}
+		}
+		m.SequenceNumber, m.EnqueuedTime = 1, codecTime
+		m.DeadLettered, m.DeadLetterReason, m.DeadLetterDescription = true, "FilterEvaluationException", "division by zero"
+		payload, err := AppendDelivery(nil, m, DeliveryOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var gm goamqp.Message
+		if err := gm.UnmarshalBinary(payload); err != nil {
+			t.Fatal(err)
+		}
+		if gm.ApplicationProperties[PropDeadLetterReason] != "FilterEvaluationException" || gm.ApplicationProperties[PropDeadLetterDescription] != "division by zero" {
+			t.Fatalf("raw=%v: %v", raw, gm.ApplicationProperties)
+		}
+		m.Properties = map[string]any{PropDeadLetterReason: "mine"}
+		payload, _ = AppendDelivery(nil, m, DeliveryOptions{})
+		gm = goamqp.Message{}
+		if err := gm.UnmarshalBinary(payload); err != nil || gm.ApplicationProperties[PropDeadLetterReason] != "mine" {
+			t.Fatalf("raw=%v: properties win: %v %v", raw, gm.ApplicationProperties, err)
+		}
+	}
+}

@@ -239,6 +239,7 @@ func bareMessage(m *broker.Message) ([]byte, error) {
 		bare = append(w.Bytes(), bare...)
 	}
 	mods := propertiesMap(m.Properties)
+	mods = append(mods, deadLetterFields(m)...)
 	mods = append(mods, deadLetterFixes(bare, mods)...)
 	if len(mods) == 0 {
 		return bare, nil
@@ -267,7 +268,7 @@ func rawBare(m *broker.Message) ([]byte, error) {
 			GroupID:        m.SessionID,
 			ReplyToGroupID: m.ReplyToSessionID,
 		},
-		ApplicationProperties: propertiesMap(m.Properties),
+		ApplicationProperties: append(propertiesMap(m.Properties), deadLetterFields(m)...),
 		Data:                  [][]byte{body},
 	}
 	out, err := encoding.AppendMessage(nil, msg)
@@ -326,6 +327,24 @@ func propertiesMap(props map[string]any) encoding.Map {
 			v = asString(v)
 		}
 		out = append(out, encoding.KV{Key: k, Value: v})
+	}
+	return out
+}
+
+// deadLetterFields returns DeadLetterReason and DeadLetterErrorDescription
+// from a dead-lettered message's own fields when its Properties do not
+// carry them (the broker's routing dead-letters a copy whose rule failed
+// to evaluate that way), so that clients always see the reason.
+func deadLetterFields(m *broker.Message) encoding.Map {
+	if !m.DeadLettered {
+		return nil
+	}
+	var out encoding.Map
+	if _, set := m.Properties[PropDeadLetterReason]; !set && m.DeadLetterReason != "" {
+		out = append(out, encoding.KV{Key: PropDeadLetterReason, Value: m.DeadLetterReason})
+	}
+	if _, set := m.Properties[PropDeadLetterDescription]; !set && m.DeadLetterDescription != "" {
+		out = append(out, encoding.KV{Key: PropDeadLetterDescription, Value: m.DeadLetterDescription})
 	}
 	return out
 }
