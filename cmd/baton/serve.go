@@ -23,6 +23,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	dataDir := fs.String("data-dir", "", "data `directory` (default ./baton-data)")
 	memory := fs.Bool("memory", false, "keep everything in memory; nothing is written to disk")
 	durability := fs.String("durability", "", "embedded store durability: fsync (default) or buffered")
+	store := fs.String("store", "", "keep messages in PostgreSQL: postgres://user:password@host:5432/database `URL` (one node per database schema)")
 	mgmtAddr := fs.String("mgmt-addr", "", "management API `address` (default 127.0.0.1:8088; \"off\" disables)")
 	amqpAddr := fs.String("amqp-addr", "", "Service Bus AMQP + admin HTTPS `address` (default :5672; \"off\" disables)")
 	amqpsAddr := fs.String("amqps-addr", "", "Service Bus AMQP over TLS `address` (default :5671; \"off\" disables)")
@@ -58,6 +59,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			cfg.Memory = *memory
 		case "durability":
 			cfg.Durability = *durability
+		case "store":
+			cfg.Store = *store
 		case "mgmt-addr":
 			cfg.Listen.Mgmt = *mgmtAddr
 			if *mgmtAddr == "off" {

@@ -30,6 +30,7 @@ import (
 	"github.com/batonmq/baton/internal/httpapi/mgmt"
 	"github.com/batonmq/baton/internal/store/filestore"
 	"github.com/batonmq/baton/internal/store/memstore"
+	"github.com/batonmq/baton/internal/store/pgstore"
 	"github.com/batonmq/baton/internal/vfs"
 	"github.com/batonmq/baton/internal/wal"
 )
@@ -153,6 +154,9 @@ func (s *Server) Start(ctx context.Context) (err error) {
 // durable filestore under DataDir/store, with the data directory locked
 // against a second process.
 func (s *Server) openStore(ctx context.Context) error {
+	if s.cfg.PostgresStore() {
+		return s.openPostgres(ctx) // pgstore.go
+	}
 	if s.cfg.Memory {
 		s.store = memstore.New()
 		s.storeDesc = "memory (nothing on disk)"
@@ -200,6 +204,9 @@ func lockDir(dir string) (*os.File, error) {
 // storeStats reports the store's counters for the management API's
 // /api/v1/stats (fsyncs per message in `baton bench`).
 func (s *Server) storeStats() mgmt.StoreStats {
+	if ps, ok := s.store.(*pgstore.Store); ok {
+		return pgStoreStats(ps)
+	}
 	fs, ok := s.store.(*filestore.Store)
 	if !ok {
 		return mgmt.StoreStats{Store: "memory"}
