@@ -126,10 +126,11 @@ func (t *Txn) checkOpenLocked(n int) error {
 
 // Send stages a send of msgs to path (a queue or topic). The messages are
 // checked against the entity now and again at Commit; they get their
-// sequence numbers at Commit.
+// sequence numbers at Commit. Staging never waits for I/O.
 func (t *Txn) Send(ctx context.Context, path string, msgs []*Message) error {
+	// No runDue here: staging never waits for I/O (the AMQP face stages on
+	// its session goroutine), and it needs no timer's effect.
 	b := t.b
-	b.runDue()
 	if len(msgs) == 0 {
 		return nil
 	}
@@ -195,8 +196,7 @@ func (e *entity) checkSendLocked(msgs []*Message) error {
 // Release cannot be part of a transaction. The lock is checked now and
 // again at Commit; until then the message stays locked as it is.
 func (t *Txn) Settle(ctx context.Context, path string, token LockToken, s Settlement) error {
-	b := t.b
-	b.runDue()
+	b := t.b // no runDue: see Send
 	if s.Disposition == Release {
 		return errorf(CodeInvalidArgument, "release cannot be part of a transaction")
 	}
