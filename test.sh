@@ -19,6 +19,15 @@ if ! /usr/bin/python3 -c 'import proton' 2>/dev/null; then
 	fi
 fi
 
+# PostgreSQL for the pgstore tests: they start a private server in a temp
+# directory (internal/store/pgstore/pgtest) and, with CI set, fail rather
+# than skip when it is missing.
+if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
+	echo "== installing postgresql"
+	sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+	$sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+fi
+
 # JavaScript SDK end-to-end tests (driven from internal/e2e): install each
 # package's locked dependencies.
 for dir in internal/e2e/js internal/e2e/js/sq; do
