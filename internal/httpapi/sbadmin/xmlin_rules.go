@@ -96,7 +96,7 @@ func (ri *ruleIn) toRule(name string) (broker.Rule, error) {
 			if t == "" && a.SQLExpression != nil && strings.TrimSpace(*a.SQLExpression) != "" {
 				r.Action = *a.SQLExpression
 			}
-		case "SqlRuleAction":
+		case "SqlRuleAction", "SqlFilterAction": // the second, from old Service Bus documentation
 			if a.SQLExpression == nil || strings.TrimSpace(*a.SQLExpression) == "" {
 				errs = append(errs, errors.New("Action: a SqlRuleAction needs a SqlExpression"))
 			} else {
