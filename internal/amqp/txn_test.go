@@ -402,3 +402,18 @@ func TestTxnAcrossSessionsRaw(t *testing.T) {
 		t.Fatalf("in after commit: %+v; the settlement on the other session was missed", cn)
 	}
 }
+
+// TestTxnManagementRefusedRaw: a $management request inside a transaction
+// is refused, not run outside it.
+func TestTxnManagementRefusedRaw(t *testing.T) {
+	t.Parallel()
+	env := txnEnv(t)
+	c := newTxnClient(t, env)
+	c.attach(&frames.Attach{Name: "mgmt", Handle: 3, Role: frames.RoleSender, Source: &frames.Source{},
+		Target: &frames.Target{Address: "in/$management"}})
+	c.wantFlow(3)
+	id := c.declare()
+	d := c.transfer(3, &encoding.Message{ApplicationProperties: encoding.Map{{Key: "operation", Value: "com.microsoft:schedule-message"}},
+		Value: encoding.Map{}, HasValue: true}, frames.TransactionalState{TxnID: id})
+	wantRejected(t, d.State, frames.ErrCondNotImplemented)
+}
