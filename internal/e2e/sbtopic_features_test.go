@@ -409,3 +409,59 @@ func TestSBTopicFilterEvaluationError(t *testing.T) {
 	}
 	t.Logf("dead-lettered: %s: %s", *msgs[0].DeadLetterReason, *msgs[0].DeadLetterErrorDescription)
 }
+
+// TestSBTopicSubscriptionManagementOps: the receiver operations that go
+// through the subscription's $management node — peek, lock renewal,
+// defer and receive-deferred, settlement of a deferred message.
+func TestSBTopicSubscriptionManagementOps(t *testing.T) {
+	e := startSB(t, config.Default())
+	c := ctx(t)
+	e.topic("tasks")
+	e.subscription("tasks", "worker", nil, nil)
+	sender, err := e.client.NewSender("tasks", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sender.Close(c)
+	for _, id := range []string{"t1", "t2", "t3"} {
+		if err := sender.SendMessage(c, &azservicebus.Message{MessageID: to.Ptr(id), Body: []byte(id)}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := e.client.NewReceiverForSubscription("tasks", "worker", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	peeked, err := r.PeekMessages(c, 10, nil)
+	if err != nil || len(peeked) != 3 || peeked[0].MessageID != "t1" || *peeked[2].SequenceNumber <= *peeked[0].SequenceNumber {
+		t.Fatalf("peek: %v, %v", peeked, err)
+	}
+	var got []*azservicebus.ReceivedMessage
+	for len(got) < 3 {
+		msgs, err := r.ReceiveMessages(c, 3-len(got), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, msgs...)
+	}
+	before := *got[0].LockedUntil
+	if err := r.RenewMessageLock(c, got[0], nil); err != nil || got[0].LockedUntil.Before(before) {
+		t.Fatalf("RenewMessageLock: %v (%v → %v)", err, before, got[0].LockedUntil)
+	}
+	if err := r.DeferMessage(c, got[1], nil); err != nil {
+		t.Fatal(err)
+	}
+	deferred, err := r.ReceiveDeferredMessages(c, []int64{*got[1].SequenceNumber}, nil)
+	if err != nil || len(deferred) != 1 || deferred[0].MessageID != "t2" {
+		t.Fatalf("ReceiveDeferredMessages: %v, %v", deferred, err)
+	}
+	for _, m := range []*azservicebus.ReceivedMessage{got[0], deferred[0], got[2]} {
+		if err := r.CompleteMessage(c, m, nil); err != nil {
+			t.Fatalf("complete %s: %v", m.MessageID, err)
+		}
+	}
+	props, err := e.admin.GetSubscriptionRuntimeProperties(c, "tasks", "worker", nil)
+	if err != nil || props.TotalMessageCount != 0 {
+		t.Fatalf("runtime properties %+v, %v", props, err)
+	}
+}

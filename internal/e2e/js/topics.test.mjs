@@ -179,6 +179,37 @@ test("sessions and the dead-letter queue of a subscription", T, async () => {
   }
 });
 
+test("scheduled messages on a topic reach every subscription; cancelling removes every copy", T, async () => {
+  const topic = await topicWithSubscriptions("sched", ["a", "b"]);
+  const sender = c.sb.createSender(topic);
+  try {
+    const later = new Date(Date.now() + 3_600_000);
+    const seqs = await sender.scheduleMessages([msg("later-1"), msg("later-2")], later);
+    assert.equal(seqs.length, 2);
+    for (const sub of ["a", "b"]) {
+      const r = c.sb.createReceiver(topic, sub);
+      try {
+        const peeked = await r.peekMessages(10);
+        assert.deepEqual(bodies(peeked), ["later-1", "later-2"]);
+        assert.ok(peeked.every((m) => m.state === "scheduled"), JSON.stringify(peeked.map((m) => m.state)));
+      } finally {
+        await r.close();
+      }
+    }
+    await sender.cancelScheduledMessages(seqs);
+    for (const sub of ["a", "b"]) {
+      const r = c.sb.createReceiver(topic, sub);
+      try {
+        assert.deepEqual(await r.peekMessages(10), []);
+      } finally {
+        await r.close();
+      }
+    }
+  } finally {
+    await sender.close();
+  }
+});
+
 test("a bad SQL filter or action is refused with its position", T, async () => {
   const topic = await topicWithSubscriptions("badsql", ["s"]);
   const rm = c.sb.createRuleManager(topic, "s");
