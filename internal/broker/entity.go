@@ -272,7 +272,8 @@ func EntityKey(name string) string { return strings.ToLower(name) }
 const DeadLetterSuffix = "$DeadLetterQueue"
 
 // ValidateEntityName checks a queue or topic name against Azure's rules:
-// 1–maxLen characters of letters, digits, '.', '-', '_' and '/'; it must start
+// 1–maxLen characters of letters, digits, '.', '-', '_', '~' (which the
+// cloud accepts and MassTransit generates) and '/'; it must start
 // and end with a letter or digit, and no segment may be empty or start with '$'.
 func ValidateEntityName(name string, maxLen int) error {
 	if maxLen <= 0 {
@@ -286,8 +287,8 @@ func ValidateEntityName(name string, maxLen int) error {
 	}
 	for i := 0; i < len(name); i++ {
 		c := name[i]
-		if !(isAlnum(c) || c == '.' || c == '-' || c == '_' || c == '/') {
-			return errorf(CodeInvalidArgument, "entity name %q contains %q; only letters, digits, '.', '-', '_' and '/' are allowed", name, c)
+		if !(isAlnum(c) || c == '.' || c == '-' || c == '_' || c == '/' || c == '~') {
+			return errorf(CodeInvalidArgument, "entity name %q contains %q; only letters, digits, '.', '-', '_', '~' and '/' are allowed", name, c)
 		}
 	}
 	if !isAlnum(name[0]) || !isAlnum(name[len(name)-1]) {

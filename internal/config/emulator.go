@@ -402,8 +402,8 @@ func entityNameProblem(s string) string {
 	alnum := func(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' }
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if !alnum(c) && c != '_' && c != '-' && c != '.' && c != '/' {
-			return fmt.Sprintf("%q contains %q; names use letters, digits, '_', '-', '.' and '/'", s, c)
+		if !alnum(c) && c != '_' && c != '-' && c != '.' && c != '/' && c != '~' {
+			return fmt.Sprintf("%q contains %q; names use letters, digits, '_', '-', '.', '~' and '/'", s, c)
 		}
 	}
 	if !alnum(s[0]) || !alnum(s[len(s)-1]) {

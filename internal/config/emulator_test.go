@@ -176,7 +176,7 @@ func TestLoadEmulatorErrors(t *testing.T) {
 		{"unknown key", wrap(`{"Name": "q", "Propertiez": {}}`, ``), []string{`UserConfig.Namespaces[0].Queues[0].Propertiez: unknown key`}},
 		{"unknown property", wrap(`{"Name": "q", "Properties": {"LockDurration": "PT1M"}}`, ``), []string{`Queues[0].Properties.LockDurration: unknown key`}},
 		{"no name", wrap(`{"Properties": {}}`, ``), []string{"Queues[0].Name: missing"}},
-		{"bad name", wrap(`{"Name": "a~b"}`, ``), []string{`Queues[0].Name: "a~b" contains '~'`}},
+		{"bad name", wrap(`{"Name": "a*b"}`, ``), []string{`Queues[0].Name: "a*b" contains '*'`}},
 		{"bad forward", wrap(`{"Name": "q", "Properties": {"ForwardTo": "sb://x/y"}}`, ``), []string{`Queues[0].Properties.ForwardTo: "sb://x/y" contains ':'`}},
 		{"empty name", wrap(`{"Name": ""}`, ``), []string{`Queues[0].Name: is empty`}},
 		{"bad duration", wrap(`{"Name": "q", "Properties": {"LockDuration": "one minute"}}`, ``), []string{"Queues[0].Properties.LockDuration"}},

@@ -126,7 +126,7 @@ func names(list []*broker.EntityInfo) []string {
 
 func testEntityNames(t *testing.T, f Factory) {
 	env := NewEnv(t, f)
-	good := []string{"a", "Q1", "orders.eu-west_2", "app/orders", strings.Repeat("x", 260)}
+	good := []string{"a", "Q1", "orders.eu-west_2", "app/orders", "MyApp.Events~OrderPlaced", strings.Repeat("x", 260)}
 	for _, n := range good {
 		if _, err := env.Broker.CreateQueue(env.Ctx, n, broker.QueueProperties{}); err != nil {
 			t.Errorf("CreateQueue(%q): %v", n, err)
