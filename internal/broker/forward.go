@@ -2,48 +2,101 @@ package broker
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
 // checkForwarding refuses auto-forward settings that would make a loop or a
-// chain longer than Limits.MaxForwardHops, or that name an entity that does
+// chain longer than Limits.MaxForwardHops, or whose first destination does
 // not exist or cannot receive (a subscription or storage queue), as Service
-// Bus does at configuration time. key is the entity being configured.
+// Bus does at configuration time. key is the entity being configured with
+// properties p. A topic leads on to every subscription of it, and each
+// subscription's own forwarding is followed from there.
 func (b *Broker) checkForwarding(key string, p QueueProperties) error {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
 	for _, dest := range []string{p.ForwardTo, p.ForwardDeadLetteredMessagesTo} {
 		if dest == "" {
 			continue
 		}
-		seen := map[string]bool{key: true}
-		hops := 0
-		next := dest
-		b.mu.RLock()
-		for next != "" {
-			k := EntityKey(next)
-			if seen[k] {
-				b.mu.RUnlock()
-				return errorf(CodeInvalidArgument, "auto-forwarding to %q would make a loop", dest)
-			}
-			seen[k] = true
-			hops++
-			if hops > b.limits.MaxForwardHops {
-				b.mu.RUnlock()
-				return errorf(CodeInvalidArgument, "auto-forwarding to %q makes a chain of more than %d hops", dest, b.limits.MaxForwardHops)
-			}
-			d := b.entities[k]
-			if d == nil {
-				b.mu.RUnlock()
-				return errorf(CodeInvalidArgument, "auto-forward destination %q does not exist", next)
-			}
-			if d.def.Kind != KindQueue && d.def.Kind != KindTopic {
-				b.mu.RUnlock()
-				return errorf(CodeInvalidArgument, "auto-forward destination %q is a %s; only queues and topics can be destinations", next, d.def.Kind)
-			}
-			next = d.def.Properties.ForwardTo // guarded by d.mu; a racy read only weakens this check
+		d := b.entities[EntityKey(dest)]
+		if d == nil {
+			return errorf(CodeInvalidArgument, "auto-forward destination %q does not exist", dest)
 		}
-		b.mu.RUnlock()
+		if d.def.Kind != KindQueue && d.def.Kind != KindTopic {
+			return errorf(CodeInvalidArgument, "auto-forward destination %q is a %s; only queues and topics can be destinations", dest, d.def.Kind)
+		}
+		w := fwdWalk{b: b, key: key, p: p, onPath: map[string]bool{key: true}}
+		if topic, _, ok := SplitSubscriptionPath(key); ok {
+			// A subscription (maybe not created yet) is part of its topic.
+			w.parent = EntityKey(topic)
+		}
+		if err := w.visit(d, 1, dest); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fwdWalk is a depth-first walk of the forwarding graph. REQUIRES: b.mu.
+type fwdWalk struct {
+	b      *Broker
+	key    string          // the entity being configured
+	p      QueueProperties // its new properties
+	parent string          // the key of its topic, when it is a subscription
+	onPath map[string]bool
+	steps  int
+}
+
+// forwardOf returns e's ForwardTo, with the new setting for the entity
+// being configured.
+func (w *fwdWalk) forwardOf(e *entity) string {
+	if e.key == w.key {
+		return w.p.ForwardTo
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.def.Properties.ForwardTo
+}
+
+func (w *fwdWalk) visit(e *entity, hops int, dest string) error {
+	if w.onPath[e.key] {
+		return errorf(CodeInvalidArgument, "auto-forwarding to %q would make a loop through %q", dest, e.def.Name)
+	}
+	if hops > w.b.limits.MaxForwardHops {
+		return errorf(CodeInvalidArgument, "auto-forwarding to %q makes a chain of more than %d hops", dest, w.b.limits.MaxForwardHops)
+	}
+	if w.steps++; w.steps > 100000 {
+		return errorf(CodeInvalidArgument, "auto-forwarding to %q: the forwarding graph is too large to check", dest)
+	}
+	if e.key == w.parent {
+		return errorf(CodeInvalidArgument, "auto-forwarding to %q would make a loop back into topic %q", dest, e.def.Name)
+	}
+	w.onPath[e.key] = true
+	defer delete(w.onPath, e.key)
+	var next []*entity
+	var nextHops []int
+	if e.tp != nil {
+		// Fan-out is not a hop; each subscription is a step of its own.
+		e.mu.Lock()
+		subs := slices.Clone(e.tp.subs)
+		e.mu.Unlock()
+		for _, s := range subs {
+			next = append(next, s)
+			nextHops = append(nextHops, hops)
+		}
+	} else if f := w.forwardOf(e); f != "" {
+		if d := w.b.entities[EntityKey(f)]; d != nil {
+			next = append(next, d)
+			nextHops = append(nextHops, hops+1)
+		}
+	}
+	for i, n := range next {
+		if err := w.visit(n, nextHops[i], dest); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -61,6 +114,10 @@ func (b *Broker) checkForwarding(key string, p QueueProperties) error {
 
 // forwardBatch bounds the messages one move takes.
 const forwardBatch = 256
+
+// forwardRounds bounds the moves one runForwards makes per entity and the
+// passes it makes over newly marked entities, so an operation never spins.
+const forwardRounds = 16
 
 // forwardRetry is how long a failed move waits before it is tried again.
 const forwardRetry = time.Second
@@ -107,6 +164,7 @@ func (b *Broker) runForwards() {
 	}
 	f.run.Lock()
 	defer f.run.Unlock()
+	rounds := 0
 	for {
 		f.mu.Lock()
 		var srcs []*entity
@@ -121,9 +179,19 @@ func (b *Broker) runForwards() {
 		}
 		for _, src := range srcs {
 			for _, dlq := range []bool{false, true} {
-				for b.forwardFrom(src, dlq) {
+				more := true
+				for n := 0; more && n < forwardRounds; n++ {
+					more = b.forwardFrom(src, dlq)
+				}
+				if more {
+					src.mu.Lock()
+					src.markForwardLocked() // the rest on the next run
+					src.mu.Unlock()
 				}
 			}
+		}
+		if rounds++; rounds >= forwardRounds {
+			return // bounded work per call; marks left stay pending
 		}
 	}
 }

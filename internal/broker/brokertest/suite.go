@@ -50,6 +50,7 @@ func Run(t *testing.T, f Factory) {
 		{"TopicFilterModel", testTopicFilterModel},
 		{"AutoForwardConfig", testAutoForwardConfig},
 		{"AutoForward", testAutoForward},
+		{"AutoForwardTopicLoops", testAutoForwardTopicLoops},
 		{"TopicAutoDeleteOnIdle", testTopicAutoDeleteOnIdle},
 		{"Txn", testTxn},
 	}

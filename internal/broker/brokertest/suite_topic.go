@@ -487,3 +487,34 @@ func testTopicAutoDeleteOnIdle(t *testing.T, f Factory) {
 	_, err = env.Broker.GetEntity("t/Subscriptions/kept")
 	WantCode(t, err, broker.CodeNotFound)
 }
+
+func testAutoForwardTopicLoops(t *testing.T, f Factory) {
+	env := NewEnv(t, f)
+	ctx := env.Ctx
+	env.Topic("t", map[string]*broker.Rule{"s": nil})
+	// A subscription forwarding to its own topic is a loop.
+	_, err := env.Broker.UpdateSubscription(ctx, "t", "s", broker.QueueProperties{ForwardTo: "t"})
+	WantCode(t, err, broker.CodeInvalidArgument)
+	_, err = env.Broker.CreateSubscription(ctx, "t", "s2", broker.QueueProperties{ForwardTo: "t"}, nil)
+	WantCode(t, err, broker.CodeInvalidArgument)
+	// a/s → b and b/s → a is a loop through two topics.
+	env.Topic("a", map[string]*broker.Rule{"s": nil})
+	env.Topic("b", nil)
+	if _, err := env.Broker.UpdateSubscription(ctx, "a", "s", broker.QueueProperties{ForwardTo: "b"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = env.Broker.CreateSubscription(ctx, "b", "s", broker.QueueProperties{ForwardTo: "a"}, nil)
+	WantCode(t, err, broker.CodeInvalidArgument)
+	// A queue forwarding into a topic whose subscription forwards back.
+	env.Queue("q", broker.QueueProperties{})
+	if _, err := env.Broker.CreateSubscription(ctx, "b", "back", broker.QueueProperties{ForwardTo: "q"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	_, err = env.Broker.UpdateQueue(ctx, "q", broker.QueueProperties{ForwardTo: "a"})
+	WantCode(t, err, broker.CodeInvalidArgument)
+	// Nothing hangs: a send goes where the accepted settings say.
+	env.Send("a", "x")
+	if got := env.drain("q"); !slices.Equal(got, []string{"x"}) {
+		t.Fatalf("q = %v", got)
+	}
+}
