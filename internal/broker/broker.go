@@ -389,19 +389,32 @@ func (b *Broker) deleteEntity(e *entity) error {
 	b.mu.Unlock()
 	if err := wait(ch); err != nil {
 		// Put them back: the delete is not durable.
+		// deleted of a subscription changes under its topic's lock too.
 		b.mu.Lock()
+		guard := t
+		if e.tp != nil {
+			guard = e
+		}
+		if guard != nil {
+			guard.mu.Lock()
+		}
 		if t != nil {
-			t.mu.Lock()
 			t.tp.addSub(e)
-			t.mu.Unlock()
 		}
 		for _, v := range victims {
 			if _, taken := b.entities[v.key]; !taken {
-				v.mu.Lock()
+				if v != guard {
+					v.mu.Lock()
+				}
 				v.deleted = false
-				v.mu.Unlock()
+				if v != guard {
+					v.mu.Unlock()
+				}
 				b.entities[v.key] = v
 			}
+		}
+		if guard != nil {
+			guard.mu.Unlock()
 		}
 		b.mu.Unlock()
 		return err

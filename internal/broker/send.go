@@ -40,44 +40,75 @@ func (b *Broker) send(ctx context.Context, e *entity, msgs []*Message, o sendOpt
 		return b.sendTopic(ctx, e, msgs, o)
 	}
 	e.mu.Lock()
-	if err := e.usableLocked(); err != nil {
+	qs, err := e.prepareSendOpts(msgs, b.clock.Now(), o)
+	if err != nil {
 		e.mu.Unlock()
 		return nil, err
 	}
-	p := &e.def.Properties
-	if p.Status == StatusDisabled || p.Status == StatusSendDisabled {
+	recs := append(qs.recs, o.extra...)
+	if len(recs) == 0 {
 		e.mu.Unlock()
-		return nil, errorf(CodeEntityDisabled, "entity %q is %s; sends are refused", e.def.Name, p.Status)
+		return qs.seqs, nil
 	}
+	ch := b.submitLocked(recs)
+	e.mu.Unlock()
+
+	err = wait(ch)
+
+	e.mu.Lock()
+	qs.finishLocked(err)
+	e.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	return qs.seqs, nil
+}
+
+// queueSend is a send to a queue prepared under its lock: pending entries
+// added, records built.
+type queueSend struct {
+	e          *entity
+	seqs       []int64 // per message; 0: a duplicate, dropped
+	entries    []*entry
+	recs       []Record
+	dedupAdded []string
+}
+
+// prepareSendLocked checks msgs against queue e and adds them as pending
+// entries: the locked part of a send, shared by send and transaction
+// commits. REQUIRES: e.mu.
+func (e *entity) prepareSendLocked(msgs []*Message, now time.Time) (*queueSend, error) {
+	return e.prepareSendOpts(msgs, now, sendOpts{})
+}
+
+// prepareSendOpts is prepareSendLocked with the internal send options (the
+// extra records are the caller's to submit).
+func (e *entity) prepareSendOpts(msgs []*Message, now time.Time, o sendOpts) (*queueSend, error) {
+	if err := e.checkSendLocked(msgs); err != nil {
+		return nil, err
+	}
+	p := &e.def.Properties
 	var batchBytes int64
-	for i, m := range msgs {
-		if err := e.checkMessageLocked(m, i); err != nil {
-			e.mu.Unlock()
-			return nil, err
-		}
+	for _, m := range msgs {
 		batchBytes += int64(len(m.Body))
 	}
 	if e.counts.SizeBytes+e.pendingBytes+batchBytes > p.MaxSizeInMegabytes<<20 {
-		e.mu.Unlock()
 		return nil, errorf(CodeQuotaExceeded, "entity %q is full: it holds %d bytes and MaxSizeInMegabytes is %d",
 			e.def.Name, e.counts.SizeBytes+e.pendingBytes, p.MaxSizeInMegabytes)
 	}
-
-	now := b.clock.Now()
+	b := e.b
 	e.lastActivity = now
-	seqs := make([]int64, len(msgs))
-	entries := make([]*entry, 0, len(msgs))
-	recs := make([]Record, 0, len(msgs))
-	var dedupAdded []string
+	qs := &queueSend{e: e, seqs: make([]int64, len(msgs))}
 	for i, in := range msgs {
 		if p.RequiresDuplicateDetection && in.MessageID != "" {
 			if until, ok := e.dedup[in.MessageID]; ok && now.Before(until) {
-				continue // a duplicate: accepted and dropped, as Service Bus does
+				continue // a duplicate: accepted and dropped
 			}
 		}
 		m := in.clone()
 		e.lastSeq++
 		m.SequenceNumber = e.lastSeq
+		qs.seqs[i] = m.SequenceNumber
 		m.EnqueuedTime = now
 		m.State = StateActive
 		if m.ScheduledEnqueueTime.After(now) {
@@ -92,13 +123,12 @@ func (b *Broker) send(ctx context.Context, e *entity, msgs []*Message, o sendOpt
 		m.BodySize = int64(len(m.Body))
 		m.BodyRef = 0
 		m.TopicSeq, m.SharedBody = 0, false
-		seqs[i] = m.SequenceNumber
 
 		rec := Record{Kind: RecEnqueue, Entity: e.key, Msg: m}
 		if p.RequiresDuplicateDetection && m.MessageID != "" {
 			rec.DedupUntil = now.Add(p.DuplicateDetectionHistoryTimeWindow)
 			e.dedup[m.MessageID] = rec.DedupUntil
-			dedupAdded = append(dedupAdded, m.MessageID)
+			qs.dedupAdded = append(qs.dedupAdded, m.MessageID)
 		}
 		en := &entry{msg: m, st: stPending}
 		e.main.insert(en)
@@ -107,26 +137,21 @@ func (b *Broker) send(ctx context.Context, e *entity, msgs []*Message, o sendOpt
 		}
 		e.pending = append(e.pending, en)
 		e.pendingBytes += m.BodySize
-		entries = append(entries, en)
-		recs = append(recs, rec)
+		qs.entries = append(qs.entries, en)
+		qs.recs = append(qs.recs, rec)
 	}
-	if len(dedupAdded) > 0 && !e.dedupArmed {
+	if len(qs.dedupAdded) > 0 && !e.dedupArmed {
 		e.dedupArmed = true
 		b.timers.add(timerEvent{when: now.Add(p.DuplicateDetectionHistoryTimeWindow), kind: evDedupPrune, ent: e})
 	}
-	recs = append(recs, o.extra...)
-	if len(recs) == 0 {
-		e.mu.Unlock()
-		return seqs, nil
-	}
-	ch := b.submitLocked(recs)
-	e.mu.Unlock()
+	return qs, nil
+}
 
-	err := wait(ch)
-
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for _, en := range entries {
+// finishLocked publishes the entries once their records are durable (err
+// nil) or drops them. REQUIRES: qs.e.mu.
+func (qs *queueSend) finishLocked(err error) {
+	e := qs.e
+	for _, en := range qs.entries {
 		e.pendingBytes -= en.msg.BodySize
 		if err == nil {
 			en.committed = true
@@ -139,15 +164,11 @@ func (b *Broker) send(ctx context.Context, e *entity, msgs []*Message, o sendOpt
 		e.detachLocked(en)
 	}
 	if err != nil {
-		for _, id := range dedupAdded {
+		for _, id := range qs.dedupAdded {
 			delete(e.dedup, id)
 		}
 	}
-	e.publishPendingLocked(b.clock.Now())
-	if err != nil {
-		return nil, err
-	}
-	return seqs, nil
+	e.publishPendingLocked(e.b.clock.Now())
 }
 
 // checkMessageLocked validates one message of a batch against the entity.

@@ -197,6 +197,9 @@ func (b *Broker) CreateSubscription(ctx context.Context, topic, sub string, prop
 		b.mu.Unlock()
 		return nil, err
 	}
+	// creating changes under the topic's lock too: sends read it there.
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.creating = false
@@ -411,7 +414,7 @@ type route struct {
 	msgs []*Message // copies for this subscription
 }
 
-// sendTopic is Send for a topic: see the file comment.
+// sendTopic is Send for a topic: see the file comment and topic_send.go.
 func (b *Broker) sendTopic(ctx context.Context, t *entity, msgs []*Message, o sendOpts) ([]int64, error) {
 	// Application properties inside bodies are read before any lock.
 	props := make([]map[string]any, len(msgs))
@@ -422,204 +425,27 @@ func (b *Broker) sendTopic(ctx context.Context, t *entity, msgs []*Message, o se
 		}
 		props[i] = p
 	}
-
 	t.mu.Lock()
-	if err := t.existsLocked(); err != nil {
+	ts, err := t.prepareTopicSendOpts(msgs, props, b.clock.Now(), o, true)
+	if err != nil {
 		t.mu.Unlock()
 		return nil, err
 	}
-	p := &t.def.Properties
-	if p.Status == StatusDisabled || p.Status == StatusSendDisabled {
-		t.mu.Unlock()
-		return nil, errorf(CodeEntityDisabled, "topic %q is %s; sends are refused", t.def.Name, p.Status)
-	}
-	for i, m := range msgs {
-		if err := t.checkMessageLocked(m, i); err != nil {
-			t.mu.Unlock()
-			return nil, err
-		}
-	}
-	now := b.clock.Now()
-	t.lastActivity = now
-	seqs := make([]int64, len(msgs))
-	var recs []Record
-	var routes []route
-	routeOf := make(map[*entity]int)
-	var dedupAdded []string
-	var bodies []*sharedBody
-	var bodyRecs []int // index in recs of each body record
-	for i, in := range msgs {
-		if p.RequiresDuplicateDetection && in.MessageID != "" {
-			if until, ok := t.dedup[in.MessageID]; ok && now.Before(until) {
-				continue
-			}
-		}
-		t.lastSeq++
-		tseq := t.lastSeq
-		seqs[i] = tseq
-		m := in.clone()
-		m.SequenceNumber = tseq
-		m.EnqueuedTime = now
-		m.State = StateActive
-		if m.ScheduledEnqueueTime.After(now) {
-			m.State = StateScheduled
-			m.EnqueuedTime = m.ScheduledEnqueueTime
-		}
-		m.BodySize = int64(len(m.Body))
-		m.BodyRef = 0
-		m.DeliveryCount = 0
-		m.DeadLettered = false
-		m.DeadLetterReason, m.DeadLetterDescription, m.DeadLetterSource = "", "", o.source
-		m.LockToken, m.LockedUntil = LockToken{}, time.Time{}
-		m.TopicSeq, m.SharedBody = tseq, false
-
-		shared := false
-		view := &msgView{m: m, props: props[i], size: m.BodySize} // one per message: Eval takes an interface
-		if t.tp.index == nil {
-			t.tp.index = buildRuleIndex(t.tp.subs)
-		}
-		t.tp.cands = t.tp.index.candidates(view, t.tp.cands)
-		for _, s := range t.tp.cands {
-			copies, err := s.matchViewLocked(m, view)
-			if err != nil {
-				t.mu.Unlock()
-				return nil, err
-			}
-			for _, c := range copies {
-				if c == m {
-					c = m.clone()
-					c.SharedBody = true
-					shared = true
-				}
-				ri, ok := routeOf[s]
-				if !ok {
-					ri = len(routes)
-					routeOf[s] = ri
-					routes = append(routes, route{sub: s})
-				}
-				routes[ri].msgs = append(routes[ri].msgs, c)
-			}
-		}
-		var dedupUntil time.Time
-		if p.RequiresDuplicateDetection && m.MessageID != "" {
-			dedupUntil = now.Add(p.DuplicateDetectionHistoryTimeWindow)
-			t.dedup[m.MessageID] = dedupUntil
-			dedupAdded = append(dedupAdded, m.MessageID)
-		}
-		if shared || !dedupUntil.IsZero() {
-			// The body record: also where the duplicate-detection entry
-			// lives. Without copies sharing it, it is removed at once.
-			bm := &Message{SequenceNumber: tseq, MessageID: m.MessageID, Format: m.Format, Body: m.Body,
-				BodySize: m.BodySize, EnqueuedTime: now}
-			sb := &sharedBody{topic: t, seq: tseq}
-			bodies = append(bodies, sb)
-			bodyRecs = append(bodyRecs, len(recs))
-			recs = append(recs, Record{Kind: RecEnqueue, Entity: t.key, Msg: bm, DedupUntil: dedupUntil})
-		}
-	}
-	if len(dedupAdded) > 0 && !t.dedupArmed {
-		t.dedupArmed = true
-		b.timers.add(timerEvent{when: now.Add(p.DuplicateDetectionHistoryTimeWindow), kind: evDedupPrune, ent: t})
-	}
-	// Lock the subscriptions that get copies, in key order.
-	slices.SortFunc(routes, func(a, b route) int { return strings.Compare(a.sub.key, b.sub.key) })
-	for _, r := range routes {
-		r.sub.mu.Lock()
-	}
-	unlockAll := func() {
-		for _, r := range routes {
-			r.sub.mu.Unlock()
-		}
-		t.mu.Unlock()
-	}
-	for _, r := range routes {
-		if err := r.sub.acceptCopiesLocked(r.msgs); err != nil {
-			unlockAll()
-			for _, id := range dedupAdded {
-				delete(t.dedup, id)
-			}
-			return nil, err
-		}
-	}
-	bodyBySeq := make(map[int64]*sharedBody, len(bodies))
-	for _, sb := range bodies {
-		bodyBySeq[sb.seq] = sb
-	}
-	type placed struct {
-		sub     *entity
-		entries []*entry
-	}
-	var done []placed
-	for _, r := range routes {
-		entries, rs := r.sub.enqueueCopiesLocked(r.msgs, bodyBySeq, now)
-		recs = append(recs, rs...)
-		done = append(done, placed{r.sub, entries})
-	}
-	recs = append(recs, o.extra...)
+	recs := append(ts.recs, o.extra...)
 	if len(recs) == 0 {
-		unlockAll()
-		return seqs, nil
-	}
-	if len(bodies) > 0 {
-		t.tp.bodyMu.Lock()
-		for _, sb := range bodies {
-			t.tp.bodies[sb.seq] = sb
-		}
-		t.tp.bodyMu.Unlock()
+		ts.unlockSubs()
+		t.mu.Unlock()
+		return ts.seqs, nil
 	}
 	ch := b.submitLocked(recs)
-	unlockAll()
-
-	err := wait(ch)
-
-	var release []*sharedBody
-	for i, sb := range bodies {
-		if err != nil {
-			t.tp.bodyMu.Lock()
-			if t.tp.bodies[sb.seq] == sb {
-				delete(t.tp.bodies, sb.seq)
-			}
-			t.tp.bodyMu.Unlock()
-			continue
-		}
-		if recs[bodyRecs[i]].Msg.BodyRef != 0 {
-			sb.stored()
-		}
-		if sb.refs.Load() == 0 {
-			release = append(release, sb) // a dedup-only record
-		}
-	}
-	for _, pl := range done {
-		s := pl.sub
-		s.mu.Lock()
-		for _, en := range pl.entries {
-			s.pendingBytes -= en.msg.BodySize
-			if err == nil {
-				en.committed = true
-				if en.shared != nil && en.shared.onDisk.Load() || !en.msg.SharedBody && en.msg.BodyRef != 0 {
-					en.msg.Body = nil
-				}
-				continue
-			}
-			en.st = stRemoved
-			s.detachLocked(en)
-		}
-		s.publishPendingLocked(b.clock.Now())
-		s.mu.Unlock()
-	}
+	ts.unlockSubs()
+	t.mu.Unlock()
+	err = wait(ch)
+	ts.finish(err)
 	if err != nil {
-		t.mu.Lock()
-		for _, id := range dedupAdded {
-			delete(t.dedup, id)
-		}
-		t.mu.Unlock()
 		return nil, err
 	}
-	for _, sb := range release {
-		sb.refs.Add(1)
-		sb.release()
-	}
-	return seqs, nil
+	return ts.seqs, nil
 }
 
 // matchLocked evaluates s's rules for m (a topic message whose application

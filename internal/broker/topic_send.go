@@ -1,16 +1,23 @@
 package broker
 
-import "time"
+import (
+	"slices"
+	"strings"
+	"time"
+)
 
-// This file prepares a topic send inside a transaction commit: the same
-// routing as sendTopic (topic.go), split into a step under the locks of the
-// topic and all its subscriptions (held by the commit) and a step after
-// the store group is durable, so that several entities can join one group.
+// This file is the topic send (topic.go's file comment has the model):
+// routing and the pending copies under the locks of the topic and the
+// subscriptions that get copies, then, after the store group is durable,
+// publishing. Plain sends (sendTopic) and transaction commits (txn.go), which
+// put several entities into one store group, share it.
 
 // topicSend is a topic send prepared under the topic's and its
 // subscriptions' locks.
 type topicSend struct {
 	t          *entity
+	seqs       []int64   // the topic's sequence number per message (0: duplicate)
+	locked     []*entity // subscriptions locked by prepareTopicSendOpts
 	recs       []Record
 	placed     []placedCopies
 	bodies     []*sharedBody
@@ -26,22 +33,37 @@ type placedCopies struct {
 
 // prepareTopicSendLocked routes msgs (with their application properties)
 // through t's subscriptions and adds the copies as pending entries.
-// REQUIRES: t.mu and the mu of every subscription of t.
+// REQUIRES: t.mu and the mu of every subscription of t (a transaction's
+// commit holds them all).
 func (t *entity) prepareTopicSendLocked(msgs []*Message, props []map[string]any, now time.Time) (*topicSend, error) {
+	return t.prepareTopicSendOpts(msgs, props, now, sendOpts{}, false)
+}
+
+// prepareTopicSendOpts is prepareTopicSendLocked for every kind of send.
+// With lockSubs, only t.mu is held on entry: the subscriptions that get
+// copies are locked here, in key order, and stay locked (ts.unlockSubs)
+// until the caller has submitted the records; on error nothing stays
+// locked but t.mu. Subscriptions still being created or already deleted
+// are skipped (their state changes under t.mu too).
+func (t *entity) prepareTopicSendOpts(msgs []*Message, props []map[string]any, now time.Time, o sendOpts, lockSubs bool) (*topicSend, error) {
 	if err := t.checkSendLocked(msgs); err != nil {
 		return nil, err
 	}
 	b := t.b
 	p := &t.def.Properties
 	t.lastActivity = now
-	ts := &topicSend{t: t}
+	ts := &topicSend{t: t, seqs: make([]int64, len(msgs))}
 	var routes []route
 	routeOf := make(map[*entity]int)
 	fail := func(err error) (*topicSend, error) {
 		for _, id := range ts.dedupAdded {
 			delete(t.dedup, id)
 		}
+		ts.unlockSubs()
 		return nil, err
+	}
+	if t.tp.index == nil {
+		t.tp.index = buildRuleIndex(t.tp.subs)
 	}
 	for i, in := range msgs {
 		if p.RequiresDuplicateDetection && in.MessageID != "" {
@@ -51,6 +73,7 @@ func (t *entity) prepareTopicSendLocked(msgs []*Message, props []map[string]any,
 		}
 		t.lastSeq++
 		tseq := t.lastSeq
+		ts.seqs[i] = tseq
 		m := in.clone()
 		m.SequenceNumber = tseq
 		m.EnqueuedTime = now
@@ -63,16 +86,18 @@ func (t *entity) prepareTopicSendLocked(msgs []*Message, props []map[string]any,
 		m.BodyRef = 0
 		m.DeliveryCount = 0
 		m.DeadLettered = false
-		m.DeadLetterReason, m.DeadLetterDescription, m.DeadLetterSource = "", "", ""
+		m.DeadLetterReason, m.DeadLetterDescription, m.DeadLetterSource = "", "", o.source
 		m.LockToken, m.LockedUntil = LockToken{}, time.Time{}
 		m.TopicSeq, m.SharedBody = tseq, false
 
 		shared := false
-		for _, s := range t.tp.subs {
-			if s.creating {
+		view := &msgView{m: m, props: props[i], size: m.BodySize} // one per message: Eval takes an interface
+		t.tp.cands = t.tp.index.candidates(view, t.tp.cands)
+		for _, s := range t.tp.cands {
+			if s.creating || s.deleted {
 				continue // not there until its definition is durable
 			}
-			copies, err := s.matchLocked(m, props[i], now)
+			copies, err := s.matchViewLocked(m, view)
 			if err != nil {
 				return fail(err)
 			}
@@ -98,11 +123,21 @@ func (t *entity) prepareTopicSendLocked(msgs []*Message, props []map[string]any,
 			ts.dedupAdded = append(ts.dedupAdded, m.MessageID)
 		}
 		if shared || !dedupUntil.IsZero() {
+			// The body record: also where the duplicate-detection entry
+			// lives. Without copies sharing it, it is removed at once.
 			bm := &Message{SequenceNumber: tseq, MessageID: m.MessageID, Format: m.Format, Body: m.Body,
 				BodySize: m.BodySize, EnqueuedTime: now}
 			ts.bodies = append(ts.bodies, &sharedBody{topic: t, seq: tseq})
 			ts.bodyMsgs = append(ts.bodyMsgs, bm)
 			ts.recs = append(ts.recs, Record{Kind: RecEnqueue, Entity: t.key, Msg: bm, DedupUntil: dedupUntil})
+		}
+	}
+	// Lock order: subscriptions by key.
+	slices.SortFunc(routes, func(a, b route) int { return strings.Compare(a.sub.key, b.sub.key) })
+	if lockSubs {
+		for _, r := range routes {
+			r.sub.mu.Lock()
+			ts.locked = append(ts.locked, r.sub)
 		}
 	}
 	for _, r := range routes {
@@ -131,6 +166,14 @@ func (t *entity) prepareTopicSendLocked(msgs []*Message, props []map[string]any,
 		t.tp.bodyMu.Unlock()
 	}
 	return ts, nil
+}
+
+// unlockSubs releases the subscriptions prepareTopicSendOpts locked.
+func (ts *topicSend) unlockSubs() {
+	for i := len(ts.locked) - 1; i >= 0; i-- {
+		ts.locked[i].mu.Unlock()
+	}
+	ts.locked = nil
 }
 
 // abortLocked undoes a prepared send that will not be submitted.
