@@ -102,6 +102,23 @@ func (e *sbBench) benchTopicSend(b *testing.B, kind string, subs int) {
 	send(b.N)
 	b.StopTimer()
 	secs := b.Elapsed().Seconds()
+	// The copies actually enqueued (warm-up included), checked against the
+	// expected fan-out.
+	copies := int64(0)
+	if kind == "queue" {
+		copies = int64(b.N + sbBenchBatch)
+	} else {
+		for i := range subs {
+			p, err := e.admin.GetSubscriptionRuntimeProperties(ctx, topic, fmt.Sprintf("s%d", i), nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			copies += p.TotalMessageCount
+		}
+	}
+	if want := int64(float64(b.N+sbBenchBatch)*fanout + 0.5); copies != want {
+		b.Fatalf("%d copies enqueued, want %d", copies, want)
+	}
 	b.ReportMetric(float64(b.N)/secs, "msgs/s")
 	b.ReportMetric(float64(b.N)*fanout/secs, "copies/s")
 }
