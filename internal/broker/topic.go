@@ -470,9 +470,7 @@ func (s *entity) matchViewLocked(m *Message, view *msgView) ([]*Message, error) 
 			if err != nil {
 				if s.def.Properties.DeadLetteringOnFilterEvaluationExceptions {
 					c := m.clone()
-					c.DeadLettered = true
-					c.DeadLetterReason = "FilterEvaluationException"
-					c.DeadLetterDescription = err.Error()
+					deadLetterUpdate(c, "FilterEvaluationException", err.Error(), nil).Apply(c)
 					out = append(out, c)
 					return out, nil
 				}

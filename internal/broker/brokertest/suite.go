@@ -51,6 +51,7 @@ func Run(t *testing.T, f Factory) {
 		{"AutoForwardConfig", testAutoForwardConfig},
 		{"AutoForward", testAutoForward},
 		{"AutoForwardTopicLoops", testAutoForwardTopicLoops},
+		{"TopicFilterEvaluationError", testTopicFilterEvaluationError},
 		{"TopicAutoDeleteOnIdle", testTopicAutoDeleteOnIdle},
 		{"Txn", testTxn},
 	}

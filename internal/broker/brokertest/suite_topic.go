@@ -518,3 +518,30 @@ func testAutoForwardTopicLoops(t *testing.T, f Factory) {
 		t.Fatalf("q = %v", got)
 	}
 }
+
+func testTopicFilterEvaluationError(t *testing.T, f Factory) {
+	env := NewEnv(t, f)
+	ctx := env.Ctx
+	env.Topic("t", nil)
+	for _, s := range []struct {
+		name string
+		dlq  bool
+	}{{"skip", false}, {"dlq", true}} {
+		if _, err := env.Broker.CreateSubscription(ctx, "t", s.name, broker.QueueProperties{DeadLetteringOnFilterEvaluationExceptions: s.dlq},
+			sqlRule("div", "10 / qty > 1", "")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env.SendMsgs("t", msg("zero", map[string]any{"qty": int64(0)}), msg("two", map[string]any{"qty": int64(2)}))
+	if got := env.drain("t/Subscriptions/skip"); !slices.Equal(got, []string{"two"}) {
+		t.Fatalf("skip = %v", got)
+	}
+	if got := env.drain("t/Subscriptions/dlq"); !slices.Equal(got, []string{"two"}) {
+		t.Fatalf("dlq main = %v", got)
+	}
+	got := env.Receive("t/Subscriptions/dlq/$DeadLetterQueue", 10, broker.ReceiveAndDelete)
+	if len(got) != 1 || string(got[0].Body) != "zero" || got[0].DeadLetterReason != "FilterEvaluationException" ||
+		got[0].Properties["DeadLetterReason"] != "FilterEvaluationException" || got[0].Properties["DeadLetterErrorDescription"] == nil {
+		t.Fatalf("dead-lettered copy = %+v", got)
+	}
+}
