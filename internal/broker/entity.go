@@ -180,6 +180,10 @@ func DefaultQueueProperties() QueueProperties {
 	}
 }
 
+// WithDefaults fills zero fields from DefaultQueueProperties, as every
+// create and update does.
+func (p QueueProperties) WithDefaults() QueueProperties { return p.withDefaults() }
+
 // withDefaults fills zero fields from DefaultQueueProperties.
 func (p QueueProperties) withDefaults() QueueProperties {
 	d := DefaultQueueProperties()

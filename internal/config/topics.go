@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/batonmq/baton/internal/filter"
+	"github.com/batonmq/baton/internal/typedval"
 )
 
 // Topic declares a Service Bus topic with its subscriptions. Unset
@@ -268,56 +269,10 @@ func jsonValue(v any) (any, error) {
 	return nil, fmt.Errorf("must be a string, number, boolean, null or {\"type\":...,\"value\":...}, not %s", jsonKind(v))
 }
 
-// ParseValue converts v to the Service Bus type typ: string, long (int),
-// double (float), bool, datetime (RFC 3339) or timespan (Go, ISO 8601 or
-// TimeSpan syntax).
+// ParseValue converts v to the Service Bus type typ (typedval.Parse, with
+// this package's ParseDuration for timespans).
 func ParseValue(typ string, v any) (any, error) {
-	var text string
-	switch x := v.(type) {
-	case string:
-		text = x
-	case json.Number:
-		text = x.String()
-	case float64:
-		text = strconv.FormatFloat(x, 'g', -1, 64)
-	case int64:
-		text = strconv.FormatInt(x, 10)
-	case bool:
-		text = strconv.FormatBool(x)
-	default:
-		return nil, fmt.Errorf("a typed value must be a string, number or boolean, not %s", jsonKind(v))
-	}
-	switch strings.ToLower(typ) {
-	case "string":
-		return text, nil
-	case "long", "int", "int64", "integer":
-		i, err := strconv.ParseInt(text, 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("%q is not a whole number", text)
-		}
-		return i, nil
-	case "double", "float", "float64", "number":
-		f, err := strconv.ParseFloat(text, 64)
-		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-			return nil, fmt.Errorf("%q is not a finite number", text)
-		}
-		return f, nil
-	case "bool", "boolean":
-		b, err := strconv.ParseBool(text)
-		if err != nil {
-			return nil, fmt.Errorf("%q is not true or false", text)
-		}
-		return b, nil
-	case "datetime", "time":
-		t, err := time.Parse(time.RFC3339Nano, text)
-		if err != nil {
-			return nil, fmt.Errorf("%q is not an RFC 3339 time such as 2026-01-02T03:04:05Z", text)
-		}
-		return t.UTC(), nil
-	case "timespan", "duration":
-		return ParseDuration(text)
-	}
-	return nil, fmt.Errorf("type %q is not string, long, double, bool, datetime or timespan", typ)
+	return typedval.Parse(typ, v, ParseDuration)
 }
 
 // validateTopics checks the topics section: names, duplicates (queues and

@@ -70,34 +70,6 @@ func (s *Server) declareEntities(ctx context.Context) error {
 	return nil
 }
 
-// fillDefaults gives zero properties Service Bus's defaults, as the broker
-// does on create, so that declared and current properties compare.
-func fillDefaults(p broker.QueueProperties) broker.QueueProperties {
-	d := broker.DefaultQueueProperties()
-	if p.LockDuration == 0 {
-		p.LockDuration = d.LockDuration
-	}
-	if p.MaxDeliveryCount == 0 {
-		p.MaxDeliveryCount = d.MaxDeliveryCount
-	}
-	if p.DefaultMessageTimeToLive == 0 {
-		p.DefaultMessageTimeToLive = d.DefaultMessageTimeToLive
-	}
-	if p.DuplicateDetectionHistoryTimeWindow == 0 {
-		p.DuplicateDetectionHistoryTimeWindow = d.DuplicateDetectionHistoryTimeWindow
-	}
-	if p.MaxSizeInMegabytes == 0 {
-		p.MaxSizeInMegabytes = d.MaxSizeInMegabytes
-	}
-	if p.MaxMessageSizeInKilobytes == 0 {
-		p.MaxMessageSizeInKilobytes = d.MaxMessageSizeInKilobytes
-	}
-	if p.AutoDeleteOnIdle == 0 {
-		p.AutoDeleteOnIdle = d.AutoDeleteOnIdle
-	}
-	return p
-}
-
 // existing returns the entity at path when it exists with kind k; nil when
 // it does not exist.
 func (s *Server) existing(path string, k broker.Kind) (*broker.EntityInfo, error) {
@@ -136,7 +108,7 @@ func (s *Server) declareQueue(ctx context.Context, q config.Queue) error {
 		p.MaxMessageSizeInKilobytes = q.MaxMessageSizeInKilobytes
 		p.AutoDeleteOnIdle = time.Duration(q.AutoDeleteOnIdle)
 		p.UserMetadata = q.UserMetadata
-		return fillDefaults(p)
+		return p.WithDefaults()
 	}
 	cur, err := s.existing(q.Name, broker.KindQueue)
 	if err != nil {
@@ -171,7 +143,7 @@ func (s *Server) declareTopic(ctx context.Context, t config.Topic) error {
 		p.AutoDeleteOnIdle = time.Duration(t.AutoDeleteOnIdle)
 		p.SupportOrdering = t.SupportOrdering
 		p.UserMetadata = t.UserMetadata
-		return fillDefaults(p)
+		return p.WithDefaults()
 	}
 	cur, err := s.existing(t.Name, broker.KindTopic)
 	if err != nil {
@@ -205,7 +177,7 @@ func (s *Server) declareSubscription(ctx context.Context, topic string, sub conf
 		p.RequiresSession = sub.RequiresSession
 		p.AutoDeleteOnIdle = time.Duration(sub.AutoDeleteOnIdle)
 		p.UserMetadata = sub.UserMetadata
-		return fillDefaults(p)
+		return p.WithDefaults()
 	}
 	rules := make([]broker.Rule, len(sub.Rules))
 	for i := range sub.Rules {

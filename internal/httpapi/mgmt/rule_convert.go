@@ -1,7 +1,6 @@
 package mgmt
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/batonmq/baton/internal/broker"
+	"github.com/batonmq/baton/internal/typedval"
 )
 
 // decodeRule decodes and converts a rule body; the fuzz test calls it.
@@ -181,64 +181,10 @@ func typedValueIn(m map[string]any) (any, error) {
 }
 
 // ParseTypedValue converts v (a string, a JSON number, a boolean) to the
-// Service Bus type named typ: string, long (int, int64), double (float),
-// bool (boolean), datetime, timespan (duration). The CLI's --param uses it
-// too.
+// Service Bus type named typ (typedval.Parse, with this package's
+// ParseDuration for timespans). The CLI's --param uses it too.
 func ParseTypedValue(typ string, v any) (any, error) {
-	text := ""
-	switch x := v.(type) {
-	case string:
-		text = x
-	case json.Number:
-		text = x.String()
-	case float64:
-		text = strconv.FormatFloat(x, 'g', -1, 64)
-	case int64:
-		text = strconv.FormatInt(x, 10)
-	case bool:
-		text = strconv.FormatBool(x)
-	case nil:
-		return nil, fmt.Errorf("value is null; a null value needs no type")
-	default:
-		return nil, fmt.Errorf("value must be a string, number or boolean")
-	}
-	switch strings.ToLower(typ) {
-	case "string":
-		return text, nil
-	case "long", "int", "int64", "integer":
-		i, err := strconv.ParseInt(text, 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("%q is not a whole number", truncate(text, 40))
-		}
-		return i, nil
-	case "double", "float", "float64", "number":
-		f, err := strconv.ParseFloat(text, 64)
-		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-			return nil, fmt.Errorf("%q is not a finite number", truncate(text, 40))
-		}
-		return f, nil
-	case "bool", "boolean":
-		b, err := strconv.ParseBool(text)
-		if err != nil {
-			return nil, fmt.Errorf("%q is not true or false", truncate(text, 40))
-		}
-		return b, nil
-	case "datetime", "time":
-		t, err := time.Parse(time.RFC3339Nano, text)
-		if err != nil {
-			return nil, fmt.Errorf("%q is not an RFC 3339 time such as 2026-01-02T03:04:05Z", truncate(text, 40))
-		}
-		return t.UTC(), nil
-	case "timespan", "duration":
-		d, err := ParseDuration(text)
-		if err != nil {
-			return nil, err
-		}
-		return d, nil
-	case "":
-		return nil, fmt.Errorf("type is missing: use string, long, double, bool, datetime or timespan")
-	}
-	return nil, fmt.Errorf("type %q is not string, long, double, bool, datetime or timespan", truncate(typ, 40))
+	return typedval.Parse(typ, v, ParseDuration)
 }
 
 // typedValuesOut makes parameter and property values JSON-safe and
