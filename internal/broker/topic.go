@@ -42,6 +42,10 @@ func SplitSubscriptionPath(path string) (topic, sub string, ok bool) {
 type topicState struct {
 	subs  []*entity  // sorted by key; guarded by the topic's mu
 	index *ruleIndex // built on demand from subs; nil when stale
+	// propsUnneeded: no rule of any subscription reads properties (every
+	// filter is True or False, no actions), so sends need not read them
+	// out of the bodies. A hint read without the lock; needProps decides.
+	propsUnneeded atomic.Bool
 	cands []*entity  // scratch for sendTopic
 
 	bodyMu sync.Mutex
@@ -416,16 +420,35 @@ type route struct {
 
 // sendTopic is Send for a topic: see the file comment and topic_send.go.
 func (b *Broker) sendTopic(ctx context.Context, t *entity, msgs []*Message, o sendOpts) ([]int64, error) {
-	// Application properties inside bodies are read before any lock.
+	// Application properties inside bodies are read before any lock, and
+	// only when some rule can look at them (not for True/False filters).
 	props := make([]map[string]any, len(msgs))
-	for i, m := range msgs {
-		p, err := b.appProperties(m)
-		if err != nil {
-			return nil, errorf(CodeInvalidArgument, "message %d: %v", i, err)
+	read := false
+	readProps := func() error {
+		for i, m := range msgs {
+			p, err := b.appProperties(m)
+			if err != nil {
+				return errorf(CodeInvalidArgument, "message %d: %v", i, err)
+			}
+			props[i] = p
 		}
-		props[i] = p
+		read = true
+		return nil
+	}
+	if !t.tp.propsUnneeded.Load() {
+		if err := readProps(); err != nil {
+			return nil, err
+		}
 	}
 	t.mu.Lock()
+	if !read && t.tp.needProps() {
+		// The rules changed since the check above.
+		t.mu.Unlock()
+		if err := readProps(); err != nil {
+			return nil, err
+		}
+		t.mu.Lock()
+	}
 	ts, err := t.prepareTopicSendOpts(msgs, props, b.clock.Now(), o, true)
 	if err != nil {
 		t.mu.Unlock()
@@ -583,4 +606,15 @@ func (s *entity) enqueueCopiesLocked(msgs []*Message, bodies map[int64]*sharedBo
 		recs = append(recs, Record{Kind: RecEnqueue, Entity: s.key, Msg: rm})
 	}
 	return entries, recs
+}
+
+// needProps reports whether a send must read application properties for
+// the rules: some filter is neither True nor False, or some rule has an
+// action. It builds the index if needed. REQUIRES: the topic's mu.
+func (tp *topicState) needProps() bool {
+	if tp.index == nil {
+		tp.index = buildRuleIndex(tp.subs)
+	}
+	tp.propsUnneeded.Store(!tp.index.props)
+	return tp.index.props
 }

@@ -17,6 +17,9 @@ type ruleIndex struct {
 	scan []*entity // evaluated for every message
 	keys []eqKey   // the properties the index looks at
 	by   map[eqKey]map[string][]*entity
+	// props: some rule reads message properties (not a True or False
+	// filter, or has an action).
+	props bool
 }
 
 // eqKey names an indexed property.
@@ -28,6 +31,11 @@ type eqKey struct {
 func buildRuleIndex(subs []*entity) *ruleIndex {
 	ix := &ruleIndex{by: make(map[eqKey]map[string][]*entity)}
 	for _, s := range subs {
+		for _, r := range s.rules {
+			if !r.always && !r.never || r.action != nil {
+				ix.props = true
+			}
+		}
 		if len(s.rules) == 0 {
 			continue // matches nothing
 		}

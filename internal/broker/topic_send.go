@@ -62,9 +62,7 @@ func (t *entity) prepareTopicSendOpts(msgs []*Message, props []map[string]any, n
 		ts.unlockSubs()
 		return nil, err
 	}
-	if t.tp.index == nil {
-		t.tp.index = buildRuleIndex(t.tp.subs)
-	}
+	t.tp.needProps() // builds the index
 	for i, in := range msgs {
 		if p.RequiresDuplicateDetection && in.MessageID != "" {
 			if until, ok := t.dedup[in.MessageID]; ok && now.Before(until) {
