@@ -46,7 +46,7 @@ type topicState struct {
 	// filter is True or False, no actions), so sends need not read them
 	// out of the bodies. A hint read without the lock; needProps decides.
 	propsUnneeded atomic.Bool
-	cands []*entity  // scratch for sendTopic
+	cands         []*entity // scratch for sendTopic
 
 	bodyMu sync.Mutex
 	bodies map[int64]*sharedBody // by topic sequence number
