@@ -81,6 +81,17 @@ func BenchmarkAppendDurable(b *testing.B) {
 	}
 }
 
+// BenchmarkAppendDurableNoZeroAhead is BenchmarkAppendDurable without
+// zeroing ahead (Config.ZeroAhead < 0): appends land in preallocated,
+// unwritten extents, as before zeroing ahead existed.
+func BenchmarkAppendDurableNoZeroAhead(b *testing.B) {
+	for _, n := range []int{1, 64, 256} {
+		b.Run(fmt.Sprintf("appenders=%d", n), func(b *testing.B) {
+			benchAppend(b, Config{ZeroAhead: -1}, n, 1<<10)
+		})
+	}
+}
+
 // BenchmarkAppendDurableZeroFill is BenchmarkAppendDurable with
 // Config.ZeroFill. The first segment is created by Open without the
 // background preparation, so it is rotated away before timing starts.

@@ -99,6 +99,7 @@ func crashRun(t *testing.T, seed uint64, mode string) {
 	if rng.IntN(3) == 0 {
 		cfg.MaxWriteBytes = 1024 // several writes per group commit
 	}
+	cfg.ZeroAhead = []int{-1, 512, 4096, 0}[rng.IntN(4)] // zeros written ahead of the appends
 	if mode == "interval" {
 		// Buffered appends; durability comes only from explicit Syncs (the
 		// fake clock never moves, so the timer never fires).

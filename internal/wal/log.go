@@ -82,6 +82,8 @@ type Log struct {
 	framePool sync.Pool // of *[]byte; see getFrameBuf
 
 	prepWG sync.WaitGroup // the segment preparation goroutine, if any
+
+	zeros []byte // writer only: zeroAhead's source of zeros
 }
 
 // Open opens the log in dir, creating dir and the first segment if needed,
@@ -263,6 +265,7 @@ func (l *Log) recoverTail() error {
 	l.w.active = s
 	l.w.written = end
 	l.w.synced = end
+	l.w.zeroed = end // what lies beyond is not known to be written
 	return nil
 }
 
@@ -276,6 +279,7 @@ func (l *Log) startFirstSegment(id SegmentID) error {
 	l.w.active = s
 	l.w.written = segmentHeaderSize
 	l.w.synced = segmentHeaderSize
+	l.w.zeroed = l.zeroedAtCreation()
 	return nil
 }
 

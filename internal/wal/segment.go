@@ -168,3 +168,50 @@ func zeroFill(f vfs.File, size int64) error {
 	}
 	return nil
 }
+
+// zeroedAtCreation is the zeroed end of a segment just created: all of it
+// with ZeroFill, otherwise nothing past the header.
+func (l *Log) zeroedAtCreation() int64 {
+	if l.cfg.ZeroFill {
+		return l.cfg.SegmentSize
+	}
+	return segmentHeaderSize
+}
+
+// zeroAhead writes zeros into the active segment past the appends, in
+// chunks of Config.ZeroAhead bytes, once an append would end within half a
+// chunk of the zeroed end: blocks that the disk has written once are
+// overwritten in place later, and an fdatasync of such blocks has no extent
+// conversion to commit to the journal (on ext4, about 100 µs instead of
+// 185 µs for a 32 KiB append on this project's disks). The zeros go through
+// the page cache and are made durable by the next sync of the appends; they
+// change nothing a reader or recovery sees, since the space past the data
+// reads as zeros anyway. Writer goroutine only; end is where the appends
+// about to be written end.
+func (l *Log) zeroAhead(end int64) error {
+	chunk := int64(l.cfg.ZeroAhead)
+	if chunk <= 0 || end+chunk/2 <= l.w.zeroed || l.w.zeroed >= l.cfg.SegmentSize {
+		return nil
+	}
+	from := max(l.w.zeroed, end)
+	to := min(l.cfg.SegmentSize, max(from, end+chunk/2)+chunk)
+	to -= to % 4096
+	if to <= from {
+		to = l.cfg.SegmentSize
+	}
+	if cap(l.zeros) < int(min(chunk, to-from)) {
+		l.zeros = make([]byte, min(chunk, to-from))
+	}
+	s := l.w.active
+	for off := from; off < to; {
+		n := min(int64(cap(l.zeros)), to-off)
+		if _, err := s.f.WriteAt(l.zeros[:n], off); err != nil {
+			l.stat.writeErrors.Add(1)
+			return fmt.Errorf("wal: write zeros ahead in segment %s at offset %d: %w", s.id, off, err)
+		}
+		l.stat.zeroBytes.Add(uint64(n))
+		off += n
+	}
+	l.w.zeroed = to
+	return nil
+}

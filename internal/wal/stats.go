@@ -57,7 +57,8 @@ type Stats struct {
 	Appends     uint64 // append calls that succeeded
 	Records     uint64 // records in those appends
 	Bytes       uint64 // bytes written, frames and padding included
-	Writes      uint64 // write calls to the segment files
+	ZeroBytes   uint64 // zeros written ahead of the appends (Config.ZeroAhead)
+	Writes      uint64 // write calls of appended data to the segment files
 	Syncs       uint64 // fdatasyncs on the write path, rotation included (not the background preparation of segments)
 	Rotations   uint64 // segments started
 	WriteErrors uint64 // failed writes
@@ -77,6 +78,7 @@ func (s Stats) SyncsPerRecord() float64 {
 // read by anyone.
 type counters struct {
 	appends, records, bytes, writes, syncs, rotations atomic.Uint64
+	zeroBytes                                         atomic.Uint64
 	writeErrors, syncErrors                           atomic.Uint64
 	syncCount, syncSum, syncMax                       atomic.Uint64
 	buckets                                           [histBuckets]atomic.Uint64
@@ -107,6 +109,7 @@ func (c *counters) snapshot() Stats {
 		Appends:     c.appends.Load(),
 		Records:     c.records.Load(),
 		Bytes:       c.bytes.Load(),
+		ZeroBytes:   c.zeroBytes.Load(),
 		Writes:      c.writes.Load(),
 		Syncs:       c.syncs.Load(),
 		Rotations:   c.rotations.Load(),

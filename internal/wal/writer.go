@@ -44,6 +44,9 @@ type writerState struct {
 	active  *segment
 	written int64 // end of the data written to active
 	synced  int64 // end of the data of active known to be durable
+	// zeroed is where the zeros written ahead of the appends end
+	// (zeroAhead); everything from written to zeroed reads as zeros.
+	zeroed int64
 	// poison is set when a write or sync of the active segment fails. Such a
 	// segment is never written or synced again (after a failed fsync the
 	// kernel may have dropped the dirty pages and a retry can falsely
@@ -334,16 +337,20 @@ func (l *Log) putFrameBuf(b []byte) {
 	}
 }
 
-// flush writes the buffer with one write, syncs it in SyncAlways mode and
-// releases the waiting appenders. On failure every appender of the batch
+// flush writes the buffer with one write (after zeros ahead of it, see
+// zeroAhead), syncs it in SyncAlways mode and releases the waiting
+// appenders. On failure every appender of the batch
 // gets the error and the segment is poisoned.
 func (l *Log) flush() error {
 	if len(l.w.batch) == 0 {
 		return nil
 	}
 	s := l.w.active
-	_, err := s.f.WriteAt(l.w.buf, l.w.written)
-	l.stat.writes.Add(1)
+	err := l.zeroAhead(l.w.written + int64(len(l.w.buf)))
+	if err == nil {
+		_, err = s.f.WriteAt(l.w.buf, l.w.written)
+		l.stat.writes.Add(1)
+	}
 	if err != nil {
 		l.stat.writeErrors.Add(1)
 		err = fmt.Errorf("wal: write segment %s at offset %d: %w", s.id, l.w.written, err)
@@ -459,6 +466,7 @@ func (l *Log) startNextSegment() error {
 	l.w.active = s
 	l.w.written = segmentHeaderSize
 	l.w.synced = segmentHeaderSize
+	l.w.zeroed = l.zeroedAtCreation()
 	l.w.poison = nil
 	l.stat.rotations.Add(1)
 	l.startPreparing(s.id + 1)
