@@ -128,6 +128,9 @@ type forwarding struct {
 	pending map[*entity]struct{}
 	any     atomic.Bool
 	run     sync.Mutex // serialises runForwards
+	// busy is set while a runForwards holds run: a caller that finds no
+	// marks must still wait for moves in flight (it may depend on them).
+	busy atomic.Bool
 }
 
 // forwardsLocked reports whether e forwards the sub-queue dlq.
@@ -159,11 +162,15 @@ func (e *entity) markForwardLocked() {
 // runForwards moves messages out of every entity marked for forwarding.
 func (b *Broker) runForwards() {
 	f := &b.fwd
-	if !f.any.Load() {
+	if !f.any.Load() && !f.busy.Load() {
 		return
 	}
 	f.run.Lock()
-	defer f.run.Unlock()
+	f.busy.Store(true)
+	defer func() {
+		f.busy.Store(false)
+		f.run.Unlock()
+	}()
 	rounds := 0
 	for {
 		f.mu.Lock()

@@ -272,7 +272,7 @@ func TestTopicErrors(t *testing.T) {
 		{"subscription of missing topic", "PUT", "/nope/Subscriptions/s", entry(`<SubscriptionDescription/>`), 404, "MessagingEntityNotFound", "nope"},
 		{"subscription exists", "PUT", "/T/Subscriptions/S", entry(`<SubscriptionDescription/>`), 409, "MessagingEntityAlreadyExists", "s"},
 		{"topic exists", "PUT", "/T", entry(`<TopicDescription/>`), 409, "MessagingEntityAlreadyExists", "t"},
-		{"bad subscription name", "PUT", "/t/Subscriptions/a~b", entry(`<SubscriptionDescription/>`), 400, "BadRequest", "a~b"},
+		{"bad subscription name", "PUT", "/t/Subscriptions/a!b", entry(`<SubscriptionDescription/>`), 400, "BadRequest", "a!b"},
 		{"bad topic property", "PUT", "/t2", entry(`<TopicDescription><SupportOrdering>maybe</SupportOrdering></TopicDescription>`), 400, "BadRequest", "SupportOrdering"},
 		{"bad subscription property", "PUT", "/t/Subscriptions/s3", entry(`<SubscriptionDescription><DeadLetteringOnFilterEvaluationExceptions>2</DeadLetteringOnFilterEvaluationExceptions></SubscriptionDescription>`), 400, "BadRequest", "DeadLetteringOnFilterEvaluationExceptions"},
 		{"forward to nowhere", "PUT", "/t/Subscriptions/s4", entry(`<SubscriptionDescription><ForwardTo>nowhere</ForwardTo></SubscriptionDescription>`), 400, "BadRequest", "nowhere"},

@@ -229,7 +229,7 @@ func TestSDKQueueLifecycle(t *testing.T) {
 	if err == nil || statusOf(t, err) != http.StatusBadRequest {
 		t.Fatalf("LockDuration over the limit: %v", err)
 	}
-	if _, err := c.CreateQueue(ctx, "bad~name", nil); err == nil || statusOf(t, err) != http.StatusBadRequest {
+	if _, err := c.CreateQueue(ctx, "bad!name", nil); err == nil || statusOf(t, err) != http.StatusBadRequest {
 		t.Fatalf("bad name: %v", err)
 	}
 
