@@ -7,7 +7,7 @@
 # message size and concurrency. Prints each peer's configuration and one
 # table of ratios (`baton bench table`).
 #
-#   bench/compare/run.sh            # full: ~15 min
+#   bench/compare/run.sh            # full: 2 rounds, ~20 min
 #   bench/compare/run.sh -quick     # a few seconds per row: a smoke run
 #
 # It installs what is missing: rabbitmq-server (apt-get; started here as a
@@ -15,8 +15,9 @@
 # nats-server (go install of the pinned module into a temp dir), Azurite
 # (npm ci in bench/azurite, pinned by its package-lock.json).
 #
-# Environment: DURATION (15s; quick 3s), WARMUP (3s; quick 1s), SIZE (1024),
-# BACKLOG (100000; quick 5000), SQ_BACKLOG (5000; quick 1000: Azurite's Get
+# Environment: DURATION (10s; quick 3s), WARMUP (2s; quick 1s), SIZE (1024),
+# ROUNDS (2; quick 1: every target once per round, even rounds in reverse
+# order; the table keeps each row's best round), BACKLOG (50000; quick 5000), SQ_BACKLOG (5000; quick 1000: Azurite's Get
 # and Delete slow down with queue depth), WORKLOADS ("latency throughput
 # queues100 backlog fanout churn"; quick: "latency throughput backlog"),
 # TARGETS ("baton-fsync baton-buffered rabbitmq nats-always nats-default
@@ -36,10 +37,11 @@ if ((quick)); then
 	DURATION=${DURATION:-3s} WARMUP=${WARMUP:-1s} BACKLOG=${BACKLOG:-5000} SQ_BACKLOG=${SQ_BACKLOG:-1000}
 	WORKLOADS=${WORKLOADS:-latency throughput backlog}
 else
-	DURATION=${DURATION:-15s} WARMUP=${WARMUP:-3s} BACKLOG=${BACKLOG:-100000} SQ_BACKLOG=${SQ_BACKLOG:-5000}
+	DURATION=${DURATION:-10s} WARMUP=${WARMUP:-2s} BACKLOG=${BACKLOG:-50000} SQ_BACKLOG=${SQ_BACKLOG:-5000}
 	WORKLOADS=${WORKLOADS:-latency throughput queues100 backlog fanout churn}
 fi
 SIZE=${SIZE:-1024}
+ROUNDS=${ROUNDS:-$((quick ? 1 : 2))}
 TARGETS=${TARGETS:-baton-fsync baton-buffered rabbitmq nats-always nats-default azurite}
 NATS_VERSION=${NATS_VERSION:-v2.15.2}
 
@@ -70,10 +72,14 @@ wait_ready() {
 	log "not ready after 30 s: $*"; return 1
 }
 
-stop() { # stop PID: SIGTERM, then wait
+stop() { # stop PID: SIGTERM, then wait; forget it, so cleanup never signals a reused pid
+	local p keep=()
 	kill "$1" 2>/dev/null || true
-	for _ in $(seq 1 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
-	kill -9 "$1" 2>/dev/null || true
+	for _ in $(seq 1 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+	kill -0 "$1" 2>/dev/null && kill -9 "$1" 2>/dev/null
+	wait "$1" 2>/dev/null || true
+	for p in "${pids[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
+	pids=("${keep[@]}")
 }
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -111,6 +117,9 @@ mkdir -p "$tmp/data"
 common=(--size "$SIZE" --duration "$DURATION" --warmup "$WARMUP" --quiet)
 configs="$OUT/configs.txt"
 : >"$configs"
+config() { # config LABEL TEXT: once per label
+	grep -q "^$1: " "$configs" || echo "$1: $2" >>"$configs"
+}
 results=() # in run order: the table keeps it within a workload
 
 # run LABEL TARGET FAMILY WORKLOAD DURABILITY PID ARGS...: one row.
@@ -121,7 +130,7 @@ run() {
 	backlog) if [[ $family == storagequeue ]]; then extra=(--messages "$SQ_BACKLOG"); else extra=(--messages "$BACKLOG"); fi ;;
 	esac
 	log "$label: $workload"
-	local json="$OUT/$family-$workload-$label.json"
+	local json="$OUT/$family-$workload-$label-r$round.json"
 	if "$baton" bench run --workload "$workload" --target "$target" --label "$label" --durability "$durability" \
 		--broker-pid "$pid" --json "$json" "${common[@]}" "${extra[@]}" "$@" \
 		>>"$OUT/$label.txt" 2>>"$OUT/$label.err"; then
@@ -143,10 +152,9 @@ sq_workloads() {
 }
 
 # ---- Baton ---------------------------------------------------------------
-for mode in fsync buffered; do
-	want "baton-$mode" || continue
-	label=baton-$mode
-	data="$tmp/data/$label"
+run_baton() {
+	local mode=$1 label=baton-$1 data amqp mgmt sq pid dur w
+	data="$tmp/data/$label-r$round"
 	amqp=$(free_port) mgmt=$(free_port) sq=$(free_port)
 	"$baton" serve --data-dir "$data" --durability "$mode" --amqp-addr "127.0.0.1:$amqp" --mgmt-addr "127.0.0.1:$mgmt" \
 		--queue-addr "127.0.0.1:$sq" --amqps-addr off --eventgrid-addr off --log-level warn >"$OUT/$label.log" 2>&1 &
@@ -158,7 +166,7 @@ for mode in fsync buffered; do
 	else
 		dur="buffered: OS write before ack, fsync every 100 ms"
 	fi
-	echo "$label: baton serve --durability $mode (filestore, $data); clients: go-amqp v1.7.0 (Service Bus face, unsettled sends, settle mode second), azqueue v1.0.0 (Storage Queues)" >>"$configs"
+	config "$label" "baton serve --durability $mode (filestore in a temp dir); clients: go-amqp v1.7.0 (Service Bus face, unsettled sends, settle mode second), azqueue v1.0.0 (Storage Queues)"
 	for w in $WORKLOADS; do
 		run "$label" baton servicebus "$w" "$dur" "$pid" --driver amqp --amqp "127.0.0.1:$amqp" --mgmt "http://127.0.0.1:$mgmt" \
 			--ca "$data/tls/ca.pem"
@@ -170,11 +178,11 @@ for mode in fsync buffered; do
 		done
 	fi
 	stop "$pid"
-done
+}
 
 # ---- RabbitMQ ------------------------------------------------------------
-if want rabbitmq; then
-	r="$tmp/data/rabbitmq"
+run_rabbitmq() {
+	local r="$tmp/data/rabbitmq-r$round" port dist epmd launcher pid version erl qt label dur w
 	mkdir -p "$r/mnesia" "$r/log" "$r/home"
 	port=$(free_port) dist=$(free_port) epmd=$(free_port)
 	echo '[].' >"$r/enabled_plugins"
@@ -197,22 +205,22 @@ if want rabbitmq; then
 		else
 			dur="fsync before confirm (message store, batched)"
 		fi
-		echo "$label: RabbitMQ $version (Debian rabbitmq-server, Erlang/OTP $erl), default settings, one node, no plugins; durable $qt queues (x-queue-type), persistent messages, publisher confirms; client amqp091-go v1.16.0, manual acks, QoS = prefetch" >>"$configs"
+		config "$label" "RabbitMQ $version (Debian rabbitmq-server, Erlang/OTP $erl), default settings, one node, no plugins; durable $qt queues (x-queue-type), persistent messages, publisher confirms; client amqp091-go v1.16.0, manual acks, QoS = prefetch"
 		for w in $(sb_workloads); do
 			run "$label" "$label" servicebus "$w" "$dur" "$pid" --rabbitmq-url "amqp://guest:guest@127.0.0.1:$port/"
 		done
 	done
-	"${rmqenv[@]}" /usr/lib/rabbitmq/bin/rabbitmqctl -q shutdown >/dev/null 2>&1 || stop "$pid"
+	"${rmqenv[@]}" /usr/lib/rabbitmq/bin/rabbitmqctl -q shutdown >/dev/null 2>&1 || true
+	stop "$pid"
 	stop "$launcher"
 	# the Erlang port mapper this node started on its own port
 	"${rmqenv[@]}" "$(ls /usr/lib/erlang/erts-*/bin/epmd | head -n1)" -kill >/dev/null 2>&1 || true
-fi
+}
 
 # ---- NATS JetStream ------------------------------------------------------
-for variant in always default; do
-	want "nats-$variant" || continue
-	label=nats-$variant
-	d="$tmp/data/$label"
+run_nats() {
+	local variant=$1 label=nats-$1 d port pid dur w
+	d="$tmp/data/$label-r$round"
 	mkdir -p "$d"
 	port=$(free_port)
 	{
@@ -232,17 +240,16 @@ for variant in always default; do
 	else
 		dur="OS write before PubAck, fsync every 2 min (default)"
 	fi
-	echo "$label: nats-server $("$tmp/bin/nats-server" --version | awk '{print $2}') (go install), config: $(tr '\n' ' ' <"$d/nats.conf"); file-storage streams, work-queue retention, 1 replica, durable pull consumer, explicit acks (not confirmed); client nats.go v1.55.0 (jetstream), synchronous publish" >>"$configs"
+	config "$label" "nats-server $("$tmp/bin/nats-server" --version | awk '{print $2}') (go install), config: $(sed "s|$tmp|TMP|g" "$d/nats.conf" | tr '\n' ' '); file-storage streams, work-queue retention, 1 replica, durable pull consumer, explicit acks (not confirmed); client nats.go v1.55.0 (jetstream), synchronous publish"
 	for w in $(sb_workloads); do
 		run "$label" nats servicebus "$w" "$dur" "$pid" --nats-url "nats://127.0.0.1:$port"
 	done
 	stop "$pid"
-done
+}
 
 # ---- Azurite -------------------------------------------------------------
-if want azurite; then
-	label=azurite
-	d="$tmp/data/azurite"
+run_azurite() {
+	local label=azurite d="$tmp/data/azurite-r$round" port pid w
 	mkdir -p "$d"
 	port=$(free_port)
 	"$root/bench/azurite/node_modules/.bin/azurite-queue" --queueHost 127.0.0.1 --queuePort "$port" --location "$d" \
@@ -250,19 +257,47 @@ if want azurite; then
 	pid=$!
 	pids+=("$pid")
 	wait_ready "$pid" grep -q "successfully listens" "$OUT/$label.log"
-	echo "azurite: Azurite $("$root/bench/azurite/node_modules/.bin/azurite-queue" --version | tail -n1) (npm, node $(node --version)), azurite-queue --skipApiVersionCheck --silent --disableTelemetry, default on-disk persistence; client azqueue v1.0.0" >>"$configs"
+	config azurite "Azurite $("$root/bench/azurite/node_modules/.bin/azurite-queue" --version | tail -n1) (npm, node $(node --version)), azurite-queue --skipApiVersionCheck --silent --disableTelemetry, default on-disk persistence; client azqueue v1.0.0"
 	for w in $(sq_workloads); do
 		run "$label" azurite storagequeue "$w" "Azurite default: body fdatasync'd, metadata saved every 5 s (no fsync)" "$pid" \
 			--queue-url "http://127.0.0.1:$port/devstoreaccount1"
 	done
 	stop "$pid"
-fi
+}
+
+# ---- the rounds ----------------------------------------------------------
+# Each round runs every target once; even rounds go in reverse order, so
+# that a slow spell of the shared machine does not always hit the same
+# targets. The table keeps each row's best round.
+order=()
+for t in $TARGETS; do
+	case $t in
+	baton-fsync | baton-buffered | rabbitmq | nats-always | nats-default | azurite) order+=("$t") ;;
+	*) log "unknown target $t"; exit 2 ;;
+	esac
+done
+for round in $(seq 1 "$ROUNDS"); do
+	targets=("${order[@]}")
+	if ((round % 2 == 0)); then
+		targets=()
+		for ((i = ${#order[@]} - 1; i >= 0; i--)); do targets+=("${order[i]}"); done
+	fi
+	log "round $round of $ROUNDS: ${targets[*]}"
+	for t in "${targets[@]}"; do
+		case $t in
+		baton-*) run_baton "${t#baton-}" ;;
+		rabbitmq) run_rabbitmq ;;
+		nats-*) run_nats "${t#nats-}" ;;
+		azurite) run_azurite ;;
+		esac
+	done
+done
 
 # ---- the table -----------------------------------------------------------
 echo
 cat "$OUT/machine.txt"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "workload settings: $SIZE-byte messages, $WARMUP warm-up + $DURATION measured per row, backlog $BACKLOG ($SQ_BACKLOG for Storage Queues); see 'baton bench run --help' and each JSON result for producers, in-flight sends, consumers and prefetch"
+echo "workload settings: $SIZE-byte messages, $WARMUP warm-up + $DURATION measured per row, best of $ROUNDS round(s), backlog $BACKLOG ($SQ_BACKLOG for Storage Queues); see 'baton bench run --help' and each JSON result for producers, in-flight sends, consumers and prefetch"
 echo
 echo "Configurations:"
 sed 's/^/  /' "$configs"

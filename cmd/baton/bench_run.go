@@ -192,6 +192,9 @@ func printResult(w io.Writer, rec benchRecord) {
 		if p.BrokerCPU >= 0 {
 			broker = append(broker, fmt.Sprintf("CPU %.2f cores, RSS %d MiB", p.BrokerCPU, p.BrokerRSS>>20))
 		}
+		if p.ClientCPU >= 0 {
+			broker = append(broker, fmt.Sprintf("(load generator: %.2f cores)", p.ClientCPU))
+		}
 		if p.Syncs >= 0 {
 			broker = append(broker, fmt.Sprintf("%d fsyncs (%.4f per message)", p.Syncs, p.SyncsPerMessage))
 		}

@@ -78,7 +78,14 @@ func TestBenchRunAndTable(t *testing.T) {
 	if err := os.WriteFile(other, b2, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	stdout, stderr, code = runCLI(t.Context(), "bench", "table", "--base", "baton-fsync", out, other)
+	// A second, slower round of "other": the table keeps the best round.
+	rec.Result.Phases[0].RecvRate /= 2
+	b3, _ := json.Marshal(rec)
+	slower := filepath.Join(dir, "other-r2.json")
+	if err := os.WriteFile(slower, b3, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code = runCLI(t.Context(), "bench", "table", "--base", "baton-fsync", out, other, slower)
 	if code != 0 {
 		t.Fatalf("bench table: exit %d: %s", code, stderr)
 	}
@@ -86,9 +93,15 @@ func TestBenchRunAndTable(t *testing.T) {
 	if len(lines) < 4 || !strings.HasPrefix(lines[0], "| workload |") || !strings.Contains(lines[0], "baton-fsync ÷ row") {
 		t.Fatalf("table:\n%s", stdout)
 	}
-	for _, l := range lines[2:4] {
+	for i, l := range lines[2:4] {
 		if !strings.HasSuffix(l, " 1.00× |") || !strings.Contains(l, "| throughput | steady |") {
 			t.Errorf("row %q: want the throughput row with ratio 1.00×", l)
 		}
+		if rounds := []string{"| 1 |", "| 2 |"}[i]; !strings.Contains(l, rounds) {
+			t.Errorf("row %q: want %s rounds", l, rounds)
+		}
+	}
+	if strings.Contains(lines[4], "| throughput |") {
+		t.Errorf("a third row %q: rounds of one label must make one row", lines[4])
 	}
 }

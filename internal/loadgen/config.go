@@ -141,6 +141,11 @@ type Phase struct {
 	// unknown); BrokerRSS its largest resident set seen, bytes.
 	BrokerCPU float64 `json:"brokerCpuCores"`
 	BrokerRSS int64   `json:"brokerRssBytes,omitempty"`
+	// ClientCPU is this process's (the load generator's) CPU time over the
+	// window in cores (-1 when unknown): on one machine the clients and the
+	// broker share the cores. When the broker runs in this process too
+	// (tests), both figures count the same process.
+	ClientCPU float64 `json:"clientCpuCores"`
 	// Syncs counts the broker's log fsyncs in the window (-1 when it does
 	// not say); SyncsPerMessage divides them by the messages that moved
 	// (sends, or deliveries when nothing was sent).

@@ -71,11 +71,14 @@ func NewAzQueueDriver(o AzQueueOptions) (*AzQueueDriver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loadgen: %w", err)
 	}
+	// Idle connections are dropped after 3 s: Node's HTTP server (Azurite)
+	// closes them after 5 s, and reusing one it is closing fails the
+	// request with a connection reset (there are no retries to hide it).
 	tr := &http.Transport{
 		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConns:        1024,
 		MaxIdleConnsPerHost: 1024,
-		IdleConnTimeout:     90 * time.Second,
+		IdleConnTimeout:     3 * time.Second,
 	}
 	svc, err := azqueue.NewServiceClientWithSharedKeyCredential(o.URL, cred, &azqueue.ClientOptions{ClientOptions: azcore.ClientOptions{
 		Retry:     policy.RetryOptions{MaxRetries: -1, TryTimeout: 60 * time.Second},

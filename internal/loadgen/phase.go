@@ -3,6 +3,7 @@ package loadgen
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 )
@@ -16,6 +17,8 @@ type window struct {
 	peakRSS            int64
 	stats0             BrokerStats
 	statsOK            bool
+	self0              ProcSample // this process (the load generator)
+	selfOK             bool
 	lastTick           time.Time
 	lastSent, lastRecv uint64
 	phaseStart         time.Time
@@ -41,6 +44,9 @@ func (r *runner) begin(ctx context.Context, name string) *window {
 			w.stats0, w.statsOK = s, true
 		}
 	}
+	if p, err := ReadProc(os.Getpid()); err == nil {
+		w.self0, w.selfOK = p, true
+	}
 	return w
 }
 
@@ -49,7 +55,7 @@ func (r *runner) end(ctx context.Context, w *window) Phase {
 	now := r.clk.Now()
 	p := Phase{Name: w.phaseName, Elapsed: now.Sub(w.start), Sent: r.sent.Load() - w.sent0, Received: r.received.Load() - w.recv0,
 		Abandoned: r.abandoned.Load() - w.ab0, SendAck: r.sendAck.Summary(), EndToEnd: r.e2e.Summary(), Settle: r.settle.Summary(),
-		BrokerCPU: -1, Syncs: -1}
+		BrokerCPU: -1, ClientCPU: -1, Syncs: -1}
 	if s := p.Elapsed.Seconds(); s > 0 {
 		p.SendRate = float64(p.Sent) / s
 		p.RecvRate = float64(p.Received) / s
@@ -58,6 +64,11 @@ func (r *runner) end(ctx context.Context, w *window) Phase {
 		if pr, err := ReadProc(r.cfg.BrokerPID); err == nil {
 			p.BrokerCPU = (pr.CPU - w.proc0.CPU).Seconds() / p.Elapsed.Seconds()
 			p.BrokerRSS = max(w.peakRSS, pr.RSS)
+		}
+	}
+	if w.selfOK {
+		if pr, err := ReadProc(os.Getpid()); err == nil {
+			p.ClientCPU = (pr.CPU - w.self0.CPU).Seconds() / p.Elapsed.Seconds()
 		}
 	}
 	if w.statsOK {
