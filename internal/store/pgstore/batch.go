@@ -15,10 +15,13 @@ package pgstore
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/batonmq/baton/internal/broker"
 )
@@ -33,12 +36,13 @@ type plan struct {
 	exists   map[string]bool // entity existence after the batch, over s.entities
 	wipes    map[string]bool // entities deleted (their rows go first)
 	defs     map[string]*defRow
-	lastSeq  map[string]int64
 	msgs     map[msgKey]*msgOp
 	sessions map[sessKey]*rec // state nil: delete
 	dedup    map[sessKey]int64
 	removed  []msgKey
-	now      int64 // latest broker time seen
+	probe    *msgKey // a message put by the batch (the outcome probe)
+	marker   bool    // write a baton_removed row: removals, or no put to probe
+	now      int64   // latest broker time seen
 }
 
 type msgKey struct {
@@ -68,7 +72,7 @@ type pendingRemoval struct {
 func (s *Store) fold(batch []*group) *plan {
 	s.batches++
 	p := &plan{batch: s.epoch<<40 | s.batches, exists: map[string]bool{}, wipes: map[string]bool{}, defs: map[string]*defRow{},
-		lastSeq: map[string]int64{}, msgs: map[msgKey]*msgOp{}, sessions: map[sessKey]*rec{}, dedup: map[sessKey]int64{}, now: s.now}
+		msgs: map[msgKey]*msgOp{}, sessions: map[sessKey]*rec{}, dedup: map[sessKey]int64{}, now: s.now}
 	exists := func(k string) bool {
 		if e, ok := p.exists[k]; ok {
 			return e
@@ -105,9 +109,6 @@ func (s *Store) fold(batch []*group) *plan {
 			switch r.kind {
 			case broker.RecEnqueue:
 				p.msgs[key] = &msgOp{put: r.msg}
-				if r.seq > p.lastSeq[r.entity] {
-					p.lastSeq[r.entity] = r.seq
-				}
 				if r.dedupUntil != 0 {
 					p.dedup[sessKey{r.entity, r.dedupID}] = r.dedupUntil
 				}
@@ -142,8 +143,12 @@ func (s *Store) fold(batch []*group) *plan {
 	for k, op := range p.msgs {
 		if op.removed {
 			p.removed = append(p.removed, k)
+		} else if op.put != nil && p.probe == nil {
+			k := k
+			p.probe = &k
 		}
 	}
+	p.marker = len(p.removed) > 0 || p.probe == nil
 	return p
 }
 
@@ -152,7 +157,6 @@ func (p *plan) wipe(entity string) {
 	p.exists[entity] = false
 	p.wipes[entity] = true
 	delete(p.defs, entity)
-	delete(p.lastSeq, entity)
 	for k := range p.msgs {
 		if k.entity == entity {
 			delete(p.msgs, k)
@@ -170,28 +174,81 @@ func (p *plan) wipe(entity string) {
 	}
 }
 
-// write folds and writes one batch of groups in one transaction.
-func (s *Store) write(batch []*group) error {
-	p := s.fold(batch)
-	purge := s.duePurges(p)
-	prune := p.now > 0 && p.now >= s.pruneAt
+// txRef identifies a write transaction: how to look its outcome up, and
+// the server process that ran it.
+type txRef struct {
+	batch int64
+	probe *msgKey // a message the batch put (its row carries wb = batch); nil: the batch's baton_removed row
+	pid   uint32
+}
+
+// write runs a plan as one transaction: a pipelined batch, one round trip,
+// which PostgreSQL runs as one implicit transaction. unknown reports a
+// commit whose answer was lost with the connection (see resolve).
+func (s *Store) write(p *plan, purge []pendingRemoval, prune bool) (ref txRef, err error, unknown bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.WriteTimeout)
 	defer cancel()
 	if s.checkLock {
 		s.relock(ctx)
 	}
-	err := s.pool.SendBatch(ctx, s.build(p, purge, prune)).Close()
-	// A connection the database dropped (a restart) fails before anything
-	// is sent: the batch goes again on another one, up to the pool's size.
-	for try := 1; err != nil && pgconn.SafeToRetry(err) && try <= int(s.pool.Config().MaxConns); try++ {
-		err = s.pool.SendBatch(ctx, s.build(p, purge, prune)).Close()
-	}
-	if err != nil {
+	ref = txRef{batch: p.batch, probe: p.probe}
+	b := s.build(p, purge, prune)
+	for try := 0; ; try++ {
+		var conn *pgxpool.Conn
+		conn, err = s.pool.Acquire(ctx)
+		if err != nil {
+			s.checkLock = true
+			return ref, err, false
+		}
+		ref.pid = conn.Conn().PgConn().PID()
+		err = conn.SendBatch(ctx, b).Close()
+		conn.Release()
+		if err == nil {
+			return ref, nil, false
+		}
 		s.checkLock = true
-		return err
+		var pgErr *pgconn.PgError
+		switch {
+		case errors.As(err, &pgErr):
+			return ref, err, false // the server refused a statement: rolled back
+		case !pgconn.SafeToRetry(err):
+			return ref, err, true
+		case try >= int(s.pool.Config().MaxConns) || ctx.Err() != nil:
+			return ref, err, false
+		}
+		// Nothing was sent on a connection the database had dropped (a
+		// restart): try another.
+		b = s.build(p, purge, prune)
 	}
-	s.committed(p, purge, prune)
-	return nil
+}
+
+// resolve learns whether the transaction ref committed: a committed batch
+// left its mark (the row of a message it put, with wb = its number, or its
+// baton_removed row), and nothing but this writer, which waits, can remove
+// that mark. A server process that still runs the transaction (a
+// connection cut by the network, not by a restart) is terminated first,
+// so that the answer is final.
+func (s *Store) resolve(ctx context.Context, ref txRef) (committed bool, err error) {
+	c, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer c.Release()
+	var alive bool
+	if err := c.QueryRow(ctx, `SELECT coalesce(bool_or(NOT pg_terminate_backend(pid, 10000)), false) FROM pg_stat_activity
+		WHERE pid = $1 AND application_name = $2 AND state <> 'idle'`, int64(ref.pid), s.appName).Scan(&alive); err != nil {
+		return false, err
+	}
+	if alive {
+		return false, fmt.Errorf("pgstore: server process %d did not stop", ref.pid)
+	}
+	if ref.probe != nil {
+		err = c.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM baton_message WHERE entity = $1 AND seq = $2 AND wb = $3)`,
+			ref.probe.entity, ref.probe.seq, ref.batch).Scan(&committed)
+	} else {
+		err = c.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM baton_removed WHERE batch = $1)`, ref.batch).Scan(&committed)
+	}
+	return committed, err
 }
 
 // build returns the statements of a plan, opened by the fence check.
@@ -220,19 +277,16 @@ func (s *Store) build(p *plan, purge []pendingRemoval, prune bool) *pgx.Batch {
 			ON CONFLICT (key) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind, def = EXCLUDED.def`,
 			keys, names, kinds, blobs)
 	}
-	if len(p.lastSeq) > 0 {
-		var keys []string
-		var seqs []int64
-		for k, v := range p.lastSeq {
-			keys, seqs = append(keys, k), append(seqs, v)
-		}
-		b.Queue(`UPDATE baton_entity e SET last_seq = t.seq FROM unnest($1::text[], $2::int8[]) AS t(key, seq)
-			WHERE e.key = t.key AND e.last_seq < t.seq`, keys, seqs)
-	}
 	queueMessages(b, p)
 	queueSessions(b, p)
+	// Rows are deleted only here (and by a wipe): the highest sequence
+	// number among them goes to last_seq first. Until then Load finds it
+	// in the rows themselves, so sends need not touch baton_entity.
 	for _, r := range purge {
 		es, ss := splitKeys(r.keys)
+		b.Queue(`UPDATE baton_entity e SET last_seq = t.seq
+			FROM (SELECT entity, max(seq) AS seq FROM unnest($1::text[], $2::int8[]) AS u(entity, seq) GROUP BY entity) t
+			WHERE e.key = t.entity AND e.last_seq < t.seq`, es, ss)
 		b.Queue(`DELETE FROM baton_message m USING unnest($1::text[], $2::int8[]) AS t(entity, seq)
 			WHERE m.entity = t.entity AND m.seq = t.seq AND m.wb < $3`, es, ss, r.batch)
 		b.Queue(`DELETE FROM baton_removed WHERE batch = $1`, r.batch)
@@ -312,7 +366,7 @@ func (s *Store) committed(p *plan, purged []pendingRemoval, pruned bool) {
 			delete(s.pending, k) // enqueued again
 		}
 	}
-	if len(p.removed) > 0 {
+	if p.marker {
 		for _, k := range p.removed {
 			s.pending[k] = p.batch
 		}
@@ -366,7 +420,8 @@ func queueMessages(b *pgx.Batch, p *plan) {
 			FROM unnest($1::text[], $2::int8[], $3::int4[], $4::bool[], $5::int4[], $6::bytea[]) AS t(entity, seq, state, dl, dc, upd)
 			WHERE m.entity = t.entity AND m.seq = t.seq`, upd, updSeq, updState, updDL, updDC, updUpd)
 	}
-	if len(p.removed) > 0 {
+	if p.marker {
+		// Also the mark of a batch that put no message (resolve).
 		es, ss := splitKeys(p.removed)
 		b.Queue(`INSERT INTO baton_removed (batch, at_ns, entities, seqs) VALUES ($1, $2, $3, $4)`, p.batch, p.now, es, ss)
 	}

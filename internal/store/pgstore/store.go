@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/batonmq/baton/internal/broker"
+	"github.com/batonmq/baton/internal/clock"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -49,6 +50,8 @@ type Config struct {
 	// PostgreSQL notices the closed connection).
 	OwnerWait time.Duration
 	Logger    *slog.Logger
+	// Clock times the retries of a commit in doubt (default clock.Real).
+	Clock clock.Clock
 }
 
 // ErrClosed is returned by a Store after Close.
@@ -59,17 +62,19 @@ var ErrInUse = errors.New("pgstore: another Baton node is using this store")
 
 // Store is a broker.Store on PostgreSQL. See the package doc.
 type Store struct {
-	cfg    Config
-	pool   *pgxpool.Pool
-	lock   *pgxpool.Conn // holds the owner advisory lock for the store's life
-	epoch  int64         // this node's fencing token (baton_owner.epoch)
-	schema string
-	log    *slog.Logger
+	cfg     Config
+	pool    *pgxpool.Pool
+	lock    *pgxpool.Conn // holds the owner advisory lock for the store's life
+	epoch   int64         // this node's fencing token (baton_owner.epoch)
+	schema  string
+	log     *slog.Logger
+	clk     clock.Clock
+	appName string
 
 	mu      sync.Mutex
-	cond    *sync.Cond
-	queue   []*group // submitted, not yet taken by the writer
-	queued  int      // bytes in queue
+	wake    chan struct{} // a group was queued, or Close (capacity 1)
+	queue   []*group      // submitted, not yet taken by the writer
+	queued  int           // bytes in queue
 	closed  bool
 	stopped chan struct{} // closed when the writer has exited
 
@@ -83,9 +88,10 @@ type Store struct {
 	// checkLock: a write failed, so the owner lock's connection may be
 	// gone (relock). s.lock belongs to the writer while it runs.
 	checkLock bool
+	unsure    *unsureTx // a commit whose outcome is not known yet
 
 	stats struct {
-		groups, records, batches, bytes, failures atomic.Uint64
+		groups, records, batches, bytes, failures, inDoubt atomic.Uint64
 	}
 }
 
@@ -114,11 +120,14 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		host, _ := os.Hostname()
 		cfg.Node = fmt.Sprintf("%s:%d", host, os.Getpid())
 	}
-	s := &Store{cfg: cfg, log: cfg.Logger, stopped: make(chan struct{})}
+	s := &Store{cfg: cfg, log: cfg.Logger, clk: cfg.Clock, stopped: make(chan struct{})}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	s.cond = sync.NewCond(&s.mu)
+	s.wake = make(chan struct{}, 1)
+	if s.clk == nil {
+		s.clk = clock.Real{}
+	}
 	pcfg, err := pgxpool.ParseConfig(cfg.DSN)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: connection string: %w", err)
@@ -127,7 +136,13 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.Schema != "" {
 		pcfg.ConnConfig.RuntimeParams["search_path"] = pgx.Identifier{cfg.Schema}.Sanitize()
 	}
-	pcfg.ConnConfig.RuntimeParams["application_name"] = "baton"
+	// A name of this process's own: resolve terminates only its own
+	// server processes.
+	s.appName = "baton " + cfg.Node
+	if len(s.appName) > 63 { // what the server keeps of it
+		s.appName = s.appName[:63]
+	}
+	pcfg.ConnConfig.RuntimeParams["application_name"] = s.appName
 	if pcfg.MaxConns < 4 {
 		pcfg.MaxConns = 4
 	}
@@ -187,14 +202,37 @@ func (s *Store) start(ctx context.Context) error {
 	if _, err := conn.Exec(ctx, `SET lock_timeout = 0`); err != nil {
 		return fmt.Errorf("pgstore: %w", err)
 	}
-	if err := conn.QueryRow(ctx, `UPDATE baton_owner SET epoch = epoch + 1, node = $1, since = now() WHERE id = 1 RETURNING epoch`,
-		s.cfg.Node).Scan(&s.epoch); err != nil {
+	// The new epoch; the exclusive fence lock waits for the batches a
+	// previous owner has in flight (baton_fence takes it shared).
+	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('baton:fence:' || current_schema(), 0))`); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `UPDATE baton_owner SET epoch = epoch + 1, node = $1, since = now() WHERE id = 1 RETURNING epoch`,
+			s.cfg.Node).Scan(&s.epoch)
+	})
+	if err != nil {
 		return fmt.Errorf("pgstore: taking ownership: %w", err)
 	}
-	// Rows of messages removed before the last stop are no longer read.
-	if _, err := conn.Exec(ctx, `WITH r AS (DELETE FROM baton_removed RETURNING batch, entities, seqs)
-		DELETE FROM baton_message m USING (SELECT r.batch, u.entity, u.seq FROM r, unnest(r.entities, r.seqs) AS u(entity, seq)) x
-		WHERE m.entity = x.entity AND m.seq = x.seq AND m.wb < x.batch`); err != nil {
+	// Rows of messages removed before the last stop are no longer read:
+	// delete them, keeping their sequence numbers in last_seq.
+	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `CREATE TEMP TABLE baton_purge ON COMMIT DROP AS
+			SELECT r.batch, u.entity, u.seq FROM baton_removed r, unnest(r.entities, r.seqs) AS u(entity, seq)`)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE baton_entity e SET last_seq = x.seq FROM (SELECT entity, max(seq) AS seq FROM baton_purge GROUP BY entity) x
+			WHERE e.key = x.entity AND e.last_seq < x.seq`); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM baton_message m USING baton_purge x WHERE m.entity = x.entity AND m.seq = x.seq AND m.wb < x.batch`); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM baton_removed`)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("pgstore: purging removed messages: %w", err)
 	}
 	s.pending = map[msgKey]int64{}
@@ -281,6 +319,9 @@ func (s *Store) load(ctx context.Context, tx pgx.Tx) (*broker.Snapshot, error) {
 		if es == nil {
 			return nil // cannot happen: entities are deleted with their messages
 		}
+		if seq > es.LastSeq {
+			es.LastSeq = seq // last_seq is written only when rows go
+		}
 		m := &broker.Message{SequenceNumber: seq}
 		if err := decodeHeader(hdr, m); err != nil {
 			return fmt.Errorf("message %d of %q: %w", seq, key, err)
@@ -357,8 +398,11 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
-	s.cond.Broadcast()
 	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
 	<-s.stopped
 	// Release the owner lock at once (closing the connection would too,
 	// but the server notices that a moment later), unless the connection
@@ -378,6 +422,7 @@ type Stats struct {
 	Batches  uint64 // write transactions committed (group commits)
 	Bytes    uint64 // blob and body bytes written
 	Failures uint64 // write transactions that failed
+	InDoubt  uint64 // commits whose answer was lost, later looked up
 }
 
 // Stats returns the store's counters.
@@ -388,6 +433,7 @@ func (s *Store) Stats() Stats {
 		Batches:  s.stats.batches.Load(),
 		Bytes:    s.stats.bytes.Load(),
 		Failures: s.stats.failures.Load(),
+		InDoubt:  s.stats.inDoubt.Load(),
 	}
 }
 

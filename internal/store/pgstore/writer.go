@@ -10,6 +10,7 @@ package pgstore
 // so that concurrent senders share commits.
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -105,8 +106,11 @@ func (s *Store) Submit(recs []broker.Record, done func(error)) {
 	}
 	s.queue = append(s.queue, g)
 	s.queued += g.bytes
-	s.cond.Signal()
 	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
 }
 
 func (s *Store) prepare(recs []broker.Record) (*group, error) {
@@ -189,46 +193,150 @@ func (s *Store) prepare(recs []broker.Record) (*group, error) {
 func (s *Store) writer() {
 	defer close(s.stopped)
 	for {
-		s.mu.Lock()
-		for len(s.queue) == 0 && !s.closed {
-			s.cond.Wait()
-		}
-		if len(s.queue) == 0 {
-			s.mu.Unlock()
-			return
-		}
-		// Take groups up to the batch bounds (always at least one).
-		n, recs, bytes := 0, 0, 0
-		for n < len(s.queue) {
-			g := s.queue[n]
-			if n > 0 && (recs+len(g.recs) > s.cfg.MaxBatchRecords || bytes+g.bytes > s.cfg.MaxBatchBytes) {
-				break
+		if s.unsure != nil && !s.settle() {
+			// The outcome of the last transaction is not known yet (the
+			// database went away during its commit): its groups wait for
+			// it, new ones fail at once, and it is asked again on the next
+			// submission or a second later.
+			if s.failQueued() {
+				s.abandonUnsure()
+				return
 			}
-			n++
-			recs += len(g.recs)
-			bytes += g.bytes
+			t := s.clk.NewTimer(time.Second)
+			select {
+			case <-s.wake:
+			case <-t.C():
+			}
+			t.Stop()
+			continue
 		}
-		batch := make([]*group, n)
-		copy(batch, s.queue)
-		rest := copy(s.queue, s.queue[n:])
-		clear(s.queue[rest:])
-		s.queue = s.queue[:rest]
-		s.queued -= bytes
-		s.mu.Unlock()
-
-		err := s.write(batch)
-		if err != nil {
-			s.stats.failures.Add(1)
-			s.log.Warn("pgstore: write failed", "groups", len(batch), "records", recs, "err", err)
-			err = fmt.Errorf("pgstore: writing %d records: %w", recs, err)
-		} else {
-			s.stats.batches.Add(1)
-			s.stats.groups.Add(uint64(len(batch)))
-			s.stats.records.Add(uint64(recs))
-			s.stats.bytes.Add(uint64(bytes))
+		batch, recs, bytes, closed := s.take()
+		if batch == nil {
+			if closed {
+				return
+			}
+			<-s.wake
+			continue
 		}
-		for _, g := range batch {
-			g.done(err)
+		p := s.fold(batch)
+		purge := s.duePurges(p)
+		prune := p.now > 0 && p.now >= s.pruneAt
+		ref, err, unknown := s.write(p, purge, prune)
+		switch {
+		case err == nil:
+			s.committed(p, purge, prune)
+		case unknown:
+			s.log.Warn("pgstore: the database went away while committing; waiting to learn the outcome", "groups", len(batch), "err", err)
+			s.stats.inDoubt.Add(1)
+			s.unsure = &unsureTx{ref: ref, err: err, p: p, purge: purge, prune: prune, groups: batch, recs: recs, bytes: bytes}
+			continue
 		}
+		s.finish(batch, recs, bytes, err)
 	}
+}
+
+// take removes queued groups up to the batch bounds (at least one).
+func (s *Store) take() (batch []*group, recs, bytes int, closed bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.queue) == 0 {
+		return nil, 0, 0, s.closed
+	}
+	n := 0
+	for n < len(s.queue) {
+		g := s.queue[n]
+		if n > 0 && (recs+len(g.recs) > s.cfg.MaxBatchRecords || bytes+g.bytes > s.cfg.MaxBatchBytes) {
+			break
+		}
+		n++
+		recs += len(g.recs)
+		bytes += g.bytes
+	}
+	batch = make([]*group, n)
+	copy(batch, s.queue)
+	rest := copy(s.queue, s.queue[n:])
+	clear(s.queue[rest:])
+	s.queue = s.queue[:rest]
+	s.queued -= bytes
+	return batch, recs, bytes, false
+}
+
+// finish reports a batch's outcome to its groups, in order.
+func (s *Store) finish(batch []*group, recs, bytes int, err error) {
+	if err != nil {
+		s.stats.failures.Add(1)
+		s.log.Warn("pgstore: write failed", "groups", len(batch), "records", recs, "err", err)
+		err = fmt.Errorf("pgstore: writing %d records: %w", recs, err)
+	} else {
+		s.stats.batches.Add(1)
+		s.stats.groups.Add(uint64(len(batch)))
+		s.stats.records.Add(uint64(recs))
+		s.stats.bytes.Add(uint64(bytes))
+	}
+	for _, g := range batch {
+		g.done(err)
+	}
+}
+
+// unsureTx is a transaction whose commit was sent but whose outcome was
+// lost with the connection.
+type unsureTx struct {
+	ref         txRef
+	err         error
+	p           *plan
+	purge       []pendingRemoval
+	prune       bool
+	groups      []*group
+	recs, bytes int
+}
+
+// settle asks the database how the unsure transaction ended and, when it
+// can tell, completes its groups accordingly.
+func (s *Store) settle() bool {
+	u := s.unsure
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ConnectTimeout)
+	defer cancel()
+	committed, err := s.resolve(ctx, u.ref)
+	if err != nil {
+		return false
+	}
+	s.unsure = nil
+	if committed {
+		s.log.Info("pgstore: the transaction in doubt had committed", "groups", len(u.groups))
+		s.committed(u.p, u.purge, u.prune)
+		s.finish(u.groups, u.recs, u.bytes, nil)
+	} else {
+		s.log.Info("pgstore: the transaction in doubt had not committed", "groups", len(u.groups))
+		s.finish(u.groups, u.recs, u.bytes, u.err)
+	}
+	return true
+}
+
+// errInDoubt fails groups submitted while an earlier write's outcome is
+// unknown.
+var errInDoubt = errors.New("pgstore: the database is unreachable (the outcome of an earlier commit is not known yet)")
+
+// failQueued fails every queued group with errInDoubt; it reports whether
+// the store is closed.
+func (s *Store) failQueued() (closed bool) {
+	s.mu.Lock()
+	q := s.queue
+	s.queue, s.queued = nil, 0
+	closed = s.closed
+	s.mu.Unlock()
+	for _, g := range q {
+		s.stats.failures.Add(1)
+		g.done(errInDoubt)
+	}
+	return closed
+}
+
+// abandonUnsure, at Close, fails the groups of a transaction whose outcome
+// could not be learnt: they may have committed (the next start finds
+// them), so a client that retries may store a message twice — never lose
+// one.
+func (s *Store) abandonUnsure() {
+	u := s.unsure
+	s.unsure = nil
+	s.finish(u.groups, u.recs, u.bytes, fmt.Errorf("pgstore: closed with the outcome of a commit unknown: %w", u.err))
 }
