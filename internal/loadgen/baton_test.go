@@ -199,3 +199,31 @@ func TestQueues100AgainstBaton(t *testing.T) {
 		t.Errorf("queues: %d, sent %d received %d", res.Queues, p.Sent, p.Received)
 	}
 }
+
+// Fan-out to 10 filtered subscriptions: every message matches the
+// TrueFilter, one color (correlation filter) and one shard (SQL filter).
+func TestFanoutAgainstBaton(t *testing.T) {
+	o := startBaton(t)
+	for name, d := range drivers(t, o) {
+		t.Run(name, func(t *testing.T) {
+			cfg := tiny(t, "fanout")
+			cfg.Prefix = "fo-" + name
+			cfg.Rate = 300 // open loop: the consumers keep up, so deliveries ≈ 3 × sends
+			cfg.Duration, cfg.Warmup = time.Second, 200*time.Millisecond
+			res, err := Run(t.Context(), d, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := res.Phases[0]
+			if res.FanOut != 3 || p.Sent == 0 || p.Received == 0 {
+				t.Fatalf("fan-out %d, sent %d, received %d", res.FanOut, p.Sent, p.Received)
+			}
+			// Deliveries of the window's messages land partly after it ends,
+			// and of the warm-up's partly inside it: bound loosely, but a
+			// filter that passed everything (10×) or nothing (1×) fails.
+			if r := float64(p.Received) / float64(p.Sent); r < 1.5 || r > 6 {
+				t.Errorf("%.2f deliveries per message (sent %d, received %d), want about 3", r, p.Sent, p.Received)
+			}
+		})
+	}
+}

@@ -55,7 +55,9 @@ func parseStatCPU(b []byte) (time.Duration, error) {
 	}
 	ut, err1 := strconv.ParseUint(f[11], 10, 64)
 	st, err2 := strconv.ParseUint(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
+	// 2^40 ticks is ~350 years of CPU: anything above is not a real count
+	// (and would overflow a Duration).
+	if err1 != nil || err2 != nil || ut > 1<<40 || st > 1<<40 {
 		return 0, fmt.Errorf("bad utime/stime %q %q", f[11], f[12])
 	}
 	return time.Duration(ut+st) * time.Second / clockTicks, nil
@@ -73,7 +75,7 @@ func parseStatusRSS(b []byte) (int64, error) {
 			return 0, fmt.Errorf("bad VmRSS line %q", line)
 		}
 		kb, err := strconv.ParseInt(f[0], 10, 64)
-		if err != nil {
+		if err != nil || kb < 0 || kb > 1<<50 {
 			return 0, fmt.Errorf("bad VmRSS line %q", line)
 		}
 		return kb << 10, nil
