@@ -62,12 +62,19 @@ func Start(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "baton-pg-")
+	root := os.Geteuid() == 0
+	parent := ""
+	if root {
+		// The server's user must reach the directory: not under a TMPDIR
+		// private to root.
+		parent = "/tmp"
+	}
+	dir, err := os.MkdirTemp(parent, "baton-pg-")
 	if err != nil {
 		return nil, fmt.Errorf("pgtest: %w", err)
 	}
 	s := &Server{Dir: dir, Port: 5432, bin: bin, opts: opts}
-	if os.Geteuid() == 0 {
+	if root {
 		if s.cred, err = nobody(); err != nil {
 			os.RemoveAll(dir)
 			return nil, err
