@@ -171,6 +171,14 @@ run_baton() {
 		run "$label" baton servicebus "$w" "$dur" "$pid" --driver amqp --amqp "127.0.0.1:$amqp" --mgmt "http://127.0.0.1:$mgmt" \
 			--ca "$data/tls/ca.pem"
 	done
+	# The official Service Bus SDK on the same server: what an application
+	# sees (the base rows above use go-amqp, the client the SDK is built on).
+	for w in $WORKLOADS; do
+		[[ $w == latency || $w == throughput ]] || continue
+		run "$label-sdk" baton servicebus "$w" "$dur" "$pid" --driver sdk --amqp "127.0.0.1:$amqp" --mgmt "http://127.0.0.1:$mgmt" \
+			--ca "$data/tls/ca.pem"
+	done
+	config "$label-sdk" "the $label server, client azservicebus v1.11.0 (SendMessage per message; ReceiveMessages + CompleteMessage, peek-lock)"
 	if want azurite; then
 		for w in $(sq_workloads); do
 			run "$label" baton storagequeue "$w" "$dur" "$pid" --driver azqueue --queue-url "http://127.0.0.1:$sq/devstoreaccount1" \
