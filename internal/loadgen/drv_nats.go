@@ -149,6 +149,9 @@ func (c *natsConsumerT) Close(ctx context.Context) error {
 		case <-c.cc.Closed():
 			c.nc.Close()
 			return nil
+		case <-ctx.Done():
+			c.nc.Close()
+			return ctx.Err()
 		}
 	}
 }
