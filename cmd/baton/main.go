@@ -30,7 +30,7 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		"serve":   {"start the broker with all its faces", runServe},
-		"bench":   {"measure: 'bench disk' gives the fdatasync latency and group-commit ceiling", runBench},
+		"bench":   {"measure: 'bench run' drives Baton or a peer (RabbitMQ, NATS, Azurite) with a workload, 'bench table' compares results, 'bench disk' gives the fdatasync latency and group-commit ceiling", runBench},
 		"queue":   {"create, list, show or delete queues", runQueue},
 		"topic":   {"create, list, show or delete topics", runTopic},
 		"sub":     {"create, list, show or delete a topic's subscriptions", runSub},
