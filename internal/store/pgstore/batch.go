@@ -352,6 +352,16 @@ func (s *Store) committed(p *plan, purged []pendingRemoval, pruned bool) {
 				delete(s.pending, k)
 			}
 		}
+		if s.cache != nil {
+			s.cache.dropEntities(p.wipes)
+		}
+	}
+	if s.cache != nil {
+		for k, op := range p.msgs {
+			if op.put != nil && op.put.body != nil {
+				s.cache.put(k, op.put.body)
+			}
+		}
 	}
 	for _, r := range purged {
 		for _, k := range r.keys {

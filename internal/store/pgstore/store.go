@@ -34,6 +34,10 @@ type Config struct {
 	// PostgreSQL on delivery (Store.ReadBody), so memory does not grow with
 	// the backlog.
 	KeepBodies bool
+	// BodyCacheBytes bounds the store's cache of recently written bodies,
+	// which serves ReadBody without a query while receivers keep up with
+	// senders (default 64 MiB; negative: no cache). Unused with KeepBodies.
+	BodyCacheBytes int
 	// Node names this process in the baton_owner row (default host:pid).
 	Node string
 	// MaxBatchRecords and MaxBatchBytes bound one write transaction
@@ -70,6 +74,7 @@ type Store struct {
 	log     *slog.Logger
 	clk     clock.Clock
 	appName string
+	cache   *bodyCache // nil: none
 
 	mu      sync.Mutex
 	wake    chan struct{} // a group was queued, or Close (capacity 1)
@@ -116,6 +121,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.OwnerWait <= 0 {
 		cfg.OwnerWait = 5 * time.Second
 	}
+	if cfg.BodyCacheBytes == 0 {
+		cfg.BodyCacheBytes = 64 << 20
+	}
 	if cfg.Node == "" {
 		host, _ := os.Hostname()
 		cfg.Node = fmt.Sprintf("%s:%d", host, os.Getpid())
@@ -125,6 +133,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	s.wake = make(chan struct{}, 1)
+	if !cfg.KeepBodies && cfg.BodyCacheBytes > 0 {
+		s.cache = newBodyCache(cfg.BodyCacheBytes)
+	}
 	if s.clk == nil {
 		s.clk = clock.Real{}
 	}
@@ -377,6 +388,11 @@ func (s *Store) load(ctx context.Context, tx pgx.Tx) (*broker.Snapshot, error) {
 
 // ReadBody reads the body of message ref (its sequence number) of entity.
 func (s *Store) ReadBody(ctx context.Context, entity string, ref uint64) ([]byte, error) {
+	if s.cache != nil {
+		if b, ok := s.cache.get(msgKey{entity, int64(ref)}); ok {
+			return append([]byte{}, b...), nil
+		}
+	}
 	var body []byte
 	err := s.pool.QueryRow(ctx, `SELECT body FROM baton_message WHERE entity = $1 AND seq = $2`, entity, int64(ref)).Scan(&body)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -423,17 +439,25 @@ type Stats struct {
 	Bytes    uint64 // blob and body bytes written
 	Failures uint64 // write transactions that failed
 	InDoubt  uint64 // commits whose answer was lost, later looked up
+
+	BodyCacheHits, BodyCacheMisses uint64 // ReadBody served from the cache, or by a query
 }
 
 // Stats returns the store's counters.
 func (s *Store) Stats() Stats {
+	var hits, misses uint64
+	if s.cache != nil {
+		hits, misses = s.cache.stats()
+	}
 	return Stats{
-		Groups:   s.stats.groups.Load(),
-		Records:  s.stats.records.Load(),
-		Batches:  s.stats.batches.Load(),
-		Bytes:    s.stats.bytes.Load(),
-		Failures: s.stats.failures.Load(),
-		InDoubt:  s.stats.inDoubt.Load(),
+		BodyCacheHits:   hits,
+		BodyCacheMisses: misses,
+		Groups:          s.stats.groups.Load(),
+		Records:         s.stats.records.Load(),
+		Batches:         s.stats.batches.Load(),
+		Bytes:           s.stats.bytes.Load(),
+		Failures:        s.stats.failures.Load(),
+		InDoubt:         s.stats.inDoubt.Load(),
 	}
 }
 
