@@ -199,3 +199,38 @@ func TestUnstorableGroupFailsAlone(t *testing.T) {
 		t.Fatalf("snapshot %+v %+v", es, es.Messages)
 	}
 }
+
+// TestReadBodyAfterWipe: an entity deleted and created again under the
+// same name never serves a body of its former self (from the cache or the
+// table).
+func TestReadBodyAfterWipe(t *testing.T) {
+	srv := pgtest.Shared(t)
+	s := openStore(t, pgstore.Config{DSN: srv.DSN(), Schema: srv.NewSchema(t)})
+	defer s.Close()
+	ctx := context.Background()
+	put := broker.Record{Kind: broker.RecEntityPut, Entity: "q", Def: queueDef("q")}
+	enq := func(body string) broker.Record {
+		return broker.Record{Kind: broker.RecEnqueue, Entity: "q", Msg: &broker.Message{SequenceNumber: 1, Body: []byte(body)}}
+	}
+	if err := submit(s, put, enq("old")); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := s.ReadBody(ctx, "q", 1); err != nil || string(b) != "old" {
+		t.Fatalf("ReadBody = %q, %v", b, err)
+	}
+	if err := submit(s, broker.Record{Kind: broker.RecEntityDelete, Entity: "q"}, put); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := s.ReadBody(ctx, "q", 1); err == nil {
+		t.Fatalf("ReadBody after the wipe = %q", b)
+	}
+	if err := submit(s, enq("new")); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := s.ReadBody(ctx, "q", 1); err != nil || string(b) != "new" {
+		t.Fatalf("ReadBody = %q, %v", b, err)
+	}
+	if st := s.Stats(); st.BodyCacheHits != 2 || st.BodyCacheMisses != 1 {
+		t.Fatalf("cache stats %+v", st)
+	}
+}
