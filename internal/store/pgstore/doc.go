@@ -40,6 +40,8 @@
 // # Bodies
 //
 // By default the broker drops a body from memory once it is stored and
-// reads it back with ReadBody on delivery (Config.KeepBodies keeps them in
-// memory instead).
+// reads it back with ReadBody on delivery; the store keeps the most
+// recently written bodies (Config.BodyCacheBytes, 64 MiB) so that
+// receivers that keep up need no query. Config.KeepBodies keeps every body
+// in the broker's memory instead.
 package pgstore
