@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestMain fails the run if a test leaves a log's goroutines behind: every
@@ -13,7 +14,14 @@ import (
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if code == 0 {
-		if leaked := walGoroutines(); leaked != "" {
+		// A goroutine that has just signalled its WaitGroup may still be on
+		// its way out: give stragglers a moment before calling it a leak.
+		leaked := walGoroutines()
+		for i := 0; i < 100 && leaked != ""; i++ {
+			time.Sleep(10 * time.Millisecond)
+			leaked = walGoroutines()
+		}
+		if leaked != "" {
 			fmt.Fprintf(os.Stderr, "wal: goroutines left running after the tests:\n%s\n", leaked)
 			code = 1
 		}
