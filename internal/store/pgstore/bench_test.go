@@ -181,3 +181,78 @@ func BenchmarkReceiveComplete(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRecovery1M: a queue of 1,000,000 1 KiB messages, then a store
+// open and broker.Open over it (what a restart costs). Run it with
+// -benchtime 1x.
+func BenchmarkRecovery1M(b *testing.B) {
+	benchStores(b) // starts the server
+	ctx := context.Background()
+	for _, name := range []string{"pg", "file"} {
+		b.Run("store="+name, func(b *testing.B) {
+			var open func() broker.Store
+			switch name {
+			case "pg":
+				cfg := pgstore.Config{DSN: benchPG.srv.DSN(), Schema: benchPG.srv.NewSchema(b)}
+				open = func() broker.Store {
+					s, err := pgstore.Open(ctx, cfg)
+					if err != nil {
+						b.Fatal(err)
+					}
+					return s
+				}
+			default:
+				dir := b.TempDir()
+				open = func() broker.Store {
+					s, err := filestore.Open(vfs.OS{}, dir, filestore.Config{})
+					if err != nil {
+						b.Fatal(err)
+					}
+					return s
+				}
+			}
+			s := open()
+			br := openBroker(b, s)
+			body := make([]byte, 1024)
+			var wg sync.WaitGroup
+			for range 16 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					batch := make([]*broker.Message, 100)
+					for range 1_000_000 / 16 / 100 {
+						for i := range batch {
+							batch[i] = &broker.Message{Body: body}
+						}
+						if _, err := br.Send(ctx, "q", batch); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			br.Close()
+			s.Close()
+			b.ResetTimer()
+			for range b.N {
+				s := open()
+				br, err := broker.New(broker.Config{Store: s})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := br.Open(ctx); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				info, _ := br.GetEntity("q")
+				if info.Counts.Active != 1_000_000 {
+					b.Fatalf("%d messages after recovery", info.Counts.Active)
+				}
+				br.Close()
+				s.Close()
+				b.StartTimer()
+			}
+		})
+	}
+}
