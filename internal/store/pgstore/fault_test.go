@@ -3,6 +3,7 @@ package pgstore_test
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sort"
 	"sync"
 	"testing"
@@ -35,7 +36,10 @@ func TestDatabaseLost(t *testing.T) {
 	}
 
 	// Senders run until stop is closed and they have perSender acks each.
-	const senders, perSender, maxTries = 4, 20, 20000
+	// They never give up on their own: a sender that stopped while the
+	// database was away (after a fixed number of fast failures, say) would
+	// leave the wait for sends after the restart hanging.
+	const senders, perSender, chanCap = 4, 20, 1 << 16
 	var (
 		mu       sync.Mutex
 		acked    = map[string]bool{}
@@ -45,13 +49,23 @@ func TestDatabaseLost(t *testing.T) {
 		stop     = make(chan struct{})
 	)
 	// failed is signalled on every failed send; ok on every success.
-	failed, ok := make(chan struct{}, senders*maxTries), make(chan struct{}, senders*maxTries)
+	// Signals are dropped when a channel is full: the waits below need
+	// only a few, and a sender must never block holding mu.
+	failed, ok := make(chan struct{}, chanCap), make(chan struct{}, chanCap)
+	dead := make(chan struct{}) // closed when a send fails the wrong way
+	var badOnce sync.Once
+	signal := func(ch chan struct{}) {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
 	for i := range senders {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			n := 0
-			for try := 0; try < maxTries; try++ {
+			for {
 				select {
 				case <-stop:
 					if n >= perSender {
@@ -66,20 +80,34 @@ func TestDatabaseLost(t *testing.T) {
 				case err == nil:
 					acked[body] = true
 					n++
-					ok <- struct{}{}
+					signal(ok)
 				case broker.CodeOf(err) == broker.CodeStoreUnavailable:
 					failures++
-					failed <- struct{}{}
+					signal(failed)
 				default:
 					badErr = err
 				}
+				bad := badErr != nil && err != nil
 				mu.Unlock()
+				if bad {
+					badOnce.Do(func() { close(dead) })
+					return
+				}
+				if err != nil {
+					runtime.Gosched() // failures come fast while the database is away
+				}
 			}
 		}()
 	}
 	waitN := func(ch chan struct{}, n int) {
 		for range n {
-			<-ch
+			select {
+			case <-ch:
+			case <-dead:
+				mu.Lock()
+				defer mu.Unlock()
+				t.Fatalf("a send failed with %v; want storage unavailable", badErr)
+			}
 		}
 	}
 	for _, outage := range []struct {
