@@ -471,16 +471,11 @@ func (b *Broker) sendTopic(ctx context.Context, t *entity, msgs []*Message, o se
 	return ts.seqs, nil
 }
 
-// matchLocked evaluates s's rules for m (a topic message whose application
-// properties are props) and returns the copies s gets: m itself (shared,
-// unchanged) when a rule without an action matches, plus one changed copy
-// per matching rule with an action. REQUIRES: the topic's mu.
-func (s *entity) matchLocked(m *Message, props map[string]any, _ time.Time) ([]*Message, error) {
-	return s.matchViewLocked(m, &msgView{m: m, props: props, size: m.BodySize})
-}
-
-// matchViewLocked is matchLocked with the caller's view of m (one per
-// message, not per subscription).
+// matchViewLocked evaluates s's rules for the topic message m seen through
+// view (one per message, not per subscription) and returns the copies s
+// gets: m itself (shared, unchanged) when a rule without an action matches,
+// plus one changed copy per matching rule with an action. REQUIRES: the
+// topic's mu.
 func (s *entity) matchViewLocked(m *Message, view *msgView) ([]*Message, error) {
 	var out []*Message
 	plain := false

@@ -3,6 +3,8 @@ package brokertest
 import (
 	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -144,7 +146,7 @@ func testTopicRules(t *testing.T, f Factory) {
 	// Syntax errors name the position, at creation.
 	_, err := env.Broker.AddRule(ctx, "t", "s", *sqlRule("bad", "color = = 'x'", ""), false)
 	WantCode(t, err, broker.CodeInvalidArgument)
-	if err == nil || !containsAll(err.Error(), "column", "bad") {
+	if err == nil || !strings.Contains(err.Error(), "column") || !strings.Contains(err.Error(), "bad") {
 		t.Fatalf("syntax error text: %v", err)
 	}
 	_, err = env.Broker.AddRule(ctx, "t", "s", *sqlRule("bad", "1=1", "SET sys.SequenceNumber = 3"), false)
@@ -210,24 +212,6 @@ func testTopicRules(t *testing.T, f Factory) {
 	WantCode(t, err, broker.CodeQuotaExceeded)
 	_, err = env2.Broker.CreateSubscription(ctx, "t", "s2", broker.QueueProperties{}, nil)
 	WantCode(t, err, broker.CodeQuotaExceeded)
-}
-
-func containsAll(s string, subs ...string) bool {
-	for _, x := range subs {
-		if !slices.ContainsFunc([]string{s}, func(s string) bool { return len(s) >= len(x) && indexOf(s, x) >= 0 }) {
-			return false
-		}
-	}
-	return true
-}
-
-func indexOf(s, x string) int {
-	for i := 0; i+len(x) <= len(s); i++ {
-		if s[i:i+len(x)] == x {
-			return i
-		}
-	}
-	return -1
 }
 
 func testTopicSubscriptionFeatures(t *testing.T, f Factory) {
@@ -338,7 +322,7 @@ func testTopicFilterModel(t *testing.T, f Factory) {
 		if color != "" {
 			props["color"] = color
 		}
-		m := msg(string(rune('A'+i%26))+string(rune('0'+i%10))+"-"+itoa(i), props)
+		m := msg(string(rune('A'+i%26))+string(rune('0'+i%10))+"-"+strconv.Itoa(i), props)
 		m.Subject = label
 		batch = append(batch, m)
 		for name, c := range conds {
@@ -360,17 +344,6 @@ func testTopicFilterModel(t *testing.T, f Factory) {
 			t.Errorf("subscription %s: got %d messages, want %d", name, len(got), len(w))
 		}
 	}
-}
-
-func itoa(i int) string {
-	if i == 0 {
-		return "0"
-	}
-	var b []byte
-	for ; i > 0; i /= 10 {
-		b = append([]byte{byte('0' + i%10)}, b...)
-	}
-	return string(b)
 }
 
 func testAutoForwardConfig(t *testing.T, f Factory) {
