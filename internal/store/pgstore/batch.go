@@ -210,6 +210,9 @@ func (s *Store) write(p *plan, purge []pendingRemoval, prune bool) (ref txRef, e
 		var pgErr *pgconn.PgError
 		switch {
 		case errors.As(err, &pgErr):
+			if pgErr.Code == "BT001" {
+				s.markFenced()
+			}
 			return ref, err, false // the server refused a statement: rolled back
 		case !pgconn.SafeToRetry(err):
 			return ref, err, true

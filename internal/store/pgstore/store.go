@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"strings"
@@ -53,6 +54,10 @@ type Config struct {
 	// store to end (default 5 s: a node that just died releases it when
 	// PostgreSQL notices the closed connection).
 	OwnerWait time.Duration
+	// WaitOwner makes Open wait for the store for as long as its context
+	// allows instead of OwnerWait: a standby node, which takes the store
+	// over the moment its owner's session ends (docs/scale-out.md).
+	WaitOwner bool
 	Logger    *slog.Logger
 	// Clock times the retries of a commit in doubt (default clock.Real).
 	Clock clock.Clock
@@ -95,6 +100,9 @@ type Store struct {
 	checkLock bool
 	unsure    *unsureTx // a commit whose outcome is not known yet
 
+	fenced     chan struct{} // closed when a write found another node's epoch
+	fencedOnce sync.Once
+
 	stats struct {
 		groups, records, batches, bytes, failures, inDoubt atomic.Uint64
 	}
@@ -128,7 +136,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		host, _ := os.Hostname()
 		cfg.Node = fmt.Sprintf("%s:%d", host, os.Getpid())
 	}
-	s := &Store{cfg: cfg, log: cfg.Logger, clk: cfg.Clock, stopped: make(chan struct{})}
+	s := &Store{cfg: cfg, log: cfg.Logger, clk: cfg.Clock, stopped: make(chan struct{}), fenced: make(chan struct{})}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -139,21 +147,16 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if s.clk == nil {
 		s.clk = clock.Real{}
 	}
-	pcfg, err := pgxpool.ParseConfig(cfg.DSN)
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: connection string: %w", err)
-	}
-	pcfg.ConnConfig.ConnectTimeout = cfg.ConnectTimeout
-	if cfg.Schema != "" {
-		pcfg.ConnConfig.RuntimeParams["search_path"] = pgx.Identifier{cfg.Schema}.Sanitize()
-	}
 	// A name of this process's own: resolve terminates only its own
 	// server processes.
 	s.appName = "baton " + cfg.Node
 	if len(s.appName) > 63 { // what the server keeps of it
 		s.appName = s.appName[:63]
 	}
-	pcfg.ConnConfig.RuntimeParams["application_name"] = s.appName
+	pcfg, err := poolConfig(cfg, s.appName)
+	if err != nil {
+		return nil, err
+	}
 	if pcfg.MaxConns < 4 {
 		pcfg.MaxConns = 4
 	}
@@ -170,6 +173,33 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	go s.writer()
 	return s, nil
+}
+
+// poolConfig parses cfg.DSN and sets what every connection of a store or
+// an observer needs: the connect timeout, the schema, the application
+// name, and TCP keepalives on both ends, so that PostgreSQL ends the
+// session of a node whose machine died (releasing its owner lock, so a
+// standby takes over) and a node notices a database that vanished. The
+// DSN's own tcp_keepalives_* settings win. (On a Unix socket PostgreSQL
+// ignores them.)
+func poolConfig(cfg Config, appName string) (*pgxpool.Config, error) {
+	pcfg, err := pgxpool.ParseConfig(cfg.DSN)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: connection string: %w", err)
+	}
+	pcfg.ConnConfig.ConnectTimeout = cfg.ConnectTimeout
+	if cfg.Schema != "" {
+		pcfg.ConnConfig.RuntimeParams["search_path"] = pgx.Identifier{cfg.Schema}.Sanitize()
+	}
+	pcfg.ConnConfig.RuntimeParams["application_name"] = appName
+	for k, v := range map[string]string{"tcp_keepalives_idle": "10", "tcp_keepalives_interval": "5", "tcp_keepalives_count": "3"} {
+		if _, set := pcfg.ConnConfig.RuntimeParams[k]; !set {
+			pcfg.ConnConfig.RuntimeParams[k] = v
+		}
+	}
+	d := &net.Dialer{KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: 10 * time.Second, Interval: 5 * time.Second, Count: 3}}
+	pcfg.ConnConfig.DialFunc = d.DialContext
+	return pcfg, nil
 }
 
 // start connects, migrates, takes ownership and reads the entity keys.
@@ -196,8 +226,14 @@ func (s *Store) start(ctx context.Context) error {
 	}
 	// The owner lock: a session advisory lock held by this connection for
 	// the store's life. lock_timeout bounds the wait for a holder that is
-	// going away.
-	if _, err := conn.Exec(ctx, fmt.Sprintf(`SET lock_timeout = %d`, s.cfg.OwnerWait.Milliseconds())); err != nil {
+	// going away; a standby (WaitOwner) waits until it gets the lock or
+	// ctx ends (pgx cancels the query).
+	wait := s.cfg.OwnerWait.Milliseconds()
+	if s.cfg.WaitOwner {
+		wait = 0
+		s.log.Info("pgstore: waiting to own the store (standby)", "schema", s.schema)
+	}
+	if _, err := conn.Exec(ctx, fmt.Sprintf(`SET lock_timeout = %d`, wait)); err != nil {
 		return fmt.Errorf("pgstore: %w", err)
 	}
 	_, err = conn.Exec(ctx, `SELECT pg_advisory_lock(`+lockKeySQL+`)`, "owner")
@@ -206,7 +242,10 @@ func (s *Store) start(ctx context.Context) error {
 		if errors.As(err, &pgErr) && pgErr.Code == "55P03" { // lock_not_available
 			var node string
 			_ = conn.QueryRow(ctx, `SELECT node FROM baton_owner WHERE id = 1`).Scan(&node)
-			return fmt.Errorf("%w (schema %q, held by node %q): one Baton node at a time serves a store", ErrInUse, s.schema, node)
+			return fmt.Errorf("%w (schema %q, held by node %q): one Baton node at a time serves a store (run the others with --standby)", ErrInUse, s.schema, node)
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("pgstore: waiting for the owner lock: %w", ctx.Err())
 		}
 		return fmt.Errorf("pgstore: taking the owner lock: %w", err)
 	}
@@ -219,7 +258,7 @@ func (s *Store) start(ctx context.Context) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('baton:fence:' || current_schema(), 0))`); err != nil {
 			return err
 		}
-		return tx.QueryRow(ctx, `UPDATE baton_owner SET epoch = epoch + 1, node = $1, since = now() WHERE id = 1 RETURNING epoch`,
+		return tx.QueryRow(ctx, `UPDATE baton_owner SET epoch = epoch + 1, node = $1, since = now(), endpoints = NULL WHERE id = 1 RETURNING epoch`,
 			s.cfg.Node).Scan(&s.epoch)
 	})
 	if err != nil {
@@ -424,6 +463,7 @@ func (s *Store) Close() error {
 	// but the server notices that a moment later), unless the connection
 	// is gone and took the lock with it.
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ConnectTimeout)
+	_, _ = s.lock.Exec(ctx, `UPDATE baton_owner SET endpoints = NULL WHERE id = 1 AND epoch = $1`, s.epoch)
 	_, _ = s.lock.Exec(ctx, `SELECT pg_advisory_unlock(`+lockKeySQL+`)`, "owner")
 	cancel()
 	s.lock.Release()
