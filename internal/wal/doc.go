@@ -55,7 +55,8 @@
 // several write+sync rounds; Config.MaxQueueBytes bounds the queue
 // (backpressure). AppendAsync lets a caller that must not block (for example
 // one that holds an entity lock and wants to wait elsewhere) pipeline appends:
-// its callback runs on the writer goroutine and must be quick.
+// its callback runs on the log's completion goroutine, in log order, and must
+// be quick.
 //
 // # Zeroing ahead
 //

@@ -84,6 +84,11 @@ type Log struct {
 	prepWG sync.WaitGroup // the segment preparation goroutine, if any
 
 	zeros []byte // writer only: zeroAhead's source of zeros
+
+	// The completer (complete.go).
+	compl     chan completion
+	complFree chan []placed // batch slices handed back for reuse
+	complDone chan struct{}
 }
 
 // Open opens the log in dir, creating dir and the first segment if needed,
@@ -125,6 +130,7 @@ func Open(fsys vfs.FS, dir string, cfg Config) (*Log, error) {
 		return nil, err
 	}
 	l.startPreparing(l.w.active.id + 1)
+	l.startCompleter()
 	go pprof.Do(context.Background(), pprof.Labels("component", "wal-writer", "dir", dir), func(context.Context) {
 		l.run()
 	})

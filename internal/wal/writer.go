@@ -65,7 +65,8 @@ type writerState struct {
 }
 
 // AppendAsync queues recs as one group and returns at once; done is called
-// later, from the log's writer goroutine, with each record's position once
+// later, from the log's completion goroutine (complete.go) in log order, with
+// each record's position once
 // the group is durable (per the sync mode), or with the error that stopped
 // it. done must not block or call back into the log's append methods; hand
 // the result to another goroutine if there is work to do.
@@ -193,6 +194,7 @@ func (l *Log) Close() error {
 // run is the writer goroutine.
 func (l *Log) run() {
 	defer close(l.done)
+	defer l.stopCompleter()
 	var tick <-chan time.Time
 	if l.cfg.SyncMode == SyncInterval {
 		t := l.clk.NewTimer(l.cfg.SyncInterval)
@@ -269,10 +271,10 @@ func (l *Log) processQueue() {
 			if l.w.poison == nil {
 				err = l.syncActive()
 			}
-			r.ctlErr(errors.Join(err, l.takeUnreported()))
+			l.answer(r.ctlErr, errors.Join(err, l.takeUnreported()))
 		case reqRotate:
 			_ = l.flush()
-			r.ctlErr(l.startNextSegment())
+			l.answer(r.ctlErr, l.startNextSegment())
 		}
 	}
 	_ = l.flush()
@@ -298,7 +300,7 @@ func (l *Log) place(r *request) {
 	}
 	if l.w.poison != nil || l.w.written+size > l.cfg.SegmentSize {
 		if err := l.startNextSegment(); err != nil {
-			r.done(nil, err)
+			l.failOne(r, err)
 			return
 		}
 	}
@@ -371,23 +373,18 @@ func (l *Log) flush() error {
 	return nil
 }
 
+// finishBatch counts the batch and hands it to the completer, which
+// releases its appenders with err (nil: durable).
 func (l *Log) finishBatch(err error) {
-	var records uint64
-	for i := range l.w.batch {
-		p := &l.w.batch[i]
-		if err != nil {
-			p.r.done(nil, err)
-		} else {
-			records += uint64(len(p.pos))
-			p.r.done(p.pos, nil)
-		}
-		*p = placed{}
-	}
 	if err == nil {
+		var records uint64
+		for i := range l.w.batch {
+			records += uint64(len(l.w.batch[i].pos))
+		}
 		l.stat.appends.Add(uint64(len(l.w.batch)))
 		l.stat.records.Add(records)
 	}
-	l.w.batch = l.w.batch[:0]
+	l.handOff(err)
 	l.w.buf = l.w.buf[:0]
 }
 

@@ -101,6 +101,8 @@ func benchSend(b *testing.B, senders int, mode wal.SyncMode, zeroFill bool) {
 	after := s.Stats().WAL
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 	b.ReportMetric(float64(after.Syncs-before.Syncs)/float64(b.N), "syncs/msg")
+	b.ReportMetric(float64(after.SyncLatency.Mean().Microseconds()), "sync-µs")
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(after.Syncs-before.Syncs), "cycle-µs")
 }
 
 // BenchmarkReceiveComplete receives (peek-lock, one message per call) and

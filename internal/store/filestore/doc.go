@@ -9,7 +9,7 @@
 // Submit encodes each broker.Record as one log record (a compact, versioned
 // binary encoding: codec.go) and hands the group to wal.Log.AppendAsync as
 // one atomic group, without waiting: group commit happens in the log. The
-// append's callback, which the log runs in log order on its writer
+// append's callback, which the log runs in log order on its completion
 // goroutine, applies the group to the in-memory index and calls done. A
 // failed append therefore changes nothing. In the default mode
 // (wal.SyncAlways, "fsync") done is called after the group's fdatasync; in

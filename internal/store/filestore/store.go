@@ -391,7 +391,7 @@ func compactSlabs(snap *broker.Snapshot, decoded int) {
 }
 
 // Submit encodes the group and hands it to the log as one atomic append; done
-// is called from the log's writer goroutine once the group is durable (per
+// is called from the log's completion goroutine once the group is durable (per
 // Config.Sync) and applied, or with the error that stopped it. It sets
 // Msg.BodyRef of every enqueued message (to its sequence number) before it
 // returns.
@@ -500,7 +500,7 @@ func (s *Store) append(g *group) {
 	}
 }
 
-// applied runs when g's append has finished (on the log's writer goroutine,
+// applied runs when g's append has finished (on the log's completion goroutine,
 // in log order): it applies g to the index and calls done.
 func (s *Store) applied(g *group, pos []wal.Pos, err error) {
 	s.mu.Lock()
