@@ -2,8 +2,6 @@ package queuestorage
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
 	"strings"
@@ -64,7 +62,18 @@ func (h *Handler) sharedKey(q *request, lite bool, cred string) error {
 	if !ok || account == "" || sig == "" {
 		return newError("InvalidAuthenticationInfo", "AuthenticationErrorDetail", "The Authorization header must be 'SharedKey <account>:<signature>'.")
 	}
-	got, err := base64.StdEncoding.DecodeString(sig)
+	sc := getScratch()
+	defer putScratch(sc)
+	var got []byte
+	var err error
+	if base64.StdEncoding.DecodedLen(len(sig)) <= len(sc.sig) {
+		sc.buf = append(sc.buf[:0], sig...)
+		var n int
+		n, err = base64.StdEncoding.Decode(sc.sig[:], sc.buf)
+		got = sc.sig[:n]
+	} else {
+		got, err = base64.StdEncoding.DecodeString(sig)
+	}
 	if err != nil {
 		return newError("InvalidAuthenticationInfo", "AuthenticationErrorDetail", "The signature in the Authorization header is not base64.")
 	}
@@ -73,25 +82,31 @@ func (h *Handler) sharedKey(q *request, lite bool, cred string) error {
 			fmt.Sprintf("The account %q in the Authorization header is not the account %q the request addresses.", account, q.account))
 	}
 	in := inputOf(q.r)
-	candidates := []string{stringToSignLite(in, account)}
+	macs := h.macs[account]
 	if !lite {
+		if s, ok := sc.appendPrimary(in, account); ok {
+			for _, k := range macs {
+				if k.verify(s, got) {
+					return nil
+				}
+			}
+		}
+	}
+	var candidates []string
+	if lite {
+		candidates = []string{stringToSignLite(in, account)}
+	} else {
 		candidates = stringsToSign(in, account)
 	}
-	for _, key := range h.accounts[account] {
+	for _, k := range macs {
 		for _, s := range candidates {
-			if hmac.Equal(sign(key, s), got) {
+			if k.verify([]byte(s), got) {
 				return nil
 			}
 		}
 	}
 	return newError("AuthenticationFailed", "AuthenticationErrorDetail",
 		fmt.Sprintf("The MAC signature found in the HTTP request '%s' is not the same as any computed signature. Server used following string to sign: '%s'.", sig, candidates[0]))
-}
-
-func sign(key []byte, s string) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(s))
-	return m.Sum(nil)
 }
 
 // sasFailed is 403 AuthenticationFailed with a detail.
@@ -118,8 +133,8 @@ func (h *Handler) sas(q *request) error {
 }
 
 func (h *Handler) verifySig(account, stringToSign string, sig []byte) error {
-	for _, key := range h.accounts[account] {
-		if hmac.Equal(sign(key, stringToSign), sig) {
+	for _, k := range h.macs[account] {
+		if k.verify([]byte(stringToSign), sig) {
 			return nil
 		}
 	}

@@ -16,9 +16,11 @@ import (
 // handler. Seeds (testdata/fuzz/FuzzDecodeMessage) are bodies the Go and JS
 // SDKs sent, plus entity and declaration variants.
 //
-// Properties: no panic; a decoded text re-encoded by the Go SDK's escaping
-// decodes to the same text; the handler answers 201 or a 4xx Azure error,
-// never 5xx, and a 4xx changes nothing.
+// Properties: no panic; whenever the hand-written reader takes a body,
+// encoding/xml accepts it too and decodes the same text (decodeBoth), and
+// decodeMessage answers exactly as encoding/xml does; a decoded text
+// re-encoded by the Go SDK's escaping decodes to the same text; the handler
+// answers 201 or a 4xx Azure error, never 5xx, and a 4xx changes nothing.
 func FuzzDecodeMessage(f *testing.F) {
 	for _, s := range []string{
 		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<QueueMessage><MessageText>hello</MessageText></QueueMessage>",
@@ -28,12 +30,15 @@ func FuzzDecodeMessage(f *testing.F) {
 		`<QueueMessage><MessageText><![CDATA[<raw>]]></MessageText><Extra/></QueueMessage>`,
 		`<QueueMessage/>`,
 		`<!DOCTYPE q [<!ENTITY x "y">]><QueueMessage><MessageText>&x;</MessageText></QueueMessage>`,
+		"<?xml version='1.0' encoding='utf-8'?>\n<QueueMessage>\n  <MessageText>&#x1F600;&#233;&apos;]]&gt;</MessageText>\n</QueueMessage>\n",
+		"<QueueMessage><MessageText>cr\r\nlf &#13; &#xD800; &#0000000065;</MessageText></QueueMessage>",
 	} {
 		f.Add([]byte(s))
 	}
 	fx := setup(&testing.T{})
 	fx.mustCreate("fuzzq")
 	f.Fuzz(func(t *testing.T, body []byte) {
+		decodeBoth(t, body)
 		text, err := decodeMessage(body)
 		if err == nil && utf8.Valid(text) && !bytes.ContainsAny(text, "\x00\r\ufffe\uffff") && validXMLChars(text) {
 			var b bytes.Buffer
@@ -117,9 +122,11 @@ func FuzzDecodeACL(f *testing.F) {
 }
 
 // FuzzSharedKey canonicalises arbitrary requests. Seeds are request shapes
-// the Go and JS SDKs sent. Properties: no panic; a request signed with the
-// server's own first string-to-sign is authenticated by the handler, and
-// a signature over anything else is 403 AuthenticationFailed.
+// the Go and JS SDKs sent. Properties: no panic; the pooled fast
+// string-to-sign (appendPrimary), when it takes the request, is exactly
+// stringsToSign's first; a request signed with the server's own first
+// string-to-sign is authenticated by the handler, and a signature over
+// anything else is 403 AuthenticationFailed.
 func FuzzSharedKey(f *testing.F) {
 	f.Add("GET", "/devstoreaccount1", "comp=list&include=metadata&maxresults=2&prefix=", "x-ms-client-request-id", "1", "")
 	f.Add("PUT", "/devstoreaccount1/q1", "timeout=30", "x-ms-meta-a_b", "v", "")
@@ -149,6 +156,11 @@ func FuzzSharedKey(f *testing.F) {
 			t.Fatal("no string to sign")
 		}
 		_ = stringToSignLite(in, DevAccount)
+		sc := getScratch()
+		if s, ok := sc.appendPrimary(in, DevAccount); ok && string(s) != candidates[0] {
+			t.Fatalf("primary string to sign\n%q\nstringsToSign[0]\n%q", s, candidates[0])
+		}
+		putScratch(sc)
 		q := &request{r: r, account: DevAccount}
 		r.Header.Set("Authorization", "SharedKey devstoreaccount1:"+base64.StdEncoding.EncodeToString(sign(devKey(), candidates[0])))
 		if err := fx.h.sharedKey(q, false, strings.TrimPrefix(r.Header.Get("Authorization"), "SharedKey ")); err != nil {

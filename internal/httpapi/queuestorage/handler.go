@@ -59,7 +59,8 @@ type Config struct {
 // Handler serves the Queue Storage REST API.
 type Handler struct {
 	engine   Engine
-	accounts map[string][][]byte // name → decoded keys
+	accounts map[string][][]byte  // name → decoded keys
+	macs     map[string][]*keyMAC // name → HMAC states per key, in the same order
 	anon     bool
 	clock    clock.Clock
 	log      *slog.Logger
@@ -101,6 +102,12 @@ func New(cfg Config) (*Handler, error) {
 				return nil, fmt.Errorf("queuestorage: account %q: the key is not base64: %w", name, err)
 			}
 			h.accounts[name] = append(h.accounts[name], raw)
+		}
+	}
+	h.macs = make(map[string][]*keyMAC, len(h.accounts))
+	for name, keys := range h.accounts {
+		for _, k := range keys {
+			h.macs[name] = append(h.macs[name], newKeyMAC(k))
 		}
 	}
 	h.props = newServiceStore(cfg.StateDir)
@@ -454,6 +461,36 @@ func (h *Handler) readBody(q *request) ([]byte, error) {
 		return nil, newError("RequestBodyTooLarge", "MaxLimit", fmt.Sprint(h.maxBytes))
 	}
 	return data, nil
+}
+
+// readBodyInto reads the request body into buf as readBody does.
+func (h *Handler) readBodyInto(q *request, buf *outBuf) error {
+	b := buf.b[:0]
+	defer func() { buf.b = b }()
+	if q.r.Body == nil {
+		return nil
+	}
+	if cl := q.r.ContentLength; cl > 0 && cl <= h.maxBytes && int64(cap(b)) <= cl {
+		b = make([]byte, 0, cl+1) // room to see EOF without growing
+	}
+	lr := io.LimitedReader{R: q.r.Body, N: h.maxBytes + 1}
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := lr.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return newError("InvalidInput").withMessage("The request body could not be read: " + err.Error())
+		}
+	}
+	if int64(len(b)) > h.maxBytes {
+		return newError("RequestBodyTooLarge", "MaxLimit", fmt.Sprint(h.maxBytes))
+	}
+	return nil
 }
 
 // newUUID returns a random version-4 UUID.

@@ -33,13 +33,15 @@ func intParam(q *request, name string, def, lo, hi int64) (int64, bool, error) {
 	return n, true, nil
 }
 
-// readMessageText reads and validates a Put/Update body; empty reports an
-// absent or empty body.
-func (h *Handler) readMessageText(q *request) (text []byte, empty bool, err error) {
-	body, err := h.readBody(q)
-	if err != nil {
+// readMessageText reads and validates a Put/Update body into buf (a pooled
+// buffer the caller returns with putOut once the engine has copied the
+// text, which may share buf's memory); empty reports an absent or empty
+// body.
+func (h *Handler) readMessageText(q *request, buf *outBuf) (text []byte, empty bool, err error) {
+	if err := h.readBodyInto(q, buf); err != nil {
 		return nil, false, err
 	}
+	body := buf.b
 	if len(body) == 0 {
 		return nil, true, nil
 	}
@@ -75,7 +77,9 @@ func (h *Handler) putMessage(q *request) error {
 		return queryError("InvalidQueryParameterValue", "visibilitytimeout", strconv.FormatInt(vis, 10),
 			"visibilitytimeout must be less than messagettl")
 	}
-	text, empty, err := h.readMessageText(q)
+	in := getOut()
+	defer putOut(in)
+	text, empty, err := h.readMessageText(q, in)
 	if err != nil {
 		return err
 	}
@@ -90,11 +94,7 @@ func (h *Handler) putMessage(q *request) error {
 	if err != nil {
 		return fmt.Errorf("putting a message on %s: %w", q.queue, err)
 	}
-	doc := messagesListXML{Messages: []messageXML{{
-		MessageID: m.ID, InsertionTime: rfc1123(m.InsertedAt), ExpirationTime: expiry(m.ExpiresAt),
-		PopReceipt: m.Receipt, TimeNextVisible: rfc1123(m.VisibleAt),
-	}}}
-	return writeXML(q, http.StatusCreated, doc.render())
+	return writeMessages(q, http.StatusCreated, []*Message{m}, true, false)
 }
 
 // seconds converts whole seconds to a Duration, saturating.
@@ -105,13 +105,9 @@ func seconds(n int64) time.Duration {
 	return time.Duration(n) * time.Second
 }
 
-// expiry formats an expiration time; zero or year ≥ 9999 is "never".
-func expiry(t time.Time) string {
-	if t.IsZero() || t.UTC().Year() >= 9999 {
-		return neverExpiresAt
-	}
-	return rfc1123(t)
-}
+// neverExpires reports whether an expiration time is "never": zero or
+// year ≥ 9999.
+func neverExpires(t time.Time) bool { return t.IsZero() || t.UTC().Year() >= 9999 }
 
 // getMessages serves GET /{a}/{q}/messages (§2.10).
 func (h *Handler) getMessages(q *request) error {
@@ -127,15 +123,7 @@ func (h *Handler) getMessages(q *request) error {
 	if err != nil {
 		return fmt.Errorf("getting messages from %s: %w", q.queue, err)
 	}
-	doc := messagesListXML{Messages: make([]messageXML, 0, len(msgs))}
-	for _, m := range msgs {
-		count, text := m.DequeueCount, string(m.Text)
-		doc.Messages = append(doc.Messages, messageXML{
-			MessageID: m.ID, InsertionTime: rfc1123(m.InsertedAt), ExpirationTime: expiry(m.ExpiresAt),
-			PopReceipt: m.Receipt, TimeNextVisible: rfc1123(m.VisibleAt), DequeueCount: &count, MessageText: &text,
-		})
-	}
-	return writeXML(q, http.StatusOK, doc.render())
+	return writeMessages(q, http.StatusOK, msgs, true, true)
 }
 
 // peekMessages serves GET …/messages?peekonly=true (§2.11).
@@ -148,15 +136,20 @@ func (h *Handler) peekMessages(q *request) error {
 	if err != nil {
 		return fmt.Errorf("peeking messages of %s: %w", q.queue, err)
 	}
-	doc := messagesListXML{Messages: make([]messageXML, 0, len(msgs))}
+	return writeMessages(q, http.StatusOK, msgs, false, true)
+}
+
+// writeMessages answers a QueueMessagesList (see appendMessage for receipt
+// and text).
+func writeMessages(q *request, status int, msgs []*Message, receipt, text bool) error {
+	out := getOut()
+	defer putOut(out)
+	b := append(out.b[:0], xmlDecl+"<QueueMessagesList>"...)
 	for _, m := range msgs {
-		count, text := m.DequeueCount, string(m.Text)
-		doc.Messages = append(doc.Messages, messageXML{
-			MessageID: m.ID, InsertionTime: rfc1123(m.InsertedAt), ExpirationTime: expiry(m.ExpiresAt),
-			DequeueCount: &count, MessageText: &text,
-		})
+		b = appendMessage(b, m, receipt, text)
 	}
-	return writeXML(q, http.StatusOK, doc.render())
+	out.b = append(b, "</QueueMessagesList>"...)
+	return writeXML(q, status, out.b)
 }
 
 // popReceipt returns the required popreceipt parameter.
@@ -197,7 +190,9 @@ func (h *Handler) updateMessage(q *request) error {
 	if !present {
 		return newError("MissingRequiredQueryParameter", "QueryParameterName", "visibilitytimeout")
 	}
-	text, empty, err := h.readMessageText(q)
+	in := getOut()
+	defer putOut(in)
+	text, empty, err := h.readMessageText(q, in)
 	if err != nil {
 		return err
 	}

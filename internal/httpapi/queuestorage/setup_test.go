@@ -85,6 +85,13 @@ func testSignature(key []byte, account string, r *http.Request) string {
 	return base64.StdEncoding.EncodeToString(m.Sum(nil))
 }
 
+// sign is the HMAC-SHA256 of s under key.
+func sign(key []byte, s string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(s))
+	return m.Sum(nil)
+}
+
 func devKey() []byte {
 	k, _ := base64.StdEncoding.DecodeString(DevKey)
 	return k

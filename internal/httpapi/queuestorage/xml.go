@@ -6,7 +6,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -25,8 +24,18 @@ type messageIn struct {
 }
 
 // decodeMessage reads <QueueMessage><MessageText>…</MessageText></QueueMessage>
-// and returns the decoded text. A body without MessageText is an error.
+// and returns the decoded text, which may share body's memory. A body
+// without MessageText is an error. The plain shape takes the hand-written
+// reader; anything else encoding/xml.
 func decodeMessage(body []byte) ([]byte, error) {
+	if text, ok := fastMessageText(body); ok {
+		return text, nil
+	}
+	return decodeMessageXML(body)
+}
+
+// decodeMessageXML is decodeMessage with encoding/xml alone.
+func decodeMessageXML(body []byte) ([]byte, error) {
 	var m messageIn
 	if err := strictUnmarshal(body, &m); err != nil {
 		return nil, err
@@ -156,55 +165,6 @@ func decodeACL(md map[string]string) []signedIdentifier {
 		_ = json.Unmarshal([]byte(v), &items)
 	}
 	return items
-}
-
-// messageXML is one QueueMessage of a response; absent fields are omitted.
-type messageXML struct {
-	MessageID       string  `xml:"MessageId"`
-	InsertionTime   string  `xml:"InsertionTime"`
-	ExpirationTime  string  `xml:"ExpirationTime"`
-	PopReceipt      string  `xml:"PopReceipt,omitempty"`
-	TimeNextVisible string  `xml:"TimeNextVisible,omitempty"`
-	DequeueCount    *int64  `xml:"DequeueCount"`
-	MessageText     *string `xml:"MessageText"`
-}
-
-type messagesListXML struct {
-	XMLName  xml.Name     `xml:"QueueMessagesList"`
-	Messages []messageXML `xml:"QueueMessage"`
-}
-
-// render writes a QueueMessagesList with escape (literal newlines in
-// MessageText, as Azure writes them).
-func (l messagesListXML) render() []byte {
-	var b strings.Builder
-	b.WriteString(`<?xml version="1.0" encoding="utf-8"?><QueueMessagesList>`)
-	el := func(name, v string) {
-		b.WriteString("<" + name + ">")
-		escape(&b, v)
-		b.WriteString("</" + name + ">")
-	}
-	for _, m := range l.Messages {
-		b.WriteString("<QueueMessage>")
-		el("MessageId", m.MessageID)
-		el("InsertionTime", m.InsertionTime)
-		el("ExpirationTime", m.ExpirationTime)
-		if m.PopReceipt != "" {
-			el("PopReceipt", m.PopReceipt)
-		}
-		if m.TimeNextVisible != "" {
-			el("TimeNextVisible", m.TimeNextVisible)
-		}
-		if m.DequeueCount != nil {
-			el("DequeueCount", strconv.FormatInt(*m.DequeueCount, 10))
-		}
-		if m.MessageText != nil {
-			el("MessageText", *m.MessageText)
-		}
-		b.WriteString("</QueueMessage>")
-	}
-	b.WriteString("</QueueMessagesList>")
-	return []byte(b.String())
 }
 
 // marshalDoc renders v as a compact document with the XML declaration.
