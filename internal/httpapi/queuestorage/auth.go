@@ -47,7 +47,7 @@ func (h *Handler) authenticate(q *request) error {
 		return newError("InvalidAuthenticationInfo", "AuthenticationErrorDetail",
 			fmt.Sprintf("The Authorization scheme %q is not supported; use SharedKey or SharedKeyLite.", scheme))
 	}
-	if _, ok := q.query["sig"]; ok {
+	if q.has("sig") {
 		return h.sas(q)
 	}
 	if h.anon {
@@ -124,8 +124,8 @@ func (h *Handler) sas(q *request) error {
 	if p("sv") == "" {
 		return sasFailed("The SAS has no sv (signed version) parameter.")
 	}
-	if _, ok := q.query["ss"]; ok {
-		if _, ok := q.query["srt"]; ok {
+	if q.has("ss") {
+		if q.has("srt") {
 			return h.accountSAS(q, p, sig)
 		}
 	}

@@ -91,8 +91,11 @@ func toMessage(m *broker.SQMessage) *Message {
 
 func toMessages(ms []*broker.SQMessage) []*Message {
 	out := make([]*Message, len(ms))
+	slab := make([]Message, len(ms)) // one allocation for the batch
 	for i, m := range ms {
-		out[i] = toMessage(m)
+		slab[i] = Message{ID: m.ID, Text: m.Text, InsertedAt: m.InsertedAt, ExpiresAt: m.ExpiresAt, VisibleAt: m.VisibleAt,
+			DequeueCount: m.DequeueCount, Receipt: m.Receipt}
+		out[i] = &slab[i]
 	}
 	return out
 }

@@ -94,6 +94,10 @@ func unescapeText(raw []byte) ([]byte, bool) {
 	amp := -1
 	for i := 0; i < len(raw); {
 		c := raw[i]
+		if plainText[c] {
+			i++
+			continue
+		}
 		switch {
 		case c >= 0x20 && c < 0x80:
 			if c == '&' && amp < 0 {
@@ -157,6 +161,16 @@ func unescapeText(raw []byte) ([]byte, bool) {
 	}
 	return out, true
 }
+
+// plainText marks the bytes unescapeText passes over without a second
+// look: printable ASCII but '&' and '>', tab and newline.
+var plainText = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '&' && c != '>'
+	}
+	t['\t'], t['\n'] = true, true
+	return t
+}()
 
 // charRef decodes "#123" or "#x7B" to a character in XML's range.
 func charRef(ref []byte) (rune, bool) {

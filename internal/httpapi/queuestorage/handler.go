@@ -10,8 +10,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -166,16 +166,44 @@ type request struct {
 	queue     string // "" for service operations
 	msgID     string
 	op        op
-	query     map[string][]string // lower-cased names, decoded values
+	query     []queryParam // lower-cased names, decoded values, in request order
+
+	// Backing memory, so that a usual request allocates no more for its
+	// query parameters and response header values.
+	queryBuf [8]queryParam
+	hv       [8]string
+	nh       int
 }
+
+// queryParam is one query parameter.
+type queryParam struct{ name, value string }
 
 // get returns the first value of a query parameter and whether it is present.
 func (q *request) get(name string) (string, bool) {
-	v, ok := q.query[name]
-	if !ok || len(v) == 0 {
-		return "", ok
+	for _, p := range q.query {
+		if p.name == name {
+			return p.value, true
+		}
 	}
-	return v[0], true
+	return "", false
+}
+
+// has reports whether a query parameter is present.
+func (q *request) has(name string) bool {
+	_, ok := q.get(name)
+	return ok
+}
+
+// setHeader sets a response header; key must be in canonical form (what
+// Header.Set would make of it).
+func (q *request) setHeader(key, value string) {
+	if q.nh == len(q.hv) {
+		q.w.Header()[key] = []string{value}
+		return
+	}
+	q.hv[q.nh] = value
+	q.w.Header()[key] = q.hv[q.nh : q.nh+1 : q.nh+1]
+	q.nh++
 }
 
 // entity is the broker name of the request's queue.
@@ -185,12 +213,11 @@ func (q *request) entity() string { return q.account + "/" + q.queue }
 // authentication, then the operation.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	q := &request{w: w, r: r, id: newUUID(), now: h.clock.Now()}
-	hd := w.Header()
-	hd.Set("x-ms-request-id", q.id)
-	hd.Set("x-ms-version", responseVersion(r.Header.Get("x-ms-version")))
-	hd.Set("Server", "Baton-Queue/1.0")
-	if v := r.Header.Get("x-ms-client-request-id"); v != "" && len(v) <= 1024 {
-		hd.Set("x-ms-client-request-id", v)
+	q.setHeader("X-Ms-Request-Id", q.id)
+	q.setHeader("X-Ms-Version", responseVersion(hget(r.Header, "X-Ms-Version")))
+	q.setHeader("Server", "Baton-Queue/1.0")
+	if v := hget(r.Header, "X-Ms-Client-Request-Id"); v != "" && len(v) <= 1024 {
+		q.setHeader("X-Ms-Client-Request-Id", v)
 	}
 	if err := h.serve(q); err != nil {
 		h.fail(q, err)
@@ -218,7 +245,7 @@ func (h *Handler) serve(q *request) error {
 		return h.preflight(q)
 	}
 	h.corsHeaders(q)
-	query, err := parseQuery(r.URL.RawQuery)
+	query, err := parseQuery(q.queryBuf[:0], r.URL.RawQuery)
 	if err != nil {
 		return newError("InvalidUri").withMessage("The request URI's query string cannot be parsed: " + err.Error())
 	}
@@ -299,14 +326,28 @@ func route(q *request, rest string) error {
 	comp = strings.ToLower(comp)
 	restype, _ := q.get("restype")
 	restype = strings.ToLower(restype)
-	segs := []string{}
+	var segBuf [3]string
+	var segs []string
 	if rest != "" {
-		segs = strings.Split(rest, "/")
+		if strings.Count(rest, "/") >= len(segBuf) {
+			return newError("InvalidUri")
+		}
+		segs = segBuf[:0]
+		for s := rest; ; {
+			seg, after, found := strings.Cut(s, "/")
+			segs = append(segs, seg)
+			if !found {
+				break
+			}
+			s = after
+		}
 	}
-	verb := func(ops map[string]op) error {
-		if o, ok := ops[m]; ok {
-			q.op = o
-			return nil
+	verb := func(ops ...methodOp) error {
+		for _, o := range ops {
+			if o.method == m {
+				q.op = o.op
+				return nil
+			}
 		}
 		return newError("UnsupportedHttpVerb").withMessage(fmt.Sprintf("The resource doesn't support the HTTP verb %s.", m))
 	}
@@ -314,22 +355,22 @@ func route(q *request, rest string) error {
 	case 0:
 		switch {
 		case restype == "service" && comp == "properties":
-			return verb(map[string]op{"GET": opGetServiceProperties, "PUT": opSetServiceProperties})
+			return verb(methodOp{"GET", opGetServiceProperties}, methodOp{"PUT", opSetServiceProperties})
 		case restype == "service" && comp == "stats":
-			return verb(map[string]op{"GET": opGetServiceStats})
+			return verb(methodOp{"GET", opGetServiceStats})
 		case comp == "list":
-			return verb(map[string]op{"GET": opListQueues})
+			return verb(methodOp{"GET", opListQueues})
 		}
 		return newError("InvalidUri").withMessage("The requested URI does not represent any resource on the server. Service operations need comp=list or restype=service&comp=properties|stats.")
 	case 1:
 		q.queue = segs[0]
 		switch comp {
 		case "":
-			return verb(map[string]op{"PUT": opCreateQueue, "DELETE": opDeleteQueue})
+			return verb(methodOp{"PUT", opCreateQueue}, methodOp{"DELETE", opDeleteQueue})
 		case "metadata":
-			return verb(map[string]op{"GET": opGetMetadata, "HEAD": opGetMetadata, "PUT": opSetMetadata})
+			return verb(methodOp{"GET", opGetMetadata}, methodOp{"HEAD", opGetMetadata}, methodOp{"PUT", opSetMetadata})
 		case "acl":
-			return verb(map[string]op{"GET": opGetACL, "HEAD": opGetACL, "PUT": opSetACL})
+			return verb(methodOp{"GET", opGetACL}, methodOp{"HEAD", opGetACL}, methodOp{"PUT", opSetACL})
 		}
 		return queryError("InvalidQueryParameterValue", "comp", comp, "comp must be metadata or acl on a queue")
 	case 2, 3:
@@ -342,7 +383,7 @@ func route(q *request, rest string) error {
 				break
 			}
 			q.msgID = segs[2]
-			return verb(map[string]op{"PUT": opUpdateMessage, "DELETE": opDeleteMessage})
+			return verb(methodOp{"PUT", opUpdateMessage}, methodOp{"DELETE", opDeleteMessage})
 		}
 		if m == http.MethodGet {
 			if p, _ := q.get("peekonly"); strings.EqualFold(p, "true") {
@@ -350,15 +391,23 @@ func route(q *request, rest string) error {
 				return nil
 			}
 		}
-		return verb(map[string]op{"POST": opPutMessage, "GET": opGetMessages, "DELETE": opClearMessages})
+		return verb(methodOp{"POST", opPutMessage}, methodOp{"GET", opGetMessages}, methodOp{"DELETE", opClearMessages})
 	}
 	return newError("InvalidUri")
 }
 
-// parseQuery decodes a raw query with lower-cased names; '+' is a space.
-func parseQuery(raw string) (map[string][]string, error) {
-	out := map[string][]string{}
-	for _, part := range strings.Split(raw, "&") {
+// methodOp is the operation of one HTTP method.
+type methodOp struct {
+	method string
+	op     op
+}
+
+// parseQuery appends the parameters of a raw query to out, with
+// lower-cased names; '+' is a space.
+func parseQuery(out []queryParam, raw string) ([]queryParam, error) {
+	for rest := raw; rest != ""; {
+		var part string
+		part, rest, _ = strings.Cut(rest, "&")
 		if part == "" {
 			continue
 		}
@@ -371,21 +420,27 @@ func parseQuery(raw string) (map[string][]string, error) {
 		if err != nil {
 			return nil, fmt.Errorf("parameter %q: %w", k, err)
 		}
-		name = strings.ToLower(name)
-		out[name] = append(out[name], val)
+		out = append(out, queryParam{strings.ToLower(name), val})
 	}
 	return out, nil
 }
 
-var versionRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
-
-// responseVersion echoes a well-formed x-ms-version (§1.5): every version
-// is accepted.
+// responseVersion echoes a well-formed x-ms-version, dddd-dd-dd (§1.5):
+// every version is accepted.
 func responseVersion(v string) string {
-	if versionRE.MatchString(v) {
-		return v
+	if len(v) != len("2006-01-02") {
+		return defaultVersion
 	}
-	return defaultVersion
+	for i := 0; i < len(v); i++ {
+		if i == 4 || i == 7 {
+			if v[i] != '-' {
+				return defaultVersion
+			}
+		} else if !isDigit(v[i]) {
+			return defaultVersion
+		}
+	}
+	return v
 }
 
 // validateQueueName applies §3.4.
@@ -430,9 +485,8 @@ func (h *Handler) fail(q *request, err error) {
 
 // writeXML answers status with an XML document.
 func writeXML(q *request, status int, body []byte) error {
-	hd := q.w.Header()
-	hd.Set("Content-Type", "application/xml")
-	hd.Set("Content-Length", fmt.Sprint(len(body)))
+	q.setHeader("Content-Type", "application/xml")
+	q.setHeader("Content-Length", strconv.Itoa(len(body)))
 	q.w.WriteHeader(status)
 	if q.r.Method != http.MethodHead {
 		_, _ = q.w.Write(body)
@@ -442,7 +496,7 @@ func writeXML(q *request, status int, body []byte) error {
 
 // writeEmpty answers status without a body.
 func writeEmpty(q *request, status int) error {
-	q.w.Header().Set("Content-Length", "0")
+	q.setHeader("Content-Length", "0")
 	q.w.WriteHeader(status)
 	return nil
 }
