@@ -24,6 +24,10 @@ type Config struct {
 	// Codec reads application properties inside FormatAMQP bodies for
 	// subscription rules; nil: rules see only Message.Properties.
 	Codec MessageCodec
+	// HotBodyBytes bounds the bodies of stored messages the broker keeps in
+	// memory so that deliveries need not read them back from the store
+	// (hotbody.go). 0: DefaultHotBodyBytes; negative: none are kept.
+	HotBodyBytes int64
 }
 
 // Broker is one namespace of entities. It is safe for concurrent use.
@@ -49,6 +53,9 @@ type Broker struct {
 
 	fwd forwarding // auto-forward (forward.go)
 
+	hot    atomic.Int64 // bytes of stored bodies kept in memory (hotbody.go)
+	hotMax int64
+
 	wg     sync.WaitGroup
 	stop   chan struct{}
 	kick   chan struct{}
@@ -71,6 +78,10 @@ func New(cfg Config) (*Broker, error) {
 		kick:     make(chan struct{}, 1),
 	}
 	b.timers.kick = b.kick
+	b.hotMax = cfg.HotBodyBytes
+	if b.hotMax == 0 {
+		b.hotMax = DefaultHotBodyBytes
+	}
 	b.timers.next.Store(1<<63 - 1)
 	if b.clock == nil {
 		b.clock = clock.Real{}
@@ -373,6 +384,7 @@ func (b *Broker) deleteEntity(e *entity) error {
 		}
 		delete(b.entities, v.key)
 		v.deleted = true
+		v.releaseAllHotLocked()
 		v.wakeAllLocked()
 		recs = append(recs, Record{Kind: RecEntityDelete, Entity: v.key})
 	}

@@ -33,6 +33,9 @@ type entry struct {
 	prevSt entryState
 	// committed: the Enqueue record is durable (used while st == stPending).
 	committed bool
+	// hot: the store keeps the body (BodyRef) and so does msg.Body, counted
+	// in the broker's hot-body budget (hotbody.go).
+	hot bool
 }
 
 // seqHeap is an indexed min-heap of available entries by sequence number.
@@ -186,6 +189,7 @@ type entity struct {
 	waiters      []*waiter
 	pending      []*entry // enqueued, not yet published, by sequence number
 	pendingBytes int64    // bodies of pending entries
+	hotBytes     int64    // bodies kept in memory, see hotbody.go
 	counts       Counts
 	lastActivity time.Time
 	creating     bool
@@ -386,6 +390,7 @@ func (e *entity) revertLocked(en *entry, now time.Time) {
 func (e *entity) removeLocked(en *entry) {
 	e.setStateLocked(en, stRemoved)
 	e.detachLocked(en)
+	e.releaseHotLocked(en)
 	if sb := en.shared; sb != nil {
 		en.shared = nil
 		sb.release()

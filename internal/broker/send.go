@@ -155,7 +155,7 @@ func (qs *queueSend) finishLocked(err error) {
 		e.pendingBytes -= en.msg.BodySize
 		if err == nil {
 			en.committed = true
-			if en.msg.BodyRef != 0 {
+			if en.msg.BodyRef != 0 && !e.keepHotLocked(en) {
 				en.msg.Body = nil // the store keeps it; read back on delivery
 			}
 			continue

@@ -23,6 +23,10 @@ type Factory struct {
 	// Reopen closes old and returns a store over the same durable state, as
 	// a process restart would find it.
 	Reopen func(t *testing.T, old broker.Store) broker.Store
+	// HotBodyBytes is the brokers' Config.HotBodyBytes (0: the default).
+	// A store that keeps bodies should be run with -1 too, so that every
+	// delivery reads its body back through Store.ReadBody.
+	HotBodyBytes int64
 }
 
 // Epoch is where the suite's fake clock starts.
@@ -55,7 +59,7 @@ func NewEnv(t *testing.T, f Factory) *Env {
 
 func (env *Env) open() {
 	env.T.Helper()
-	b, err := broker.New(broker.Config{Store: env.Store, Clock: env.Clock, Limits: env.Limits})
+	b, err := broker.New(broker.Config{Store: env.Store, Clock: env.Clock, Limits: env.Limits, HotBodyBytes: env.F.HotBodyBytes})
 	if err != nil {
 		env.T.Fatalf("broker.New: %v", err)
 	}

@@ -54,6 +54,7 @@ func Run(t *testing.T, f Factory) {
 		{"TopicFilterEvaluationError", testTopicFilterEvaluationError},
 		{"TopicAutoDeleteOnIdle", testTopicAutoDeleteOnIdle},
 		{"Txn", testTxn},
+		{"HotBodies", testHotBodies},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, f) })
