@@ -22,7 +22,8 @@ type Engine interface {
 	DeleteQueue(ctx context.Context, name string) error
 	// SetMetadata replaces a queue's metadata.
 	SetMetadata(ctx context.Context, name string, metadata map[string]string) error
-	// Put adds a message; ttl < 0 never expires.
+	// Put adds a message; ttl < 0 never expires. It must not keep text
+	// after it returns: the handler reuses that memory.
 	Put(ctx context.Context, name string, text []byte, visibility, ttl time.Duration) (*Message, error)
 	// Get claims up to n visible messages for visibility.
 	Get(ctx context.Context, name string, n int, visibility time.Duration) ([]*Message, error)
@@ -31,7 +32,7 @@ type Engine interface {
 	// DeleteMessage deletes a message given its current receipt.
 	DeleteMessage(ctx context.Context, name, id, receipt string) error
 	// Update hides a message for visibility and mints a new receipt; a nil
-	// text keeps the message's text.
+	// text keeps the message's text. Like Put, it must not keep text.
 	Update(ctx context.Context, name, id, receipt string, visibility time.Duration, text []byte) (*Message, error)
 	// Clear deletes every message of a queue.
 	Clear(ctx context.Context, name string) error
