@@ -178,24 +178,46 @@ func (l *link) sendLoop(q <-chan *inDelivery) {
 			}
 		}
 		clear(msgs)
-		l.s.post(func() {
-			for _, d := range done {
-				l.onSent(d)
-			}
-		})
+		l.s.post(func() { l.onSentBatch(done) })
 	}
 }
 
 // maxSendBatch bounds how many queued deliveries one broker.Send takes.
 const maxSendBatch = 64
 
-func (l *link) onSent(d *inDelivery) {
-	l.inflight--
-	if d.err != nil {
-		l.settleIncoming(d, frames.Rejected{Error: amqpError(d.err)})
-	} else {
-		l.settleIncoming(d, frames.Accepted{})
+// onSentBatch reports the outcome of one batch of the link's deliveries.
+// Accepted deliveries with consecutive delivery-ids share one disposition
+// (first..last): ids are per session, so a run with no gap holds no other
+// link's delivery. A batch that a group commit released together thus costs
+// the client one frame, not one per message.
+func (l *link) onSentBatch(done []*inDelivery) {
+	var run []*inDelivery
+	flush := func() {
+		if len(run) == 0 {
+			return
+		}
+		d := &frames.Disposition{Role: frames.RoleReceiver, First: run[0].id, Settled: !l.rcvSecond, State: frames.Accepted{}}
+		if len(run) > 1 {
+			d.Last, d.HasLast = run[len(run)-1].id, true
+		}
+		l.s.write(d, nil)
+		run = run[:0]
 	}
+	for _, d := range done {
+		l.inflight--
+		switch {
+		case d.settled:
+		case d.err != nil:
+			flush()
+			l.settleIncoming(d, frames.Rejected{Error: amqpError(d.err)})
+		default:
+			if len(run) > 0 && (run[len(run)-1].id+1 != d.id || d.id == 0) { // no range across the wrap
+				flush()
+			}
+			run = append(run, d)
+		}
+	}
+	flush()
 	l.topUp()
 	l.s.checkIdle()
 }

@@ -28,6 +28,7 @@ type testEnv struct {
 type envOptions struct {
 	realClock bool
 	cfg       func(*Config)
+	wrapStore func(broker.Store) broker.Store // wraps the memstore under the broker
 }
 
 func newTestEnv(t testing.TB, o envOptions) *testEnv {
@@ -40,7 +41,11 @@ func newTestEnv(t testing.TB, o envOptions) *testEnv {
 		env.clock = env.fake
 	}
 	store := memstore.New()
-	b, err := broker.New(broker.Config{Store: store, Clock: env.clock})
+	var bs broker.Store = store
+	if o.wrapStore != nil {
+		bs = o.wrapStore(store)
+	}
+	b, err := broker.New(broker.Config{Store: bs, Clock: env.clock})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -150,7 +150,12 @@ func wantRejected(t *testing.T, st frames.DeliveryState, cond frames.Condition) 
 
 func txnEnv(t *testing.T) *testEnv {
 	// No idle timeout: the tests move the fake clock by minutes.
-	env := newTestEnv(t, envOptions{cfg: func(c *Config) { c.IdleTimeout = -1 }})
+	env := newTestEnv(t, envOptions{cfg: func(c *Config) {
+		c.IdleTimeout = -1
+		// The tests advance the fake clock by minutes; a server write that
+		// is still returning at that moment must not look stuck.
+		c.WriteTimeout = 1000 * time.Hour
+	}})
 	env.queue("in", broker.QueueProperties{LockDuration: 30 * time.Second})
 	env.queue("out", broker.QueueProperties{})
 	if _, err := env.broker.Send(env.ctx, "in", []*broker.Message{{Body: []byte("orig")}}); err != nil {

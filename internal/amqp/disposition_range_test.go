@@ -1,0 +1,147 @@
+package amqp
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/batonmq/baton/internal/amqp/encoding"
+	"github.com/batonmq/baton/internal/amqp/frames"
+	"github.com/batonmq/baton/internal/broker"
+)
+
+// gatedStore holds the store's answers back while its gate is shut, so that
+// a client's deliveries queue up behind one broker.Send and reach the broker
+// as one batch.
+type gatedStore struct {
+	broker.Store
+	mu      sync.Mutex
+	gate    chan struct{} // nil: open
+	submits atomic.Int32
+	held    sync.WaitGroup
+}
+
+func (g *gatedStore) Submit(recs []broker.Record, done func(error)) {
+	g.submits.Add(1)
+	g.mu.Lock()
+	gate := g.gate
+	if gate != nil {
+		g.held.Add(1)
+	}
+	g.mu.Unlock()
+	if gate == nil {
+		g.Store.Submit(recs, done)
+		return
+	}
+	g.Store.Submit(recs, func(err error) {
+		go func() {
+			defer g.held.Done()
+			<-gate
+			done(err)
+		}()
+	})
+}
+
+func (g *gatedStore) shut() {
+	g.mu.Lock()
+	g.gate = make(chan struct{})
+	g.mu.Unlock()
+}
+
+func (g *gatedStore) open() {
+	g.mu.Lock()
+	close(g.gate)
+	g.gate = nil
+	g.mu.Unlock()
+	g.held.Wait()
+}
+
+// TestSendOutcomesInRanges: deliveries that reach the broker in one batch
+// are answered with range dispositions (first..last) for consecutive
+// delivery-ids, and a delivery the broker refuses in the middle of a batch
+// gets its own rejection: every delivery-id is answered exactly once, with
+// its own outcome, and exactly the accepted messages are stored.
+func TestSendOutcomesInRanges(t *testing.T) {
+	t.Parallel()
+	gs := &gatedStore{}
+	env := newTestEnv(t, envOptions{wrapStore: func(s broker.Store) broker.Store { gs.Store = s; return gs }})
+	env.queue("sq", broker.QueueProperties{RequiresSession: true})
+	c := dialRaw(t, env.addr)
+	c.open(nil)
+	c.begin()
+	c.attach(&frames.Attach{Name: "s", Handle: 1, Role: frames.RoleSender, Target: &frames.Target{Address: "sq"}, Source: &frames.Source{}})
+	if f, ok := c.next().(*frames.Flow); !ok || f.LinkCredit < 40 {
+		t.Fatalf("credit after attach: %+v", f)
+	}
+	const n = 40
+	const bad = 17 // no session id: the broker refuses it
+	transfer := func(id int) {
+		m := &encoding.Message{Data: [][]byte{[]byte(fmt.Sprintf("m%02d", id))}, Properties: &encoding.Properties{GroupID: "s1"}}
+		if id == bad {
+			m.Properties = nil
+		}
+		payload, err := encoding.AppendMessage(nil, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.send(0, &frames.Transfer{Handle: 1, DeliveryID: frames.DeliveryNumber(id), HasDeliveryID: true,
+			DeliveryTag: []byte{byte(id)}, HasMessageFormat: true}, payload)
+	}
+	gs.shut()
+	before := gs.submits.Load()
+	transfer(0)
+	waitFor(t, func() bool { return gs.submits.Load() > before }) // delivery 0 is in broker.Send
+	for id := 1; id < n; id++ {
+		transfer(id)
+	}
+	gs.open()
+
+	outcome := map[frames.DeliveryNumber]string{}
+	frameCount, ranges := 0, 0
+	for len(outcome) < n {
+		d, ok := c.next().(*frames.Disposition)
+		if !ok {
+			continue
+		}
+		frameCount++
+		if d.Role != frames.RoleReceiver || !d.Settled {
+			t.Fatalf("disposition %+v: want role receiver, settled", d)
+		}
+		if d.HasLast && d.Last != d.First {
+			ranges++
+		}
+		for id := d.First; ; id++ {
+			if _, dup := outcome[id]; dup {
+				t.Fatalf("delivery %d answered twice", id)
+			}
+			if int(id) >= n {
+				t.Fatalf("disposition %+v covers delivery %d, never sent", d, id)
+			}
+			switch st := d.State.(type) {
+			case frames.Accepted:
+				outcome[id] = "accepted"
+			case frames.Rejected:
+				outcome[id] = "rejected"
+			default:
+				t.Fatalf("delivery %d: state %T", id, st)
+			}
+			if id == d.LastID() {
+				break
+			}
+		}
+	}
+	for id := range frames.DeliveryNumber(n) {
+		want := "accepted"
+		if id == bad {
+			want = "rejected"
+		}
+		if outcome[id] != want {
+			t.Errorf("delivery %d: %s; want %s", id, outcome[id], want)
+		}
+	}
+	if got := env.counts("sq").Active; got != n-1 {
+		t.Fatalf("stored %d messages; want %d", got, n-1)
+	}
+	t.Logf("%d deliveries answered in %d disposition frames (%d ranges)", n, frameCount, ranges)
+}
