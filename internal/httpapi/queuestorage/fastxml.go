@@ -262,8 +262,25 @@ func appendMessage(b []byte, m *Message, receipt, text bool) []byte {
 	return append(b, "</QueueMessage>"...)
 }
 
-// appendRFC1123 appends t as rfc1123 formats it.
-func appendRFC1123(b []byte, t time.Time) []byte { return t.UTC().AppendFormat(b, timeFormatGMT) }
+// appendRFC1123 appends t as rfc1123 formats it ("Mon, 02 Jan 2006
+// 15:04:05 GMT"), by hand for four-digit years.
+func appendRFC1123(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 1000 || year > 9999 {
+		return t.AppendFormat(b, timeFormatGMT)
+	}
+	hour, minute, sec := t.Clock()
+	const days, months = "SunMonTueWedThuFriSat", "JanFebMarAprMayJunJulAugSepOctNovDec"
+	wd := int(t.Weekday()) * 3
+	mo := (int(month) - 1) * 3
+	return append(b, days[wd], days[wd+1], days[wd+2], ',', ' ',
+		byte('0'+day/10), byte('0'+day%10), ' ',
+		months[mo], months[mo+1], months[mo+2], ' ',
+		byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), ' ',
+		byte('0'+hour/10), byte('0'+hour%10), ':', byte('0'+minute/10), byte('0'+minute%10), ':', byte('0'+sec/10), byte('0'+sec%10),
+		' ', 'G', 'M', 'T')
+}
 
 // timeFormatGMT is http.TimeFormat.
 const timeFormatGMT = "Mon, 02 Jan 2006 15:04:05 GMT"

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -257,5 +258,33 @@ func TestPooledBodiesConcurrentPuts(t *testing.T) {
 	}
 	if len(got) != workers*each {
 		t.Fatalf("%d distinct texts stored, want %d", len(got), workers*each)
+	}
+}
+
+// TestAppendRFC1123 compares the hand-written formatter with
+// time.Format(http.TimeFormat) over many instants, zones and years.
+func TestAppendRFC1123(t *testing.T) {
+	zones := []*time.Location{time.UTC, time.FixedZone("e", 5*3600+1800), time.FixedZone("w", -11*3600)}
+	times := []time.Time{{}, time.Date(999, 12, 31, 23, 59, 59, 0, time.UTC), time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC), time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(-5, 3, 1, 1, 2, 3, 0, time.UTC)}
+	for i := range 5000 {
+		times = append(times, time.Unix(int64(i)*7919*3607+int64(i%3)*86399, int64(i)*1234567))
+	}
+	for _, tm := range times {
+		for _, z := range zones {
+			tz := tm.In(z)
+			if got, want := string(appendRFC1123([]byte("x"), tz)), "x"+rfc1123(tz); got != want {
+				t.Fatalf("%v: %q, want %q", tz, got, want)
+			}
+		}
+	}
+}
+
+// TestNewUUID checks the version-4 layout and that two differ.
+func TestNewUUID(t *testing.T) {
+	re := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	a, b := newUUID(), newUUID()
+	if !re.MatchString(a) || !re.MatchString(b) || a == b {
+		t.Fatalf("%q, %q", a, b)
 	}
 }
