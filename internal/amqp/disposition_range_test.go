@@ -145,3 +145,88 @@ func TestSendOutcomesInRanges(t *testing.T) {
 	}
 	t.Logf("%d deliveries answered in %d disposition frames (%d ranges)", n, frameCount, ranges)
 }
+
+// TestSettleConfirmsInRanges: a client's settlements that arrive together go
+// to the broker as one batch and are confirmed with range dispositions for
+// consecutive completed deliveries; other outcomes (abandon, dead-letter)
+// are confirmed on their own, a settlement the client sent settled is not
+// confirmed, and every message ends where its settlement puts it.
+func TestSettleConfirmsInRanges(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, envOptions{})
+	env.queue("q", broker.QueueProperties{})
+	const n = 30
+	msgs := make([]*broker.Message, n)
+	for i := range msgs {
+		msgs[i] = &broker.Message{Body: []byte(fmt.Sprintf("m%02d", i))}
+	}
+	if _, err := env.broker.Send(env.ctx, "q", msgs); err != nil {
+		t.Fatal(err)
+	}
+	c := dialRaw(t, env.addr)
+	c.open(nil)
+	c.begin()
+	c.attach(&frames.Attach{Name: "r", Handle: 1, Role: frames.RoleReceiver, Source: &frames.Source{Address: "q"}, Target: &frames.Target{},
+		RcvSettleMode: ptr(frames.ReceiverSettleSecond)})
+	c.send(0, &frames.Flow{NextIncomingID: 0, HasNextIncomingID: true, IncomingWindow: 5000, OutgoingWindow: 5000,
+		Handle: 1, HasHandle: true, DeliveryCount: 0, HasDeliveryCount: true, LinkCredit: n, HasLinkCredit: true}, nil)
+	var ids []frames.DeliveryNumber
+	for len(ids) < n {
+		if tr, ok := c.next().(*frames.Transfer); ok && tr.HasDeliveryID {
+			ids = append(ids, tr.DeliveryID)
+		}
+	}
+	const abandon, deadLetter, presettled = 10, 20, 25
+	for i, id := range ids {
+		d := &frames.Disposition{Role: frames.RoleReceiver, First: id, State: frames.Accepted{}}
+		switch i {
+		case abandon:
+			d.State = frames.Modified{DeliveryFailed: true}
+		case deadLetter:
+			d.State = frames.Rejected{}
+		case presettled:
+			d.Settled = true
+		}
+		c.send(0, d, nil)
+	}
+	got := map[frames.DeliveryNumber]string{}
+	frameCount, ranges := 0, 0
+	for len(got) < n-1 {
+		d, ok := c.next().(*frames.Disposition)
+		if !ok {
+			continue
+		}
+		frameCount++
+		if d.Role != frames.RoleSender || !d.Settled {
+			t.Fatalf("confirmation %+v: want role sender, settled", d)
+		}
+		if d.HasLast && d.Last != d.First {
+			ranges++
+		}
+		for id := d.First; ; id++ {
+			if _, dup := got[id]; dup {
+				t.Fatalf("delivery %d confirmed twice", id)
+			}
+			got[id] = fmt.Sprintf("%T", d.State)
+			if id == d.LastID() {
+				break
+			}
+		}
+	}
+	for i, id := range ids {
+		want := "frames.Accepted"
+		switch i {
+		case abandon:
+			want = "frames.Modified"
+		case deadLetter:
+			want = "frames.Rejected"
+		case presettled:
+			want = ""
+		}
+		if got[id] != want {
+			t.Errorf("delivery %d (message %d): confirmed %q; want %q", id, i, got[id], want)
+		}
+	}
+	waitFor(t, func() bool { c := env.counts("q"); return c.Active == 1 && c.DeadLettered == 1 })
+	t.Logf("%d confirmations in %d disposition frames (%d ranges)", n-1, frameCount, ranges)
+}

@@ -48,7 +48,28 @@ type session struct {
 	completeAfterRD []*outDelivery
 	quiescing       bool            // Shutdown: no new credit, no broker receives
 	idleWaiters     []chan struct{} // closed when no client message is being stored
+	settleQ         []pendingSettle // client settlements not yet handed to the broker
+	settleTurns     int             // mux turns taken since settleQ became non-empty
 }
+
+// pendingSettle is a client's settlement of one peek-lock delivery, waiting
+// to go to the broker with the others that arrived with it.
+type pendingSettle struct {
+	id      frames.DeliveryNumber
+	path    string
+	token   broker.LockToken
+	st      broker.Settlement
+	state   frames.DeliveryState // the client's outcome
+	confirm bool                 // the client waits for our settled disposition
+}
+
+// maxSettleBatch bounds the settlements handed to the broker at once, and
+// maxSettleTurns how many other frames and events the mux handles before it
+// hands over the settlements it holds.
+const (
+	maxSettleBatch = 256
+	maxSettleTurns = 64
+)
 
 // unsettled is a peek-lock delivery waiting for the client's disposition.
 type unsettled struct {
@@ -109,6 +130,16 @@ func (s *session) run() {
 		s.wg.Wait()
 	}()
 	for {
+		if len(s.settleQ) > 0 {
+			// Once the frames that arrived together are handled (or after
+			// a bounded number of turns, under a steady stream), their
+			// settlements go to the broker as one batch.
+			if len(s.in) == 0 || s.settleTurns >= maxSettleTurns {
+				s.flushSettles()
+			} else {
+				s.settleTurns++
+			}
+		}
 		select {
 		case f := <-s.in:
 			if !s.handle(f) {
@@ -191,6 +222,7 @@ func (s *session) fail(cond frames.Condition, desc string) {
 // implicitly (§1.5). Peek-lock locks held by delivered messages stay until
 // they expire (§7.4).
 func (s *session) teardown() {
+	s.flushSettles() // settlements the client sent before it went still count
 	for h, l := range s.links {
 		l.stop()
 		delete(s.links, h)
@@ -317,28 +349,68 @@ func (s *session) onDisposition(d *frames.Disposition) {
 		delete(s.unsettled, it.id)
 	}
 	st := settlementOf(d.State)
-	state, confirm := d.State, !d.Settled
+	for _, it := range items {
+		s.settleQ = append(s.settleQ, pendingSettle{id: it.id, path: it.u.path, token: it.u.token, st: st, state: d.State, confirm: !d.Settled})
+	}
+	if len(s.settleQ) >= maxSettleBatch {
+		s.flushSettles()
+	}
+}
+
+// flushSettles hands the queued settlements to the broker as one batch
+// (broker.SettleMany: one store group per entity) on a goroutine, and
+// confirms them to the client when it asked (receiver settle mode second):
+// consecutive completed delivery-ids share one disposition.
+func (s *session) flushSettles() {
+	if len(s.settleQ) == 0 {
+		return
+	}
+	items := s.settleQ
+	s.settleQ, s.settleTurns = nil, 0
 	b := s.c.srv.cfg.Broker
 	ctx := s.c.srv.ctx
 	s.goFunc(func() {
-		type result struct {
-			id  frames.DeliveryNumber
-			err error
-		}
-		res := make([]result, len(items))
+		reqs := make([]broker.SettleRequest, len(items))
+		confirm := false
 		for i, it := range items {
-			res[i] = result{it.id, b.Settle(ctx, it.u.path, it.u.token, st)}
+			reqs[i] = broker.SettleRequest{Path: it.path, Token: it.token, Settlement: it.st}
+			confirm = confirm || it.confirm
 		}
+		errs := b.SettleMany(ctx, reqs)
 		if !confirm {
 			return
 		}
-		s.post(func() {
-			for _, r := range res {
-				s.write(&frames.Disposition{Role: frames.RoleSender, First: r.id, Settled: true,
-					State: confirmState(state, st, r.err)}, nil)
-			}
-		})
+		s.post(func() { s.confirmSettles(items, errs) })
 	})
+}
+
+// confirmSettles sends the settled dispositions of items.
+func (s *session) confirmSettles(items []pendingSettle, errs []error) {
+	var run *frames.Disposition
+	flush := func() {
+		if run != nil {
+			s.write(run, nil)
+			run = nil
+		}
+	}
+	for i, it := range items {
+		if !it.confirm {
+			continue
+		}
+		completed := errs[i] == nil && it.st.Disposition == broker.Complete
+		if completed && run != nil && run.LastID()+1 == it.id && it.id != 0 {
+			run.Last, run.HasLast = it.id, true
+			continue
+		}
+		flush()
+		d := &frames.Disposition{Role: frames.RoleSender, First: it.id, Settled: true, State: confirmState(it.state, it.st, errs[i])}
+		if completed {
+			run = d // may grow into a range
+			continue
+		}
+		s.write(d, nil)
+	}
+	flush()
 }
 
 // release puts peek-locked messages that were never delivered back, without

@@ -10,43 +10,118 @@ import (
 // unlocks. An unknown, expired or already settled token is CodeLockLost;
 // for a session message whose session lock is gone, CodeSessionLockLost.
 func (b *Broker) Settle(ctx context.Context, path string, token LockToken, s Settlement) error {
+	return b.SettleMany(ctx, []SettleRequest{{Path: path, Token: token, Settlement: s}})[0]
+}
+
+// SettleRequest is one settlement of SettleMany.
+type SettleRequest struct {
+	Path  string
+	Token LockToken
+	Settlement
+}
+
+// SettleMany is Settle for several locked messages at once, of one entity or
+// several: each entity's settlements are written as one store group, all
+// groups are submitted before any is waited for, and each request gets its
+// own answer (errs[i] for reqs[i], nil when settled). A protocol face that
+// receives many settlements together (an AMQP client completing a stream of
+// deliveries) thus pays one hand-off to the store per entity, not one per
+// message.
+func (b *Broker) SettleMany(ctx context.Context, reqs []SettleRequest) []error {
 	b.runDue()
-	e, dlq, err := b.lookup(path)
-	if err != nil {
-		return err
+	errs := make([]error, len(reqs))
+	type item struct {
+		i   int
+		dlq bool
+		en  *entry
+		rec Record
 	}
-	for k, v := range s.Properties {
+	type group struct {
+		e     *entity
+		items []item
+		ch    <-chan error
+	}
+	var groups []*group
+	for i := range reqs {
+		r := &reqs[i]
+		e, dlq, err := b.lookup(r.Path)
+		if err == nil {
+			err = validateProperties(r.Properties)
+		}
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		var g *group
+		for _, x := range groups {
+			if x.e == e {
+				g = x
+				break
+			}
+		}
+		if g == nil {
+			g = &group{e: e}
+			groups = append(groups, g)
+		}
+		g.items = append(g.items, item{i: i, dlq: dlq})
+	}
+	for _, g := range groups {
+		e := g.e
+		e.mu.Lock()
+		now := b.clock.Now()
+		var recs []Record
+		kept := g.items[:0]
+		for _, it := range g.items {
+			r := &reqs[it.i]
+			en, err := e.lockedEntryLocked(r.Token, it.dlq, now)
+			if err != nil {
+				errs[it.i] = err
+				continue
+			}
+			e.lastActivity = now
+			if r.Disposition == Release {
+				e.unlockLocked(en, now)
+				continue
+			}
+			rec, err := e.settleRecordLocked(en, r.Settlement)
+			if err != nil {
+				errs[it.i] = err
+				continue
+			}
+			e.beginSettleLocked(en)
+			it.en, it.rec = en, rec
+			recs = append(recs, rec)
+			kept = append(kept, it)
+		}
+		g.items = kept
+		if len(recs) > 0 {
+			g.ch = b.submitLocked(recs)
+		}
+		e.mu.Unlock()
+	}
+	for _, g := range groups {
+		if g.ch == nil {
+			continue
+		}
+		err := wait(g.ch)
+		e := g.e
+		e.mu.Lock()
+		now := b.clock.Now()
+		for _, it := range g.items {
+			errs[it.i] = e.settledLocked(it.en, reqs[it.i].Settlement, it.rec, err, now)
+		}
+		e.mu.Unlock()
+	}
+	return errs
+}
+
+func validateProperties(props map[string]any) error {
+	for k, v := range props {
 		if err := validatePropertyValue(k, v); err != nil {
 			return err
 		}
 	}
-	e.mu.Lock()
-	now := b.clock.Now()
-	en, err := e.lockedEntryLocked(token, dlq, now)
-	if err != nil {
-		e.mu.Unlock()
-		return err
-	}
-	e.lastActivity = now
-	if s.Disposition == Release {
-		e.unlockLocked(en, now)
-		e.mu.Unlock()
-		return nil
-	}
-	rec, err := e.settleRecordLocked(en, s)
-	if err != nil {
-		e.mu.Unlock()
-		return err
-	}
-	e.beginSettleLocked(en)
-	ch := b.submitLocked([]Record{rec})
-	e.mu.Unlock()
-
-	err = wait(ch)
-
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.settledLocked(en, s, rec, err, b.clock.Now())
+	return nil
 }
 
 // settleRecordLocked builds the record of settlement s (not Release) of

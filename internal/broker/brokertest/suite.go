@@ -55,6 +55,7 @@ func Run(t *testing.T, f Factory) {
 		{"TopicAutoDeleteOnIdle", testTopicAutoDeleteOnIdle},
 		{"Txn", testTxn},
 		{"HotBodies", testHotBodies},
+		{"SettleMany", testSettleMany},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, f) })
