@@ -2,6 +2,7 @@
 # The project's test command: installs what the tests need, then runs the
 # formatting check, go vet and every test with the race detector.
 # Usage: ./test.sh            (what CI runs)
+#        BATON_COMPARE=0 ./test.sh  (without the peer comparison smoke run at the end)
 #        BATON_SOAK=1 ./test.sh  (also the long soak/crash runs, when present)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -51,3 +52,13 @@ echo "== go test -race"
 # -race on every package: the engine, the stores, the WAL and the faces all
 # run goroutines. -p 2 matches the 2-core machines.
 go test -race -p 2 -timeout 15m ./... 2>&1 | tee /tmp/baton-test.log
+
+# The side-by-side comparison with RabbitMQ, NATS JetStream and Azurite in
+# its smoke mode (bench/compare/run.sh -smoke): a few seconds per row, no
+# timing assertions. It fails if one of Baton's own rows does not run; a peer
+# that cannot be installed or started is skipped with a message.
+# BATON_COMPARE=0 leaves it out (a quicker local run).
+if [ "${BATON_COMPARE:-1}" != 0 ]; then
+	echo "== bench/compare/run.sh -smoke"
+	bench/compare/run.sh -smoke
+fi

@@ -9,6 +9,11 @@
 #
 #   bench/compare/run.sh            # full: 2 rounds, ~20 min
 #   bench/compare/run.sh -quick     # a few seconds per row: a smoke run
+#   bench/compare/run.sh -smoke     # -quick, and fail unless every Baton row
+#                                   # ran (what ./test.sh runs in CI)
+#
+# A peer that cannot be installed or does not start is skipped with a
+# message (its rows are missing from the table); Baton's own rows never are.
 #
 # It installs what is missing: rabbitmq-server (apt-get; started here as a
 # plain process with its own RABBITMQ_* environment, never as a service),
@@ -26,11 +31,12 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-quick=0
+quick=0 smoke=0
 for a in "$@"; do
 	case $a in
 	-quick | --quick) quick=1 ;;
-	*) echo "usage: $0 [-quick]" >&2; exit 2 ;;
+	-smoke | --smoke) quick=1 smoke=1 ;;
+	*) echo "usage: $0 [-quick | -smoke]" >&2; exit 2 ;;
 	esac
 done
 if ((quick)); then
@@ -90,18 +96,33 @@ log "go build baton"
 baton="$tmp/baton"
 
 want() { [[ " $TARGETS " == *" $1 "* ]]; }
+skipped=()
+drop() { # drop TARGET WHY: leave a peer out of this run
+	local t keep=()
+	log "$1: skipped: $2"
+	skipped+=("$1 ($2)")
+	for t in $TARGETS; do [[ $t == "$1" ]] || keep+=("$t"); done
+	TARGETS="${keep[*]}"
+}
 if want rabbitmq && [ ! -x /usr/lib/rabbitmq/bin/rabbitmq-server ]; then
 	log "apt-get install rabbitmq-server"
-	as_root apt-get update -qq
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rabbitmq-server >/dev/null
+	if ! { as_root timeout 300 apt-get update -qq &&
+		as_root env DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq rabbitmq-server >/dev/null; }; then
+		drop rabbitmq "apt-get install rabbitmq-server failed"
+	fi
 fi
 if want nats-always || want nats-default; then
 	log "go install nats-server $NATS_VERSION"
-	(cd "$tmp" && GOBIN="$tmp/bin" GOFLAGS=-mod=mod go install "github.com/nats-io/nats-server/v2@$NATS_VERSION")
+	if ! (cd "$tmp" && GOBIN="$tmp/bin" GOFLAGS=-mod=mod timeout 600 go install "github.com/nats-io/nats-server/v2@$NATS_VERSION"); then
+		drop nats-always "go install nats-server failed"
+		drop nats-default "go install nats-server failed"
+	fi
 fi
 if want azurite; then
 	log "npm ci (Azurite pinned in bench/azurite/package-lock.json)"
-	(cd "$root/bench/azurite" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+	if ! (cd "$root/bench/azurite" && timeout 600 npm ci --no-audit --no-fund --loglevel=error >/dev/null); then
+		drop azurite "npm ci failed"
+	fi
 fi
 
 # ---- the machine ---------------------------------------------------------
@@ -179,12 +200,10 @@ run_baton() {
 			--ca "$data/tls/ca.pem"
 	done
 	config "$label-sdk" "the $label server, client azservicebus v1.11.0 (SendMessage per message; ReceiveMessages + CompleteMessage, peek-lock)"
-	if want azurite; then
-		for w in $(sq_workloads); do
-			run "$label" baton storagequeue "$w" "$dur" "$pid" --driver azqueue --queue-url "http://127.0.0.1:$sq/devstoreaccount1" \
-				--mgmt "http://127.0.0.1:$mgmt"
-		done
-	fi
+	for w in $(sq_workloads); do
+		run "$label" baton storagequeue "$w" "$dur" "$pid" --driver azqueue --queue-url "http://127.0.0.1:$sq/devstoreaccount1" \
+			--mgmt "http://127.0.0.1:$mgmt"
+	done
 	stop "$pid"
 }
 
@@ -201,7 +220,7 @@ run_rabbitmq() {
 	"${rmqenv[@]}" /usr/lib/rabbitmq/bin/rabbitmq-server >"$OUT/rabbitmq.log" 2>&1 &
 	launcher=$!
 	pids+=("$launcher")
-	wait_ready "$launcher" "${rmqenv[@]}" /usr/lib/rabbitmq/bin/rabbitmqctl -q await_startup
+	wait_ready "$launcher" "${rmqenv[@]}" /usr/lib/rabbitmq/bin/rabbitmqctl -q await_startup || return 1
 	pid=$(cat "$r/pid")
 	pids+=("$pid")
 	version=$("${rmqenv[@]}" /usr/lib/rabbitmq/bin/rabbitmqctl -q version 2>/dev/null || echo unknown)
@@ -242,7 +261,7 @@ run_nats() {
 	"$tmp/bin/nats-server" -c "$d/nats.conf" >"$OUT/$label.log" 2>&1 &
 	pid=$!
 	pids+=("$pid")
-	wait_ready "$pid" grep -q "Server is ready" "$OUT/$label.log"
+	wait_ready "$pid" grep -q "Server is ready" "$OUT/$label.log" || return 1
 	if [[ $variant == always ]]; then
 		dur="fsync before PubAck (sync_interval: always)"
 	else
@@ -264,7 +283,7 @@ run_azurite() {
 		--skipApiVersionCheck --silent --disableTelemetry >"$OUT/$label.log" 2>&1 &
 	pid=$!
 	pids+=("$pid")
-	wait_ready "$pid" grep -q "successfully listens" "$OUT/$label.log"
+	wait_ready "$pid" grep -q "successfully listens" "$OUT/$label.log" || return 1
 	config azurite "Azurite $("$root/bench/azurite/node_modules/.bin/azurite-queue" --version | tail -n1) (npm, node $(node --version)), azurite-queue --skipApiVersionCheck --silent --disableTelemetry, default on-disk persistence; client azqueue v1.0.0"
 	for w in $(sq_workloads); do
 		run "$label" azurite storagequeue "$w" "Azurite default: body fdatasync'd, metadata saved every 5 s (no fsync)" "$pid" \
@@ -294,9 +313,9 @@ for round in $(seq 1 "$ROUNDS"); do
 	for t in "${targets[@]}"; do
 		case $t in
 		baton-*) run_baton "${t#baton-}" ;;
-		rabbitmq) run_rabbitmq ;;
-		nats-*) run_nats "${t#nats-}" ;;
-		azurite) run_azurite ;;
+		rabbitmq) run_rabbitmq || skipped+=("rabbitmq (did not start in round $round; see $OUT/rabbitmq.log)") ;;
+		nats-*) run_nats "${t#nats-}" || skipped+=("$t (did not start in round $round; see $OUT/$t.log)") ;;
+		azurite) run_azurite || skipped+=("azurite (did not start in round $round; see $OUT/azurite.log)") ;;
 		esac
 	done
 done
@@ -319,3 +338,26 @@ echo "Results (JSON), per-row reports and server logs: $OUT"
 for f in "$OUT"/*.err; do
 	if [ -s "$f" ]; then log "errors in $f:"; cat "$f" >&2; fi
 done
+for s in "${skipped[@]}"; do log "SKIPPED: $s"; done
+
+# -smoke: every Baton row of every workload must have run.
+if ((smoke)); then
+	missing=()
+	for t in $TARGETS; do
+		[[ $t == baton-* ]] || continue
+		for w in $WORKLOADS; do
+			[ -s "$OUT/servicebus-$w-$t-r1.json" ] || missing+=("$t $w (go-amqp)")
+			if [[ $w == latency || $w == throughput ]]; then
+				[ -s "$OUT/servicebus-$w-$t-sdk-r1.json" ] || missing+=("$t $w (azservicebus)")
+			fi
+			if [[ $w == throughput || $w == backlog ]]; then
+				[ -s "$OUT/storagequeue-$w-$t-r1.json" ] || missing+=("$t $w (azqueue)")
+			fi
+		done
+	done
+	if ((${#missing[@]} > 0)); then
+		log "smoke run failed: Baton rows missing: ${missing[*]}"
+		exit 1
+	fi
+	log "smoke run: every Baton row ran"
+fi
