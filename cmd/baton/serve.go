@@ -24,6 +24,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	memory := fs.Bool("memory", false, "keep everything in memory; nothing is written to disk")
 	durability := fs.String("durability", "", "embedded store durability: fsync (default) or buffered")
 	store := fs.String("store", "", "keep messages in PostgreSQL: postgres://user:password@host:5432/database `URL` (one node per database schema)")
+	standby := fs.Bool("standby", false, "run as one of several nodes on the --store database: forward connections to the active node and take over when it goes (docs/scale-out.md)")
+	advertise := fs.String("advertise-host", "", "with --standby: the `host` other nodes use to reach this node's faces (default: each listener's host when specific, else 127.0.0.1)")
 	mgmtAddr := fs.String("mgmt-addr", "", "management API `address` (default 127.0.0.1:8088; \"off\" disables)")
 	amqpAddr := fs.String("amqp-addr", "", "Service Bus AMQP + admin HTTPS `address` (default :5672; \"off\" disables)")
 	amqpsAddr := fs.String("amqps-addr", "", "Service Bus AMQP over TLS `address` (default :5671; \"off\" disables)")
@@ -61,6 +63,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			cfg.Durability = *durability
 		case "store":
 			cfg.Store = *store
+		case "standby":
+			cfg.Standby = *standby
+		case "advertise-host":
+			cfg.AdvertiseHost = *advertise
 		case "mgmt-addr":
 			cfg.Listen.Mgmt = *mgmtAddr
 			if *mgmtAddr == "off" {
@@ -96,7 +102,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := srv.Start(ctx); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "Baton is ready.\n  store:          %s\n", srv.StoreDescription())
+	if cfg.Standby {
+		fmt.Fprintf(stdout, "Baton is listening as a standby node: it forwards connections to the active node and takes over when that one goes.\n  store:          %s\n", srv.StoreDescription())
+	} else {
+		fmt.Fprintf(stdout, "Baton is ready.\n  store:          %s\n", srv.StoreDescription())
+	}
 	if a := srv.AMQPAddr(); a != "" {
 		fmt.Fprintf(stdout, "  Service Bus:    sb://%s  (AMQP; admin API over HTTPS on the same port, CA %s)\n", a, srv.CAFile())
 		fmt.Fprintf(stdout, "    connection string: Endpoint=sb://localhost:%s;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=any;UseDevelopmentEmulator=true\n", portOf(a))

@@ -34,6 +34,14 @@ type Config struct {
 	// Store, when set, is a PostgreSQL URL: the messages are kept there
 	// instead of in DataDir (store.go).
 	Store string `json:"store,omitempty"`
+	// Standby runs this node as one of an active/standby group on the
+	// PostgreSQL Store: it binds its listeners, forwards connections to
+	// the active node and takes over when that one goes (store.go).
+	Standby bool `json:"standby,omitempty"`
+	// AdvertiseHost is the host other nodes use to reach this node's
+	// faces (standby mode; default: each listener's host when it is a
+	// specific address, else 127.0.0.1).
+	AdvertiseHost string `json:"advertiseHost,omitempty"`
 	// Listen addresses of the faces.
 	Listen Listen `json:"listen"`
 	// Log settings.
@@ -330,7 +338,8 @@ func Decode(data []byte, c *Config) error {
 }
 
 // ApplyEnv overlays BATON_* variables read through getenv:
-// BATON_DATA_DIR, BATON_MEMORY, BATON_DURABILITY, BATON_STORE, BATON_SYNC_INTERVAL,
+// BATON_DATA_DIR, BATON_MEMORY, BATON_DURABILITY, BATON_STORE, BATON_STANDBY,
+// BATON_ADVERTISE_HOST, BATON_SYNC_INTERVAL,
 // BATON_MGMT_ADDR, BATON_AMQP_ADDR, BATON_AMQPS_ADDR, BATON_QUEUE_ADDR,
 // BATON_EVENTGRID_ADDR, BATON_LOG_LEVEL, BATON_LOG_FORMAT.
 func (c *Config) ApplyEnv(getenv func(string) string) error {
@@ -349,6 +358,16 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	}
 	if v := getenv("BATON_STORE"); v != "" {
 		c.Store = v
+	}
+	if v := getenv("BATON_STANDBY"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("config: BATON_STANDBY=%q: %w", v, err)
+		}
+		c.Standby = b
+	}
+	if v := getenv("BATON_ADVERTISE_HOST"); v != "" {
+		c.AdvertiseHost = v
 	}
 	if v := getenv("BATON_SYNC_INTERVAL"); v != "" {
 		d, err := ParseDuration(v)

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 )
@@ -11,14 +12,22 @@ import (
 // DataDir (or in memory with Memory); a PostgreSQL URL keeps them in that
 // database (one Baton node at a time per database schema; see
 // docs/scale-out.md). Set it with "store" in the config file, BATON_STORE
-// or `baton serve --store`.
+// or `baton serve --store`. With it, "standby" (--standby) runs the node
+// as one of an active/standby group on that database, and "advertiseHost"
+// (--advertise-host) says where the others reach it.
 
 // PostgresStore reports whether the store is a PostgreSQL database.
 func (c *Config) PostgresStore() bool { return c.Store != "" }
 
 func (c *Config) validateStore() error {
 	if c.Store == "" {
+		if c.Standby {
+			return errors.New("standby: a standby node needs a PostgreSQL store shared with the active node (--store postgres://…)")
+		}
 		return nil
+	}
+	if _, _, err := net.SplitHostPort(c.AdvertiseHost); err == nil || strings.ContainsAny(c.AdvertiseHost, "/ []") {
+		return fmt.Errorf("advertiseHost %q: a host name or IP address, without a port or brackets", c.AdvertiseHost)
 	}
 	if c.Memory {
 		return errors.New("store: --memory and a PostgreSQL store exclude each other")

@@ -36,3 +36,29 @@ func TestStoreSetting(t *testing.T) {
 		t.Error("store with --memory accepted")
 	}
 }
+
+func TestStandbySetting(t *testing.T) {
+	c := Default()
+	if err := Decode([]byte(`{"standby": true, "advertiseHost": "10.0.0.5"}`), &c); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "needs a PostgreSQL store") {
+		t.Fatalf("standby without a PostgreSQL store: %v", err)
+	}
+	c.Store = "postgres://h/db"
+	if err := c.Validate(); err != nil || !c.Standby || c.AdvertiseHost != "10.0.0.5" {
+		t.Fatalf("standby with a store: %+v %v", c, err)
+	}
+	for _, bad := range []string{"10.0.0.5:5672", "[::1]", "a b"} {
+		c.AdvertiseHost = bad
+		if c.Validate() == nil {
+			t.Errorf("advertiseHost %q accepted", bad)
+		}
+	}
+	c = Default()
+	if err := c.ApplyEnv(func(k string) string {
+		return map[string]string{"BATON_STANDBY": "true", "BATON_ADVERTISE_HOST": "node1", "BATON_STORE": "postgres://h/db"}[k]
+	}); err != nil || !c.Standby || c.AdvertiseHost != "node1" || c.Validate() != nil {
+		t.Fatalf("environment: %+v %v %v", c, err, c.Validate())
+	}
+}

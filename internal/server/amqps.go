@@ -43,7 +43,7 @@ func (s *Server) startAMQPS(srv *amqp.Server, admin http.Handler, tlsCfg *tls.Co
 	if addr == "" || strings.EqualFold(addr, "off") || strings.EqualFold(addr, "none") {
 		return nil
 	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := s.listen(faceAMQPS, addr)
 	if err != nil {
 		return fmt.Errorf("server: Service Bus AMQPS (TLS) listener on %s (change it with listen.amqps or BATON_AMQPS_ADDR, \"off\" disables it): %w", addr, err)
 	}
@@ -74,6 +74,9 @@ func (s *Server) startAMQPS(srv *amqp.Server, admin http.Handler, tlsCfg *tls.Co
 // AMQPSAddr returns the AMQPS listener's address ("127.0.0.1:5671"), or ""
 // when it is off.
 func (s *Server) AMQPSAddr() string {
+	if s.sb != nil {
+		return s.sb.addr(faceAMQPS)
+	}
 	if a := s.amqpsAddr.Load(); a != nil {
 		return *a
 	}

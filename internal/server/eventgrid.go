@@ -55,8 +55,8 @@ func (s *Server) startEventGrid(ctx context.Context) (err error) {
 	eg := s.cfg.EventGrid
 	var lns []net.Listener
 	var schemes []string
-	listen := func(addr, scheme string) error {
-		ln, err := net.Listen("tcp", addr)
+	listen := func(face, addr, scheme string) error {
+		ln, err := s.listen(face, addr)
 		if err != nil {
 			return fmt.Errorf("server: Event Grid listener on %s (change it with listen.eventGrid or BATON_EVENTGRID_ADDR, \"off\" disables it): %w", addr, err)
 		}
@@ -65,12 +65,12 @@ func (s *Server) startEventGrid(ctx context.Context) (err error) {
 		return nil
 	}
 	if secure != "" {
-		if err := listen(secure, "https"); err != nil {
+		if err := listen(faceEventGrid, secure, "https"); err != nil {
 			return err
 		}
 	}
 	if plain != "" {
-		if err := listen(plain, "http"); err != nil {
+		if err := listen(faceEventGridHTTP, plain, "http"); err != nil {
 			for _, ln := range lns {
 				ln.Close()
 			}
@@ -147,7 +147,7 @@ func (s *Server) startEventGrid(ctx context.Context) (err error) {
 		if err != nil {
 			return fmt.Errorf("server: Event Grid: %w", err)
 		}
-		ln, err := net.Listen("tcp", t.Listen)
+		ln, err := s.listen(faceEventGridTopic+t.Name, t.Listen)
 		if err != nil {
 			return fmt.Errorf("server: Event Grid listener of topic %s on %s: %w", t.Name, t.Listen, err)
 		}
@@ -235,6 +235,12 @@ func (s *Server) EventGridURL() string { return s.eventGridURL("https") }
 func (s *Server) EventGridHTTPURL() string { return s.eventGridURL("http") }
 
 func (s *Server) eventGridURL(scheme string) string {
+	if s.sb != nil {
+		if scheme == "https" {
+			return s.sb.url(faceEventGrid, scheme)
+		}
+		return s.sb.url(faceEventGridHTTP, scheme)
+	}
 	if s.eventGrid == nil {
 		return ""
 	}

@@ -22,7 +22,12 @@ func (s *Server) openPostgres(ctx context.Context) error {
 
 // pgStoreStats maps the PostgreSQL store's counters onto the management
 // API's: one append per group, one sync per committed transaction.
-func pgStoreStats(ps *pgstore.Store) mgmt.StoreStats {
+//
+// An owner is always the active node; with standby it is one of an
+// active/standby group (the standbys forward the management API here,
+// so the answer always comes from the active node).
+func pgStoreStats(ps *pgstore.Store, standby bool) mgmt.StoreStats {
 	st := ps.Stats()
-	return mgmt.StoreStats{Store: "postgres", Durability: "commit", Appends: st.Groups, Records: st.Records, Bytes: st.Bytes, Syncs: st.Batches}
+	return mgmt.StoreStats{Store: "postgres", Durability: "commit", Appends: st.Groups, Records: st.Records, Bytes: st.Bytes, Syncs: st.Batches,
+		Role: "active", Standby: standby, Epoch: ps.Epoch(), Node: ps.Node()}
 }

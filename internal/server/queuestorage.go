@@ -62,8 +62,8 @@ func (s *Server) startQueueStorage(ctx context.Context) (err error) {
 	}
 	f := &queueFace{}
 	s.queue = f
-	serve := func(addr, scheme string, tlsCfg *tls.Config) error {
-		ln, err := net.Listen("tcp", addr)
+	serve := func(face, addr, scheme string, tlsCfg *tls.Config) error {
+		ln, err := s.listen(face, addr)
 		if err != nil {
 			return fmt.Errorf("server: Queue Storage listener on %s (change it with listen.queueStorage or BATON_QUEUE_ADDR, \"off\" disables it): %w", addr, err)
 		}
@@ -84,7 +84,7 @@ func (s *Server) startQueueStorage(ctx context.Context) (err error) {
 		return nil
 	}
 	if plain != "" {
-		if err := serve(plain, "http", nil); err != nil {
+		if err := serve(faceQueue, plain, "http", nil); err != nil {
 			return err
 		}
 	}
@@ -96,7 +96,7 @@ func (s *Server) startQueueStorage(ctx context.Context) (err error) {
 			}
 			s.tls = b
 		}
-		if err := serve(secure, "https", s.tls.TLSConfig()); err != nil {
+		if err := serve(faceQueueHTTPS, secure, "https", s.tls.TLSConfig()); err != nil {
 			return err
 		}
 	}
@@ -127,6 +127,12 @@ func (s *Server) QueueStorageURL() string { return s.queueURL("http") }
 func (s *Server) QueueStorageHTTPSURL() string { return s.queueURL("https") }
 
 func (s *Server) queueURL(scheme string) string {
+	if s.sb != nil {
+		if scheme == "https" {
+			return s.sb.url(faceQueueHTTPS, scheme)
+		}
+		return s.sb.url(faceQueue, scheme)
+	}
 	if s.queue == nil {
 		return ""
 	}

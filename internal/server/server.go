@@ -2,6 +2,9 @@
 // the broker and every face, and owns the order of start-up and shutdown.
 // Only cmd/baton and end-to-end tests import it.
 //
+// With cfg.Standby (a PostgreSQL store only) the server first runs as a
+// standby: standby.go.
+//
 // Start-up: store → broker (recovery) → declared entities → listeners →
 // ready. Shutdown (STYLE.md §4.5): not ready → close listeners and drain
 // in-flight requests until the context ends → close the broker (wakes
@@ -58,6 +61,8 @@ type Server struct {
 
 	eventGrid *eventGridFace // Event Grid face and push workers (eventgrid.go)
 
+	sb *standby // nil unless cfg.Standby
+
 	ready    atomic.Bool
 	wg       sync.WaitGroup
 	serveErr chan error
@@ -86,15 +91,30 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 
 // Start opens the store and the broker, creates declared entities and starts
 // the listeners. On error everything opened so far is closed again.
+//
+// With cfg.Standby it binds the listeners, starts forwarding their
+// connections to the active node and returns; the node becomes active
+// when it gets the store (standby.go).
 func (s *Server) Start(ctx context.Context) (err error) {
-	start := s.clock.Now()
+	if s.cfg.Standby {
+		return s.startStandby(ctx)
+	}
 	defer func() {
 		if err != nil {
 			s.closeAll()
 		}
 	}()
-	if err := s.openStore(ctx); err != nil {
-		return err
+	return s.startActive(ctx)
+}
+
+// startActive opens the store (unless a standby already holds it), the
+// broker and the faces.
+func (s *Server) startActive(ctx context.Context) error {
+	start := s.clock.Now()
+	if s.store == nil {
+		if err := s.openStore(ctx); err != nil {
+			return err
+		}
 	}
 	var limits broker.Limits
 	if s.cfg.FromEmulator {
@@ -120,7 +140,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		return err
 	}
 	if addr := s.cfg.Listen.Mgmt; addr != "" {
-		ln, err := net.Listen("tcp", addr)
+		ln, err := s.listen(faceMgmt, addr)
 		if err != nil {
 			return fmt.Errorf("server: management API: %w", err)
 		}
@@ -205,7 +225,7 @@ func lockDir(dir string) (*os.File, error) {
 // /api/v1/stats (fsyncs per message in `baton bench`).
 func (s *Server) storeStats() mgmt.StoreStats {
 	if ps, ok := s.store.(*pgstore.Store); ok {
-		return pgStoreStats(ps)
+		return pgStoreStats(ps, s.sb != nil)
 	}
 	fs, ok := s.store.(*filestore.Store)
 	if !ok {
@@ -219,10 +239,18 @@ func (s *Server) storeStats() mgmt.StoreStats {
 func (s *Server) Broker() *broker.Broker { return s.broker }
 
 // StoreDescription says which store runs.
-func (s *Server) StoreDescription() string { return s.storeDesc }
+func (s *Server) StoreDescription() string {
+	if s.sb != nil {
+		return s.sb.desc
+	}
+	return s.storeDesc
+}
 
 // MgmtURL returns the management API's base URL, or "" when it is off.
 func (s *Server) MgmtURL() string {
+	if s.sb != nil {
+		return s.sb.url(faceMgmt, "http")
+	}
 	if s.mgmtLn == nil {
 		return ""
 	}
@@ -236,6 +264,7 @@ func (s *Server) Err() <-chan error { return s.serveErr }
 // ctx ends, then everything is closed.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.ready.Store(false)
+	s.sb.stop() // waits for a take-over in progress to end
 	if s.broker != nil {
 		s.broker.Drain() // waiting receives return now, so requests can finish
 	}

@@ -56,7 +56,7 @@ func (s *Server) startServiceBus(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := s.listen(faceAMQP, addr)
 	if err != nil {
 		return fmt.Errorf("server: Service Bus (AMQP) listener: %w", err)
 	}
@@ -189,6 +189,9 @@ func (r *sbResolver) authorize(req *amqp.AttachRequest, n amqp.Node) error {
 // AMQPAddr returns the Service Bus face's address ("127.0.0.1:5672"), or ""
 // when it is off.
 func (s *Server) AMQPAddr() string {
+	if s.sb != nil {
+		return s.sb.addr(faceAMQP)
+	}
 	if s.amqpLn == nil {
 		return ""
 	}

@@ -16,6 +16,14 @@ type StoreStats struct {
 	Records    uint64 `json:"records"`              // log records written
 	Bytes      uint64 `json:"bytes"`                // bytes written to the log
 	Syncs      uint64 `json:"syncs"`                // fdatasyncs of the log
+
+	// On the PostgreSQL store: the node's role ("active": it owns the
+	// store), whether it runs in an active/standby group, its fencing
+	// epoch and its name (docs/scale-out.md).
+	Role    string `json:"role,omitempty"`
+	Standby bool   `json:"standby,omitempty"`
+	Epoch   int64  `json:"epoch,omitempty"`
+	Node    string `json:"node,omitempty"`
 }
 
 // stats serves GET /api/v1/stats.

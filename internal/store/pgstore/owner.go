@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -105,7 +106,9 @@ func (o *Observer) Owner(ctx context.Context) (Owner, error) {
 		ep []byte
 	)
 	err := o.pool.QueryRow(ctx, `SELECT epoch, node, since, endpoints FROM baton_owner WHERE id = 1`).Scan(&w.Epoch, &w.Node, &w.Since, &ep)
-	if errors.Is(err, pgx.ErrNoRows) {
+	var pgErr *pgconn.PgError
+	if errors.Is(err, pgx.ErrNoRows) || errors.As(err, &pgErr) && (pgErr.Code == "42P01" || pgErr.Code == "42703") {
+		// No node has created the tables yet, or migrated them to version 3.
 		return Owner{}, nil
 	}
 	if err != nil {

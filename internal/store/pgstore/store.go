@@ -304,6 +304,9 @@ func (s *Store) start(ctx context.Context) error {
 // Epoch returns this node's fencing token.
 func (s *Store) Epoch() int64 { return s.epoch }
 
+// Node returns this node's name in baton_owner.
+func (s *Store) Node() string { return s.cfg.Node }
+
 // Schema returns the schema that holds the tables.
 func (s *Store) Schema() string { return s.schema }
 
