@@ -61,7 +61,8 @@ type Server struct {
 
 	eventGrid *eventGridFace // Event Grid face and push workers (eventgrid.go)
 
-	sb *standby // nil unless cfg.Standby
+	sb   *standby // nil unless cfg.Standby
+	node string   // Options.Node
 
 	ready    atomic.Bool
 	wg       sync.WaitGroup
@@ -72,6 +73,10 @@ type Server struct {
 type Options struct {
 	Logger *slog.Logger
 	Clock  clock.Clock
+	// Node names this process among the nodes of one PostgreSQL store
+	// (default host:pid; tests running several nodes in one process set
+	// it).
+	Node string
 }
 
 // New validates cfg and returns a server that is not started.
@@ -79,7 +84,7 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: opts.Logger, clock: opts.Clock, serveErr: make(chan error, 4)}
+	s := &Server{cfg: cfg, log: opts.Logger, clock: opts.Clock, node: opts.Node, serveErr: make(chan error, 4)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

@@ -201,6 +201,9 @@ func (s *Server) AMQPAddr() string {
 // CAFile returns the path of the CA certificate clients must trust for the
 // HTTPS faces, or "" when none.
 func (s *Server) CAFile() string {
+	if s.sb != nil {
+		return s.sb.caFile
+	}
 	if s.tls == nil {
 		return ""
 	}

@@ -81,12 +81,13 @@ type boundFace struct {
 
 // standby is a standby node's forwarding and take-over.
 type standby struct {
-	s     *Server
-	log   *slog.Logger
-	obs   *pgstore.Observer
-	node  string
-	desc  string
-	faces []*boundFace
+	s      *Server
+	log    *slog.Logger
+	obs    *pgstore.Observer
+	node   string
+	desc   string
+	caFile string
+	faces  []*boundFace
 
 	ctx    context.Context // ended by stop
 	cancel context.CancelFunc
@@ -133,9 +134,12 @@ func (s *Server) faceAddrs() [][2]string {
 // startStandby binds the listeners, starts forwarding and the wait for
 // the store, and returns.
 func (s *Server) startStandby(ctx context.Context) (err error) {
-	host, _ := os.Hostname()
-	sb := &standby{s: s, log: s.log.With("component", "standby"), node: host + ":" + strconv.Itoa(os.Getpid()),
-		conns: map[net.Conn]struct{}{}, done: make(chan struct{})}
+	node := s.node
+	if node == "" {
+		host, _ := os.Hostname()
+		node = host + ":" + strconv.Itoa(os.Getpid())
+	}
+	sb := &standby{s: s, log: s.log.With("component", "standby"), node: node, conns: map[net.Conn]struct{}{}, done: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			for _, f := range sb.faces {
@@ -159,6 +163,14 @@ func (s *Server) startStandby(ctx context.Context) (err error) {
 	}
 	if _, err := sb.obs.Owner(ctx); err != nil {
 		return fmt.Errorf("server: opening the PostgreSQL store: %w (database %s)", err, pgstore.Redact(s.cfg.Store))
+	}
+	if s.cfg.Listen.AMQP != "" || s.cfg.Listen.QueueStorageHTTPS != "" || s.cfg.Listen.EventGrid != "" {
+		// The certificate the faces will use (the banner names its CA).
+		b, err := s.tlsBundle()
+		if err != nil {
+			return err
+		}
+		sb.caFile = b.CAFile
 	}
 	sb.desc = fmt.Sprintf("PostgreSQL %s (standby node %s: forwards to the active node until it owns the store)", pgstore.Redact(s.cfg.Store), sb.node)
 	sb.ctx, sb.cancel = context.WithCancel(context.WithoutCancel(ctx))
@@ -210,12 +222,12 @@ func (sb *standby) run() {
 		sb.fail(fmt.Errorf("server: taking over as the active node: %w", err))
 		return
 	}
+	sb.active.Store(true)
 	ep := sb.endpoints()
 	if err := st.Publish(sb.ctx, ep); err != nil {
 		sb.fail(fmt.Errorf("server: publishing this node's endpoints: %w", err))
 		return
 	}
-	sb.active.Store(true)
 	sb.log.Info("active: this node serves; standby nodes forward to it", "epoch", st.Epoch(), "endpoints", ep,
 		"takeover", s.clock.Now().Sub(start))
 	t := s.clock.NewTimer(ownerCheckInterval)
