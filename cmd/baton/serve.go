@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/batonmq/baton/internal/config"
+	"github.com/batonmq/baton/internal/gctune"
 	"github.com/batonmq/baton/internal/server"
 )
 
@@ -95,6 +96,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	logger := newLogger(cfg.Log, stderr)
+	// Room for the garbage collector while the live heap is small (a GOGC
+	// in the environment wins): internal/gctune.
+	tuner := gctune.Start(gctune.Config{}, os.Getenv("GOGC") != "")
+	defer tuner.Stop()
 	srv, err := server.New(cfg, server.Options{Logger: logger})
 	if err != nil {
 		return err
