@@ -552,16 +552,26 @@ func (b *Broker) appProperties(m *Message) (map[string]any, error) {
 	return p, nil
 }
 
-// acceptCopiesLocked checks that s can take msgs.
+// The dead-letter reason and description Service Bus gives the copy of a
+// message without a session id that a subscription requiring sessions gets.
+const (
+	noSessionReason      = "Session id is null."
+	noSessionDescription = "Session enabled entity doesn't allow a message whose session identifier is null."
+)
+
+// acceptCopiesLocked checks that s can take msgs, and dead-letters the
+// copies a session subscription cannot hold (no session id).
 func (s *entity) acceptCopiesLocked(msgs []*Message) error {
 	if err := s.existsLocked(); err != nil {
 		return err
 	}
 	p := &s.def.Properties
 	var n int64
-	for i, m := range msgs {
+	for _, m := range msgs {
 		if p.RequiresSession && m.SessionID == "" && !m.DeadLettered {
-			return errorf(CodeInvalidArgument, "message %d has no SessionId; subscription %q requires sessions", i, s.def.Name)
+			// Service Bus accepts the send and dead-letters this copy (a
+			// queue that requires sessions refuses the send instead).
+			deadLetterUpdate(m, noSessionReason, noSessionDescription, nil).Apply(m)
 		}
 		n += m.BodySize
 	}

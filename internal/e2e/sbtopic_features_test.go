@@ -110,6 +110,28 @@ func TestSBTopicSubscriptionSessions(t *testing.T) {
 	if got := e.receiveAllFrom("workflows", "audit", 5); len(got) != 5 {
 		t.Fatalf("audit got %d", len(got))
 	}
+	// A message without a session id: the send succeeds; the session
+	// subscription dead-letters its copy with Service Bus's reason, the
+	// other subscription gets it.
+	if err := sender.SendMessage(c, &azservicebus.Message{Body: []byte("no session")}, nil); err != nil {
+		t.Fatalf("send without a session id: %v", err)
+	}
+	dlq, err := e.client.NewReceiverForSubscription("workflows", "steps", &azservicebus.ReceiverOptions{SubQueue: azservicebus.SubQueueDeadLetter})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dlq.Close(c)
+	dl, err := dlq.ReceiveMessages(c, 1, nil)
+	if err != nil || len(dl) != 1 {
+		t.Fatalf("dead-letter receive: %d, %v", len(dl), err)
+	}
+	if string(dl[0].Body) != "no session" || dl[0].DeadLetterReason == nil || *dl[0].DeadLetterReason != "Session id is null." ||
+		dl[0].DeadLetterErrorDescription == nil || *dl[0].DeadLetterErrorDescription != "Session enabled entity doesn't allow a message whose session identifier is null." {
+		t.Fatalf("dead-lettered copy: body %q reason %v description %v", dl[0].Body, dl[0].DeadLetterReason, dl[0].DeadLetterErrorDescription)
+	}
+	if got := e.receiveAllFrom("workflows", "audit", 1); len(got) != 1 || string(got[0].Body) != "no session" {
+		t.Fatalf("audit got %v", bodies(got))
+	}
 }
 
 // TestSBTopicDeadLetter: a subscription's dead-letter queue gets messages

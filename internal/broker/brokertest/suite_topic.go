@@ -230,8 +230,24 @@ func testTopicSubscriptionFeatures(t *testing.T, f Factory) {
 	WantCode(t, err, broker.CodeEntityExists)
 	_, err = env.Broker.CreateSubscription(ctx, "nope", "s", broker.QueueProperties{}, nil)
 	WantCode(t, err, broker.CodeNotFound)
-	// A message without a session id cannot go to a session subscription.
-	_, err = env.Broker.Send(ctx, "t", []*broker.Message{msg("x", nil)})
+	// A message without a session id: the send succeeds, the session
+	// subscription's copy is dead-lettered (as Service Bus does), the other
+	// subscription's is not.
+	env.Send("t", "x")
+	env.WantCounts("t/Subscriptions/sess", 0, 0, 0, 1)
+	env.WantCounts("t/Subscriptions/ttl", 1, 0, 0, 0)
+	dl := env.Receive("t/Subscriptions/sess/$DeadLetterQueue", 1, broker.ReceiveAndDelete)
+	if len(dl) != 1 || string(dl[0].Body) != "x" || dl[0].DeadLetterReason != "Session id is null." ||
+		dl[0].DeadLetterDescription != "Session enabled entity doesn't allow a message whose session identifier is null." {
+		t.Fatalf("dead-lettered copy = %+v", dl)
+	}
+	ttl := env.Receive("t/Subscriptions/ttl", 1, broker.ReceiveAndDelete)
+	if len(ttl) != 1 || string(ttl[0].Body) != "x" {
+		t.Fatalf("the other subscription's copy = %+v", ttl)
+	}
+	// A queue that requires sessions still refuses such a send.
+	env.Queue("sq", broker.QueueProperties{RequiresSession: true})
+	_, err = env.Broker.Send(ctx, "sq", []*broker.Message{msg("x", nil)})
 	WantCode(t, err, broker.CodeInvalidArgument)
 	a := msg("a", nil)
 	a.SessionID, a.MessageID = "s1", "dup"
