@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -151,14 +153,33 @@ func TestPGHA(t *testing.T) {
 			led.receiveLoop(rctx, name, client, lock)
 		}()
 	}
-	receive("B1", b)
-	receive("C1", c)
-	receive("C2", c)
-	holdB := b.client(t)
-	holder, err := holdB.NewReceiverForQueue("work", nil)
+	// First a receiver on B takes a few messages (it is the only one yet)
+	// and keeps their locks until B is killed.
+	holder, err := b.client(t).NewReceiverForQueue("work", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	firstSender, err := clientA.NewSender("work", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		id := fmt.Sprintf("p1-held-%d", i)
+		if err := firstSender.SendMessage(tctx, &azservicebus.Message{MessageID: &id, Body: []byte(id)}, nil); err != nil {
+			t.Fatal(err)
+		}
+		led.acked(id)
+	}
+	held, err := holder.ReceiveMessages(tctx, 5, nil)
+	if err != nil || len(held) == 0 {
+		t.Fatalf("holding receiver on B: %v, %v", held, err)
+	}
+	for _, m := range held {
+		led.record("B-hold", m, lock, false)
+	}
+	receive("B1", b)
+	receive("C1", c)
+	receive("C2", c)
 	const phase1 = 200
 	var swg sync.WaitGroup
 	for w := range 2 {
@@ -178,13 +199,6 @@ func TestPGHA(t *testing.T) {
 				led.acked(id)
 			}
 		}()
-	}
-	held, err := holder.ReceiveMessages(tctx, 5, nil)
-	if err != nil || len(held) == 0 {
-		t.Fatalf("holding receiver on B: %v, %v", held, err)
-	}
-	for _, m := range held {
-		led.record("B-hold", m, lock, false)
 	}
 	eventually("half of phase 1 completed", func() bool { return led.completedCount() >= phase1/2 })
 	// kill -9 of a forwarding node: its receivers' locks stay on A and
@@ -560,4 +574,28 @@ func overlaps(id string, rs []receipt, killStart, killDone time.Time) (errs []er
 		}
 	}
 	return errs
+}
+
+// TestPGHAStandbyErrors: --standby without a PostgreSQL store is refused,
+// and a standby whose database cannot be reached at start exits non-zero
+// with a clear error that does not show the password.
+func TestPGHAStandbyErrors(t *testing.T) {
+	dir := t.TempDir()
+	off := []string{"--data-dir", dir, "--mgmt-addr", "127.0.0.1:0", "--amqp-addr", "off", "--amqps-addr", "off", "--queue-addr", "off", "--eventgrid-addr", "off"}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--standby"}, "needs a PostgreSQL store"},
+		{[]string{"--standby", "--store", "postgres://baton:s3cret@/baton?host=" + filepath.Join(dir, "nosocket")}, "PostgreSQL store"},
+	} {
+		cmd := exec.Command(binary, append(append([]string{"serve"}, c.args...), off...)...)
+		out, err := cmd.CombinedOutput()
+		if err == nil || cmd.ProcessState.ExitCode() == 0 {
+			t.Fatalf("baton serve %v started:\n%s", c.args, out)
+		}
+		if s := string(out); !strings.Contains(s, c.want) || strings.Contains(s, "s3cret") {
+			t.Fatalf("baton serve %v: unclear error (or the password shown):\n%s", c.args, s)
+		}
+	}
 }
