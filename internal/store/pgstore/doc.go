@@ -15,6 +15,15 @@
 // replaced can no longer write. docs/scale-out.md says what a multi-node
 // design needs.
 //
+// # Active/standby
+//
+// With Config.WaitOwner, Open waits for the owner lock for as long as its
+// context allows (a standby node, `baton serve --standby`) and takes the
+// store over the moment the owner's session ends. The owner publishes
+// where its faces can be reached (Store.Publish, baton_owner.endpoints);
+// an Observer reads it, so standby nodes can forward their clients to the
+// owner; Store.Fenced reports that another node has taken over (owner.go).
+//
 // # Writes
 //
 // Submit encodes the group (blobs in codec.go) on the caller's goroutine
@@ -35,7 +44,7 @@
 // number), baton_message (fixed fields, settlement fields, body),
 // baton_session, baton_dedup, baton_removed (removals whose rows are kept
 // a few seconds for receive-and-delete body reads) and baton_owner (the
-// fencing epoch). docs/format/pgstore.md documents tables and blobs.
+// fencing epoch and the owner's endpoints). docs/format/pgstore.md documents tables and blobs.
 //
 // # Bodies
 //
