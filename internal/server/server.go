@@ -61,8 +61,9 @@ type Server struct {
 
 	eventGrid *eventGridFace // Event Grid face and push workers (eventgrid.go)
 
-	sb   *standby // nil unless cfg.Standby
-	node string   // Options.Node
+	sb         *standby      // nil unless cfg.Standby
+	node       string        // Options.Node
+	ownerLease time.Duration // standby.go's ownerLease unless set (tests)
 
 	ready    atomic.Bool
 	wg       sync.WaitGroup

@@ -54,6 +54,12 @@ const (
 	// forwardDialTimeout bounds reading the active node's endpoint and
 	// dialling it.
 	forwardDialTimeout = 5 * time.Second
+	// ownerLease: an active node that cannot confirm for this long that it
+	// still owns the store stops. PostgreSQL ends the session of a node it
+	// cannot reach (releasing its lock to a standby) only after its TCP
+	// keepalives fail, about 25 s (pgstore), so a node cut off from the
+	// database stops serving before another can take over.
+	ownerLease = 10 * time.Second
 )
 
 // errTakenOver is the active node's fatal error when another node owns
@@ -230,6 +236,11 @@ func (sb *standby) run() {
 	}
 	sb.log.Info("active: this node serves; standby nodes forward to it", "epoch", st.Epoch(), "endpoints", ep,
 		"takeover", s.clock.Now().Sub(start))
+	lease := sb.s.ownerLease
+	if lease <= 0 {
+		lease = ownerLease
+	}
+	confirmed := s.clock.Now()
 	t := s.clock.NewTimer(ownerCheckInterval)
 	defer t.Stop()
 	for {
@@ -240,13 +251,22 @@ func (sb *standby) run() {
 			sb.fail(errTakenOver)
 			return
 		case <-t.C():
-			ctx, cancel := context.WithTimeout(sb.ctx, forwardDialTimeout)
+			ctx, cancel := context.WithTimeout(sb.ctx, min(forwardDialTimeout, lease/2))
 			w, err := sb.obs.Owner(ctx)
 			cancel()
-			if err == nil && w.Epoch != st.Epoch() {
+			switch {
+			case err == nil && w.Epoch != st.Epoch():
 				sb.log.Error("active: the store has a newer owner", "node", w.Node, "epoch", w.Epoch, "mine", st.Epoch())
 				sb.fail(errTakenOver)
 				return
+			case err == nil:
+				confirmed = s.clock.Now()
+			case s.clock.Now().Sub(confirmed) >= lease:
+				sb.fail(fmt.Errorf("server: the database has not answered for %v: this node cannot tell whether another one has taken the store over, so it stops (its supervisor should start it again as a standby): %w",
+					lease, err))
+				return
+			default:
+				sb.log.Warn("active: cannot check the store's owner", "err", err)
 			}
 			t.Reset(ownerCheckInterval)
 		}

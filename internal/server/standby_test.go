@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -142,4 +143,35 @@ func TestAdvertiseHost(t *testing.T) {
 			t.Errorf("advertiseHost(%q, %q) = %q; want %q", c.configured, c.addr, got, c.want)
 		}
 	}
+}
+
+// TestStandbyLosesDatabase: an active node that cannot reach the database
+// for its owner lease stops, since a standby may take the store over once
+// PostgreSQL gives up on it.
+func TestStandbyLosesDatabase(t *testing.T) {
+	pg := pgtest.Require(t, pgtest.Options{})
+	cfg := config.Default()
+	cfg.DataDir, cfg.Store, cfg.Standby = t.TempDir(), pg.SchemaURL(t), true
+	cfg.Listen = config.Listen{Mgmt: "127.0.0.1:0"}
+	s, err := New(cfg, Options{Node: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.ownerLease = time.Second
+	if err := s.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for s.Role() != "active" {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := pg.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	err = <-s.Err()
+	if err == nil || !strings.Contains(err.Error(), "cannot tell whether another one has taken the store over") {
+		t.Fatalf("error after losing the database: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_ = s.Shutdown(ctx) // the store cannot say goodbye to a stopped database
 }
