@@ -2,9 +2,13 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -26,10 +30,13 @@ func TestStandby(t *testing.T) {
 	pg := pgtest.Require(t, pgtest.Options{})
 	url := pg.SchemaURL(t)
 	ctx := t.Context()
+	// One data directory for all: the same development CA, as a group
+	// needs the same certificate on every node (TLS passes through).
+	data := t.TempDir()
 	node := func(name string) *Server {
 		cfg := config.Default()
-		cfg.DataDir, cfg.Store, cfg.Standby = t.TempDir(), url, true
-		cfg.Listen = config.Listen{Mgmt: "127.0.0.1:0", AMQP: "127.0.0.1:0", AMQPS: "off"}
+		cfg.DataDir, cfg.Store, cfg.Standby = data, url, true
+		cfg.Listen = config.Listen{Mgmt: "127.0.0.1:0", AMQP: "127.0.0.1:0", AMQPS: "127.0.0.1:0"}
 		s, err := New(cfg, Options{Node: name})
 		if err != nil {
 			t.Fatal(err)
@@ -82,6 +89,25 @@ func TestStandby(t *testing.T) {
 	if _, err := conn.Read(hdr); err != nil || string(hdr[:4]) != "AMQP" {
 		t.Fatalf("AMQP header through the standby: %q %v", hdr, err)
 	}
+
+	// AMQPS through b: the TLS session is a's, end to end.
+	ca, err := os.ReadFile(a.CAFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca)
+	tc, err := tls.Dial("tcp", b.AMQPSAddr(), &tls.Config{RootCAs: pool, ServerName: "localhost"})
+	if err != nil {
+		t.Fatalf("TLS through the standby: %v", err)
+	}
+	if _, err := tc.Write([]byte("AMQP\x03\x01\x00\x00")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(tc, hdr); err != nil || string(hdr[:4]) != "AMQP" {
+		t.Fatalf("AMQP header over TLS through the standby: %q %v", hdr, err)
+	}
+	tc.Close()
 
 	// a stops: b takes over on the listeners it holds; the forwarded
 	// connection ends with a.
