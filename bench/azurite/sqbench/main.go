@@ -67,15 +67,19 @@ type OpStats struct {
 
 // Result is one workload's outcome.
 type Result struct {
-	Workload     string    `json:"workload"`
-	Seconds      float64   `json:"seconds"` // measured window
-	Msgs         int       `json:"msgs"`    // messages put, received+deleted, or peeked
-	MsgsPerS     float64   `json:"msgsPerSec"`
-	Ops          []OpStats `json:"ops"`
-	ServerCores  float64   `json:"serverCores,omitempty"` // CPU of --pid during the window, in cores
-	ClientCores  float64   `json:"clientCores"`           // CPU of this process during the window
-	QueueAtStart int       `json:"queueAtStart,omitempty"`
-	Note         string    `json:"note,omitempty"`
+	Workload    string    `json:"workload"`
+	Seconds     float64   `json:"seconds"` // measured window
+	Msgs        int       `json:"msgs"`    // messages put, received+deleted, or peeked
+	MsgsPerS    float64   `json:"msgsPerSec"`
+	Ops         []OpStats `json:"ops"`
+	ServerCores float64   `json:"serverCores,omitempty"` // CPU of --pid during the window, in cores
+	ClientCores float64   `json:"clientCores"`           // CPU of this process during the window
+	// OtherCores is the CPU the rest of the machine used during the window
+	// (all busy time from /proc/stat minus server and client): what else
+	// competed for the cores.
+	OtherCores   float64 `json:"otherCores,omitempty"`
+	QueueAtStart int     `json:"queueAtStart,omitempty"`
+	Note         string  `json:"note,omitempty"`
 }
 
 // Report is what --json writes and --compare reads.
@@ -355,10 +359,13 @@ func measure(o options, name string, ops []string, fn func(w int, rec *recorder)
 	var dry atomic.Int64 // unix nanos of the first "ran dry", 0 if never
 	recs := make([]*recorder, o.concurrency)
 	var wg sync.WaitGroup
-	var cpu0Server, cpu0Client, cpu1Server, cpu1Client time.Duration
-	t0 := time.AfterFunc(o.warmup, func() { cpu0Server, cpu0Client = procCPU(o.pid), selfCPU() })
+	var cpu0Server, cpu0Client, cpu1Server, cpu1Client, cpu0Machine, cpu1Machine time.Duration
+	t0 := time.AfterFunc(o.warmup, func() { cpu0Server, cpu0Client, cpu0Machine = procCPU(o.pid), selfCPU(), machineCPU() })
 	done := make(chan struct{})
-	t1 := time.AfterFunc(o.warmup+o.duration, func() { cpu1Server, cpu1Client = procCPU(o.pid), selfCPU(); close(done) })
+	t1 := time.AfterFunc(o.warmup+o.duration, func() {
+		cpu1Server, cpu1Client, cpu1Machine = procCPU(o.pid), selfCPU(), machineCPU()
+		close(done)
+	})
 	for w := range o.concurrency {
 		rec := &recorder{from: mStart, to: end, dry: &dry, lat: map[string][]time.Duration{}, errs: map[string]int{}}
 		recs[w] = rec
@@ -375,7 +382,7 @@ func measure(o options, name string, ops []string, fn func(w int, rec *recorder)
 	if d := dry.Load(); d != 0 && time.Unix(0, d).Before(end) {
 		winEnd = time.Unix(0, d)
 		if t1.Stop() {
-			cpu1Server, cpu1Client = procCPU(o.pid), selfCPU()
+			cpu1Server, cpu1Client, cpu1Machine = procCPU(o.pid), selfCPU(), machineCPU()
 		} else {
 			<-done
 		}
@@ -412,6 +419,9 @@ func measure(o options, name string, ops []string, fn func(w int, rec *recorder)
 	}
 	if cpu0Client > 0 {
 		res.ClientCores = (cpu1Client - cpu0Client).Seconds() / secs
+	}
+	if cpu0Machine > 0 {
+		res.OtherCores = max(0, (cpu1Machine-cpu0Machine).Seconds()/secs-res.ServerCores-res.ClientCores)
 	}
 	// The workload's own calls in order (even with no call completed in the
 	// window), then anything else.
@@ -490,6 +500,26 @@ func procCPU(pid int) time.Duration {
 	return time.Duration(u+st) * 10 * time.Millisecond
 }
 
+// machineCPU is the busy time of all CPUs (user, nice, system, irq,
+// softirq, steal) from /proc/stat (0 if unknown).
+func machineCPU() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0
+	}
+	var busy int64
+	for _, i := range []int{1, 2, 3, 6, 7, 8} { // user nice system irq softirq steal
+		v, _ := strconv.ParseInt(f[i], 10, 64)
+		busy += v
+	}
+	return time.Duration(busy) * 10 * time.Millisecond
+}
+
 func selfCPU() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
@@ -501,19 +531,19 @@ func selfCPU() time.Duration {
 func printReport(w io.Writer, r *Report) {
 	fmt.Fprintf(w, "\n%s  (%s)  concurrency %d, %d-byte messages, warm-up %s, measured %s per workload\n\n",
 		r.Label, r.URL, r.Concurrency, r.Size, r.Warmup, r.Duration)
-	fmt.Fprintln(w, "| Workload | msgs/s | Op | calls/s | p50 | p99 | max | errors | server CPU | client CPU |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| Workload | msgs/s | Op | calls/s | p50 | p99 | max | errors | server CPU | client CPU | other CPU |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, res := range r.Results {
 		for i, op := range res.Ops {
-			wl, rate, srv, cli := "", "", "", ""
+			wl, rate, srv, cli, oth := "", "", "", "", ""
 			if i == 0 {
-				wl, rate, srv, cli = res.Workload, fmt.Sprintf("%.0f", res.MsgsPerS), cores(res.ServerCores), cores(res.ClientCores)
+				wl, rate, srv, cli, oth = res.Workload, fmt.Sprintf("%.0f", res.MsgsPerS), cores(res.ServerCores), cores(res.ClientCores), cores(res.OtherCores)
 			}
-			fmt.Fprintf(w, "| %s | %s | %s | %.0f | %s | %s | %s | %d | %s | %s |\n",
-				wl, rate, op.Op, op.CallsPerS, fmtMs(op.P50Ms), fmtMs(op.P99Ms), fmtMs(op.MaxMs), op.Errors, srv, cli)
+			fmt.Fprintf(w, "| %s | %s | %s | %.0f | %s | %s | %s | %d | %s | %s | %s |\n",
+				wl, rate, op.Op, op.CallsPerS, fmtMs(op.P50Ms), fmtMs(op.P99Ms), fmtMs(op.MaxMs), op.Errors, srv, cli, oth)
 		}
 		if res.Note != "" {
-			fmt.Fprintf(w, "|  | %s (%.1f s measured) |  |  |  |  |  |  |  |  |\n", res.Note, res.Seconds)
+			fmt.Fprintf(w, "|  | %s (%.1f s measured) |  |  |  |  |  |  |  |  |  |\n", res.Note, res.Seconds)
 		}
 	}
 }
@@ -562,8 +592,8 @@ func printCompare(w io.Writer, files []string) error {
 	r0 := reps[0]
 	fmt.Fprintf(w, "\nazqueue v1.0.0 client, concurrency %d, %d-byte messages, warm-up %s, measured %s per workload; ratios are msgs/s ÷ %s\n\n",
 		r0.Concurrency, r0.Size, r0.Warmup, r0.Duration, base.Label)
-	fmt.Fprintf(w, "| Workload | Target | Durability | queue depth at start | msgs/s | × %s | Op | calls/s | p50 | p99 | server CPU (cores) | errors |\n", base.Label)
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintf(w, "| Workload | Target | Durability | queue depth at start | msgs/s | × %s | Op | calls/s | p50 | p99 | server CPU (cores) | client CPU | other CPU | errors |\n", base.Label)
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	order := []string{"put", "get", "peek"}
 	seen := map[string]bool{"put": true, "get": true, "peek": true}
 	for _, r := range reps {
@@ -585,18 +615,19 @@ func printCompare(w io.Writer, files []string) error {
 					ratio = fmt.Sprintf("%.1f×", res.MsgsPerS/b)
 				}
 				for i, op := range res.Ops {
-					a, b, c, q, d, e, g := "", "", "", "", "", "", ""
+					a, b, c, q, d, e, g, cl, ot := "", "", "", "", "", "", "", "", ""
 					if i == 0 {
 						a, b, c, d, e, g = wl, r.Label, r.Durability, fmt.Sprintf("%.0f", res.MsgsPerS), ratio, cores(res.ServerCores)
+						cl, ot = cores(res.ClientCores), cores(res.OtherCores)
 						if res.QueueAtStart > 0 {
 							q = strconv.Itoa(res.QueueAtStart)
 						}
 					}
-					fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %.0f | %s | %s | %s | %d |\n",
-						a, b, c, q, d, e, op.Op, op.CallsPerS, fmtMs(op.P50Ms), fmtMs(op.P99Ms), g, op.Errors)
+					fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %.0f | %s | %s | %s | %s | %s | %d |\n",
+						a, b, c, q, d, e, op.Op, op.CallsPerS, fmtMs(op.P50Ms), fmtMs(op.P99Ms), g, cl, ot, op.Errors)
 				}
 				if res.Note != "" {
-					fmt.Fprintf(w, "|  | %s |  |  | %s (%.1f s measured) |  |  |  |  |  |  |  |\n", r.Label, res.Note, res.Seconds)
+					fmt.Fprintf(w, "|  | %s |  |  | %s (%.1f s measured) |  |  |  |  |  |  |  |  |  |\n", r.Label, res.Note, res.Seconds)
 				}
 			}
 		}
