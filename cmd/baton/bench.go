@@ -42,6 +42,7 @@ func runBenchDisk(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	duration := fs.Duration("duration", 3*time.Second, "how long to measure")
 	size := fs.Int("write-size", 1024, "bytes written before each fdatasync")
 	overwrite := fs.Bool("overwrite", false, "rewrite already written blocks (cheaper syncs) instead of fresh preallocated extents as the WAL does")
+	senders := fs.Int("senders", 64, "then run a closed loop of this many senders over a minimal group commit for the same duration (0: skip)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -53,5 +54,17 @@ func runBenchDisk(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	res.Report(stdout)
+	if *senders <= 0 {
+		return nil
+	}
+	loop, err := diskbench.ClosedLoop(ctx, diskbench.LoopConfig{Dir: *dir, Duration: *duration, Senders: *senders, MessageSize: *size})
+	if err != nil {
+		return err
+	}
+	loop.Report(stdout)
+	if c := res.GroupCommitCeiling(*senders); c > 0 {
+		fmt.Fprintf(stdout, "  = %.0f%% of the %d-per-sync ceiling above (a closed loop alternates two groups of about n/2; docs/perf.md)\n",
+			100*loop.MsgsPerSecond()/c, *senders)
+	}
 	return nil
 }
