@@ -73,14 +73,9 @@ func (r *LoopResult) Report(w io.Writer) {
 // ClosedLoop runs the closed-loop measurement described above and removes
 // its file.
 func ClosedLoop(ctx context.Context, cfg LoopConfig) (*LoopResult, error) {
-	if cfg.Dir == "" {
-		return nil, fmt.Errorf("diskbench: no directory")
-	}
-	if cfg.FS == nil {
-		cfg.FS = vfs.OS{}
-	}
-	if cfg.Clock == nil {
-		cfg.Clock = clock.Real{}
+	var err error
+	if cfg.FS, cfg.Clock, err = prepare(cfg.FS, cfg.Clock, cfg.Dir); err != nil {
+		return nil, err
 	}
 	if cfg.Senders <= 0 {
 		cfg.Senders = 64
@@ -96,9 +91,6 @@ func ClosedLoop(ctx context.Context, cfg LoopConfig) (*LoopResult, error) {
 	}
 	if int64(cfg.Senders*cfg.MessageSize) > cfg.FileSize {
 		return nil, fmt.Errorf("diskbench: %d senders of %d B do not fit a %d-byte file", cfg.Senders, cfg.MessageSize, cfg.FileSize)
-	}
-	if err := cfg.FS.MkdirAll(cfg.Dir, 0o755); err != nil {
-		return nil, fmt.Errorf("diskbench: %w", err)
 	}
 	name := filepath.Join(cfg.Dir, "baton-diskbench-loop.tmp")
 	f, err := zeroedFile(cfg, name)

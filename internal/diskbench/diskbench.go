@@ -75,14 +75,9 @@ func (r *Result) GroupCommitCeiling(n int) float64 {
 // Run writes and fdatasyncs a file in cfg.Dir until the duration or the
 // sync count is reached, then removes the file.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
-	if cfg.Dir == "" {
-		return nil, fmt.Errorf("diskbench: no directory")
-	}
-	if cfg.FS == nil {
-		cfg.FS = vfs.OS{}
-	}
-	if cfg.Clock == nil {
-		cfg.Clock = clock.Real{}
+	var err error
+	if cfg.FS, cfg.Clock, err = prepare(cfg.FS, cfg.Clock, cfg.Dir); err != nil {
+		return nil, err
 	}
 	if cfg.WriteSize <= 0 {
 		cfg.WriteSize = 1024
@@ -95,9 +90,6 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	if cfg.FileSize <= 0 {
 		cfg.FileSize = 64 << 20
-	}
-	if err := cfg.FS.MkdirAll(cfg.Dir, 0o755); err != nil {
-		return nil, fmt.Errorf("diskbench: %w", err)
 	}
 	name := filepath.Join(cfg.Dir, "baton-diskbench.tmp")
 	f, err := freshFile(cfg, name, nil)
@@ -142,6 +134,24 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res.Elapsed = cfg.Clock.Now().Sub(start)
 	slices.Sort(res.Latencies)
 	return res, nil
+}
+
+// prepare checks the directory, creates it and fills in the default
+// filesystem and clock.
+func prepare(fs vfs.FS, clk clock.Clock, dir string) (vfs.FS, clock.Clock, error) {
+	if dir == "" {
+		return nil, nil, fmt.Errorf("diskbench: no directory")
+	}
+	if fs == nil {
+		fs = vfs.OS{}
+	}
+	if clk == nil {
+		clk = clock.Real{}
+	}
+	if err := fs.MkdirAll(dir, 0o755); err != nil {
+		return nil, nil, fmt.Errorf("diskbench: %w", err)
+	}
+	return fs, clk, nil
 }
 
 // freshFile closes old (if any) and creates name anew, preallocated and
