@@ -233,12 +233,12 @@ func TestPGHA(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var acked2 sync.WaitGroup
-	acked2.Add(1)
-	var ackedOnce sync.Once
+	third := make(chan struct{}) // a third of phase 2 acknowledged, or the sender gave up
+	var thirdOnce sync.Once
 	swg.Add(1)
 	go func() {
 		defer swg.Done()
+		defer thirdOnce.Do(func() { close(third) })
 		attempt := 0
 		for i := 0; i < phase2; {
 			attempt++
@@ -253,11 +253,14 @@ func TestPGHA(t *testing.T) {
 			}
 			led.acked(id)
 			if i++; i == phase2/3 {
-				ackedOnce.Do(acked2.Done)
+				thirdOnce.Do(func() { close(third) })
 			}
 		}
 	}()
-	acked2.Wait()
+	<-third
+	if t.Failed() {
+		t.FailNow()
+	}
 	schedSender, err := clientA.NewSender("work", nil)
 	if err != nil {
 		t.Fatal(err)
