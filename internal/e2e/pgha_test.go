@@ -25,8 +25,9 @@ import (
 // schema (active/standby with connection forwarding, docs/scale-out.md).
 // The first becomes active; the others forward every connection to it.
 // Senders (the official Go SDK) on node A, competing peek-lock receivers
-// on B and C, a session receiver on B; then kill -9 of the forwarding node
-// B while one of its receivers holds locks, and kill -9 of the active node
+// on B and C, session receivers on B and C taking turns; then kill -9 of
+// the forwarding node B while one of its receivers holds locks, and kill
+// -9 of the active node
 // A while a sender and receivers on C run and a scheduled message waits.
 // Checked: every acknowledged send is delivered, and the queue ends empty
 // (every message completed; a completion whose answer died with node B
@@ -97,7 +98,10 @@ func TestPGHA(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Sessions: sent through A, received in order through B.
+	// Sessions: sent through A; received by a session receiver on B and
+	// one on C taking turns, each accepting the next available session,
+	// taking up to 5 of its messages and releasing it: every session's
+	// messages arrive in order across the two nodes.
 	clientA := a.client(t)
 	sessSender, err := clientA.NewSender("sess", nil)
 	if err != nil {
@@ -105,39 +109,46 @@ func TestPGHA(t *testing.T) {
 	}
 	const sessions, perSession = 3, 20
 	for i := range perSession {
-		var batch []*azservicebus.Message
 		for s := range sessions {
-			batch = append(batch, &azservicebus.Message{SessionID: to.Ptr("s" + strconv.Itoa(s)), Body: []byte(strconv.Itoa(i))})
-		}
-		for _, m := range batch {
+			m := &azservicebus.Message{SessionID: to.Ptr("s" + strconv.Itoa(s)), Body: []byte(strconv.Itoa(i))}
 			if err := sessSender.SendMessage(tctx, m, nil); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
 	clientB := b.client(t)
-	for s := range sessions {
-		sr, err := clientB.AcceptSessionForQueue(tctx, "sess", "s"+strconv.Itoa(s), nil)
-		if err != nil {
-			t.Fatal(err)
+	sessionClients := []*azservicebus.Client{clientB, c.client(t)}
+	next := map[string]int{} // session → the message due next
+	byNode := [2]int{}
+	for turn, got := 0, 0; got < sessions*perSession; turn++ {
+		if tctx.Err() != nil {
+			t.Fatalf("sessions: %d of %d received; next due %v", got, sessions*perSession, next)
 		}
-		for want := 0; want < perSession; {
-			msgs, err := sr.ReceiveMessages(tctx, perSession, nil)
-			if err != nil {
+		node := turn % 2
+		actx, cancel := context.WithTimeout(tctx, 5*time.Second)
+		sr, err := sessionClients[node].AcceptNextSessionForQueue(actx, "sess", nil)
+		cancel()
+		if err != nil {
+			continue // no session free yet: the next turn tries again
+		}
+		rctx, cancel := context.WithTimeout(tctx, 2*time.Second)
+		msgs, _ := sr.ReceiveMessages(rctx, 5, nil)
+		cancel()
+		for _, m := range msgs {
+			id := sr.SessionID()
+			if n, _ := strconv.Atoi(string(m.Body)); n != next[id] {
+				t.Fatalf("session %s through node %c: message %d where %d was due", id, 'B'+node, n, next[id])
+			}
+			if err := sr.CompleteMessage(tctx, m, nil); err != nil {
 				t.Fatal(err)
 			}
-			for _, m := range msgs {
-				if got, _ := strconv.Atoi(string(m.Body)); got != want {
-					t.Fatalf("session s%d through node B: message %d where %d was due", s, got, want)
-				}
-				if err := sr.CompleteMessage(tctx, m, nil); err != nil {
-					t.Fatal(err)
-				}
-				want++
-			}
+			next[id]++
+			got++
+			byNode[node]++
 		}
 		sr.Close(tctx)
 	}
+	t.Logf("sessions: %d messages in order, %d through B and %d through C", sessions*perSession, byNode[0], byNode[1])
 
 	// Phase 1: senders on A, competing receivers on B and C, and a
 	// receiver on B that keeps its locks until B is killed.
@@ -429,8 +440,12 @@ func (l *haLedger) receiveLoop(ctx context.Context, name string, client *azservi
 			time.Sleep(50 * time.Millisecond)
 			continue
 		}
+		failed := false
 		for _, m := range msgs {
 			r := l.record(name, m, lock, false)
+			if failed {
+				continue // not settled: it must come back
+			}
 			l.note(name, "completing "+m.MessageID)
 			// A message received on a connection that has since died
 			// cannot be settled: the SDK retries that for a minute with
@@ -442,6 +457,11 @@ func (l *haLedger) receiveLoop(ctx context.Context, name string, client *azservi
 			cancel()
 			l.note(name, fmt.Sprintf("completed %s: %v", m.MessageID, err))
 			l.settled(r, err == nil)
+			failed = err != nil // the rest of the batch is on the same (dead) link
+		}
+		if failed {
+			recv.Close(context.Background())
+			recv = nil
 		}
 	}
 	if recv != nil {
