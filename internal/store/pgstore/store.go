@@ -231,6 +231,11 @@ func (s *Store) start(ctx context.Context) error {
 	wait := s.cfg.OwnerWait.Milliseconds()
 	if s.cfg.WaitOwner {
 		wait = 0
+		// A statement_timeout set for the database or role would end the
+		// wait (the standby would only try again, noisily).
+		if _, err := conn.Exec(ctx, `SET statement_timeout = 0`); err != nil {
+			return fmt.Errorf("pgstore: %w", err)
+		}
 		s.log.Info("pgstore: waiting to own the store (standby)", "schema", s.schema)
 	}
 	if _, err := conn.Exec(ctx, fmt.Sprintf(`SET lock_timeout = %d`, wait)); err != nil {
@@ -251,6 +256,11 @@ func (s *Store) start(ctx context.Context) error {
 	}
 	if _, err := conn.Exec(ctx, `SET lock_timeout = 0`); err != nil {
 		return fmt.Errorf("pgstore: %w", err)
+	}
+	if s.cfg.WaitOwner {
+		if _, err := conn.Exec(ctx, `RESET statement_timeout`); err != nil {
+			return fmt.Errorf("pgstore: %w", err)
+		}
 	}
 	// The new epoch; the exclusive fence lock waits for the batches a
 	// previous owner has in flight (baton_fence takes it shared).
