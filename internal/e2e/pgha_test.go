@@ -2,8 +2,10 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -18,6 +20,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus"
 
 	"github.com/batonmq/baton/internal/httpapi/mgmt"
+	"github.com/batonmq/baton/internal/server"
 	"github.com/batonmq/baton/internal/store/pgstore/pgtest"
 )
 
@@ -67,6 +70,15 @@ func TestPGHA(t *testing.T) {
 	var epochA int64
 	for _, n := range []*haNode{a, b, c} {
 		epochA = n.waitActive(t, tctx, a, 0) // b and c forward the management API to a
+	}
+	for _, n := range []*haNode{b, c} {
+		if st, code := n.node(t, "/api/v1/node"); code != 200 || st.Role != "standby" || st.Active == nil || st.Active.Epoch != epochA ||
+			!strings.HasSuffix(st.Active.Node, ":"+strconv.Itoa(a.pid)) {
+			t.Fatalf("GET /api/v1/node on a standby: %d %+v", code, st)
+		}
+		if _, code := n.node(t, "/api/v1/node/active"); code != 503 {
+			t.Fatalf("GET /api/v1/node/active on a standby: %d", code)
+		}
 	}
 	nodes := []*haNode{a, b, c}
 	led := &haLedger{sent: map[string]bool{}}
@@ -292,6 +304,9 @@ func TestPGHA(t *testing.T) {
 	if epochC <= epochA {
 		t.Fatalf("epoch %d after %d", epochC, epochA)
 	}
+	if st, code := c.node(t, "/api/v1/node/active"); code != 200 || st.Role != "active" || st.Epoch != epochC {
+		t.Fatalf("GET /api/v1/node/active on the new active node: %d %+v", code, st)
+	}
 	swg.Wait()
 	t.Logf("%6.2fs phase-2 sends acknowledged", time.Since(began).Seconds())
 	if t.Failed() {
@@ -349,6 +364,23 @@ func (n *haNode) client(t *testing.T) *azservicebus.Client {
 		_ = c.Close(ctx)
 	})
 	return c
+}
+
+// node asks the node itself for its role (GET /api/v1/node…) on a
+// connection of its own.
+func (n *haNode) node(t *testing.T, path string) (server.NodeStatus, int) {
+	t.Helper()
+	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := c.Get(n.proc.mgmtURL + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st server.NodeStatus
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	return st, resp.StatusCode
 }
 
 // waitActive waits until the stats through n name active as the active

@@ -14,12 +14,17 @@ import (
 type egMgmtMux struct {
 	base http.Handler
 	eg   atomic.Pointer[http.Handler] // nil while the Event Grid face is off
+	node http.Handler                 // standby mode: GET /api/v1/node (standby.go); set before serving
 }
 
 // withEventGridMgmt wraps the management API handler.
 func withEventGridMgmt(base http.Handler) http.Handler { return &egMgmtMux{base: base} }
 
 func (m *egMgmtMux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if m.node != nil && isNodePath(r.URL.Path) {
+		m.node.ServeHTTP(w, r)
+		return
+	}
 	if eventgrid.IsManagementPath(r.URL.Path) {
 		if h := m.eg.Load(); h != nil {
 			(*h).ServeHTTP(w, r)

@@ -151,8 +151,12 @@ func (s *Server) startActive(ctx context.Context) error {
 			return fmt.Errorf("server: management API: %w", err)
 		}
 		s.mgmtLn = ln
+		h := withEventGridMgmt(mgmt.New(mgmt.Config{Broker: b, Logger: s.log.With("component", "mgmt"), Ready: s.ready.Load, StoreStats: s.storeStats}))
+		if s.sb != nil {
+			h.(*egMgmtMux).node = http.HandlerFunc(s.sb.serveNode)
+		}
 		s.mgmtSrv = &http.Server{
-			Handler:           withEventGridMgmt(mgmt.New(mgmt.Config{Broker: b, Logger: s.log.With("component", "mgmt"), Ready: s.ready.Load, StoreStats: s.storeStats})),
+			Handler:           h,
 			ReadHeaderTimeout: 10 * time.Second,
 			ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		}

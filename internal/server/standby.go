@@ -103,6 +103,7 @@ type standby struct {
 	stopOnce  sync.Once
 	loops     sync.WaitGroup // accept loops
 	active    atomic.Bool
+	epoch     atomic.Int64 // this node's epoch once it owns the store
 	forwarded atomic.Uint64
 
 	mu     sync.Mutex
@@ -219,6 +220,7 @@ func (sb *standby) run() {
 		}
 	}
 	start := s.clock.Now()
+	sb.epoch.Store(st.Epoch())
 	sb.log.Info("standby: this node owns the store now; loading it and starting the faces", "epoch", st.Epoch())
 	sb.stopForwarding() // the listeners stay bound: new connections wait in their backlogs
 	s.store = st
@@ -407,6 +409,14 @@ func (sb *standby) untrack(c net.Conn) {
 func (sb *standby) forward(face string, c net.Conn) {
 	defer sb.wg.Done()
 	defer sb.untrack(c)
+	var from io.Reader = c
+	if face == faceMgmt {
+		br := sb.sniffNode(c) // GET /api/v1/node is this node's to answer
+		if br == nil {
+			return
+		}
+		from = br
+	}
 	ctx, cancel := context.WithTimeout(sb.ctx, forwardDialTimeout)
 	defer cancel()
 	w, err := sb.obs.Owner(ctx)
@@ -435,7 +445,7 @@ func (sb *standby) forward(face string, c net.Conn) {
 	sb.wg.Add(1) // this goroutine holds a count: Add cannot race with stop's Wait
 	go func() {
 		defer sb.wg.Done()
-		if _, err := io.Copy(up, c); err == nil {
+		if _, err := io.Copy(up, from); err == nil {
 			_ = up.(*net.TCPConn).CloseWrite() // the client is done sending; let the answer finish
 		} else {
 			up.Close()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -77,6 +78,17 @@ func TestStandby(t *testing.T) {
 		t.Fatalf("b's role %q", b.Role())
 	}
 	epochA := waitActive(a, b, "a") // through b's management port
+	// GET /api/v1/node is each node's own answer.
+	if st, code := nodeGet(t, b, nodePath); code != 200 || st.Role != "standby" || st.Node != "b" || st.Active == nil ||
+		st.Active.Node != "a" || st.Active.Epoch != epochA || st.Active.Endpoints[faceAMQP] != a.AMQPAddr() {
+		t.Fatalf("b's node status: %d %+v", code, st)
+	}
+	if st, code := nodeGet(t, b, nodeActivePath); code != 503 || st.Role != "standby" {
+		t.Fatalf("b's active check: %d %+v", code, st)
+	}
+	if st, code := nodeGet(t, a, nodeActivePath); code != 200 || st.Role != "active" || st.Node != "a" || st.Epoch != epochA {
+		t.Fatalf("a's active check: %d %+v", code, st)
+	}
 	// The AMQP face is forwarded too: the bytes a client sends reach a.
 	conn, err := net.Dial("tcp", b.AMQPAddr())
 	if err != nil {
@@ -125,6 +137,9 @@ func TestStandby(t *testing.T) {
 	epochB := waitActive(b, b, "b")
 	if epochB != epochA+1 || b.Role() != "active" {
 		t.Fatalf("epochs %d then %d; role %q", epochA, epochB, b.Role())
+	}
+	if st, code := nodeGet(t, b, nodeActivePath); code != 200 || st.Role != "active" || st.Epoch != epochB {
+		t.Fatalf("b's active check after the take-over: %d %+v", code, st)
 	}
 	if _, err := (&http.Client{}).Get(a.MgmtURL() + "/healthz"); err == nil {
 		t.Fatal("the stopped node still answers")
@@ -200,4 +215,22 @@ func TestStandbyLosesDatabase(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	_ = s.Shutdown(ctx) // the store cannot say goodbye to a stopped database
+}
+
+// nodeGet asks a node for its own status on a connection of its own (a
+// connection a standby forwarded carries its later requests to the
+// active node).
+func nodeGet(t *testing.T, s *Server, path string) (NodeStatus, int) {
+	t.Helper()
+	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := c.Get(s.MgmtURL() + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st NodeStatus
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	return st, resp.StatusCode
 }
