@@ -10,7 +10,12 @@
 # WORKLOADS (peek,put,get), TARGETS ("baton-fsync baton-buffered azurite"),
 # GET_PRELOAD (10000: the get workload drains what put left, topped up to
 # this), PEEK_PRELOAD (1000),
-# OUT (directory for the JSON reports and logs; a temp dir by default).
+# OUT (directory for the JSON reports and logs; a temp dir by default),
+# BASELINE (a commit: also build baton at that commit, extracted with git
+# archive, and run it as the targets baseline-fsync and baseline-buffered,
+# which then join the default TARGETS — before/after in one run).
+#
+#   BASELINE=5dec406 WORKLOADS=put bench/azurite/run.sh
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -20,7 +25,12 @@ WARMUP=${WARMUP:-2s}
 CONCURRENCY=${CONCURRENCY:-16}
 SIZE=${SIZE:-1024}
 WORKLOADS=${WORKLOADS:-peek,put,get}
-TARGETS=${TARGETS:-baton-fsync baton-buffered azurite}
+BASELINE=${BASELINE:-}
+if [[ -n $BASELINE ]]; then
+	TARGETS=${TARGETS:-baton-fsync baseline-fsync baton-buffered baseline-buffered azurite}
+else
+	TARGETS=${TARGETS:-baton-fsync baton-buffered azurite}
+fi
 GET_PRELOAD=${GET_PRELOAD:-10000}
 PEEK_PRELOAD=${PEEK_PRELOAD:-1000}
 
@@ -33,7 +43,7 @@ cleanup() {
 		kill "$server_pid" 2>/dev/null || true
 		wait "$server_pid" 2>/dev/null || true
 	fi
-	rm -rf "$tmp/data" "$tmp/baton" "$tmp/sqbench"
+	rm -rf "$tmp/data" "$tmp/baton" "$tmp/sqbench" "$tmp/baseline-src" "$tmp/baton-baseline"
 }
 trap cleanup EXIT
 
@@ -43,6 +53,13 @@ log "npm ci (Azurite pinned in bench/azurite/package-lock.json)"
 (cd "$here" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 log "go build baton and sqbench"
 (cd "$root" && go build -o "$tmp/baton" ./cmd/baton && go build -o "$tmp/sqbench" ./bench/azurite/sqbench)
+if [[ -n $BASELINE ]]; then
+	baseline_rev=$(cd "$root" && git rev-parse --short "$BASELINE")
+	log "go build baton at $baseline_rev (BASELINE)"
+	mkdir -p "$tmp/baseline-src"
+	(cd "$root" && git archive "$baseline_rev") | tar -x -C "$tmp/baseline-src"
+	(cd "$tmp/baseline-src" && go build -o "$tmp/baton-baseline" ./cmd/baton)
+fi
 
 azurite_version=$("$here/node_modules/.bin/azurite-queue" --version | tail -n1)
 baton_version=$("$tmp/baton" version)
@@ -81,9 +98,16 @@ for target in $TARGETS; do
 	data="$tmp/data/$target"
 	mkdir -p "$data"
 	case $target in
-	baton-fsync | baton-buffered)
-		mode=${target#baton-}
-		"$tmp/baton" serve --data-dir "$data" --durability "$mode" --queue-addr "127.0.0.1:$port" \
+	baton-fsync | baton-buffered | baseline-fsync | baseline-buffered)
+		mode=${target#*-}
+		bin=$tmp/baton
+		version="$baton_version ($rev)"
+		if [[ $target == baseline-* ]]; then
+			[[ -n $BASELINE ]] || { log "$target needs BASELINE=<commit>"; exit 2; }
+			bin=$tmp/baton-baseline
+			version="baton at $baseline_rev (BASELINE)"
+		fi
+		"$bin" serve --data-dir "$data" --durability "$mode" --queue-addr "127.0.0.1:$port" \
 			--mgmt-addr off --amqp-addr off --amqps-addr off --eventgrid-addr off --log-level warn \
 			>"$OUT/$target.log" 2>&1 &
 		server_pid=$!
@@ -93,7 +117,6 @@ for target in $TARGETS; do
 		else
 			durability="buffered: written to the OS before the answer, fsync on a timer"
 		fi
-		version="$baton_version ($rev)"
 		;;
 	azurite)
 		# Default persistence: LokiJS metadata in --location, message bodies in
