@@ -87,6 +87,19 @@ func (sb *standby) serveNode(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// nodeRequest reports whether b, the start of an HTTP request, is a GET
+// or HEAD of one of the node paths, and which.
+func nodeRequest(b []byte) (path string, ok bool) {
+	line, _, _ := bytes.Cut(b, []byte("\n"))
+	method, rest, _ := strings.Cut(strings.TrimSpace(string(line)), " ")
+	target, _, _ := strings.Cut(rest, " ")
+	path, _, _ = strings.Cut(target, "?")
+	if (method != http.MethodGet && method != http.MethodHead) || !isNodePath(path) {
+		return "", false
+	}
+	return path, true
+}
+
 // sniffNode reads the first request line of a management connection. It
 // returns the reader to forward from (holding what was read), or nil when
 // it answered the request itself (c is then done with).
@@ -105,11 +118,8 @@ func (sb *standby) sniffNode(c net.Conn) *bufio.Reader {
 	}
 	_ = c.SetReadDeadline(time.Time{})
 	b, _ := br.Peek(br.Buffered())
-	line, _, _ := bytes.Cut(b, []byte("\n"))
-	method, rest, _ := strings.Cut(strings.TrimSpace(string(line)), " ")
-	target, _, _ := strings.Cut(rest, " ")
-	path, _, _ := strings.Cut(target, "?")
-	if (method != http.MethodGet && method != http.MethodHead) || !isNodePath(path) {
+	path, ok := nodeRequest(b)
+	if !ok {
 		return br
 	}
 	req, err := http.ReadRequest(br)
