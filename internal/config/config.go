@@ -31,6 +31,10 @@ type Config struct {
 	Durability string `json:"durability,omitempty"`
 	// SyncInterval is the fsync period in buffered mode.
 	SyncInterval Duration `json:"syncInterval,omitempty"`
+	// HotBodyMiB bounds the bodies of stored messages the broker keeps in
+	// memory so that deliveries need not read them back from the store
+	// (0: 64 MiB; -1: none).
+	HotBodyMiB int64 `json:"hotBodyMiB,omitempty"`
 	// Store, when set, is a PostgreSQL URL: the messages are kept there
 	// instead of in DataDir (store.go).
 	Store string `json:"store,omitempty"`
@@ -339,7 +343,7 @@ func Decode(data []byte, c *Config) error {
 
 // ApplyEnv overlays BATON_* variables read through getenv:
 // BATON_DATA_DIR, BATON_MEMORY, BATON_DURABILITY, BATON_STORE, BATON_STANDBY,
-// BATON_ADVERTISE_HOST, BATON_SYNC_INTERVAL,
+// BATON_ADVERTISE_HOST, BATON_SYNC_INTERVAL, BATON_HOT_BODY_MIB,
 // BATON_MGMT_ADDR, BATON_AMQP_ADDR, BATON_AMQPS_ADDR, BATON_QUEUE_ADDR,
 // BATON_EVENTGRID_ADDR, BATON_LOG_LEVEL, BATON_LOG_FORMAT.
 func (c *Config) ApplyEnv(getenv func(string) string) error {
@@ -375,6 +379,13 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 			return fmt.Errorf("config: BATON_SYNC_INTERVAL=%q: %w", v, err)
 		}
 		c.SyncInterval = Duration(d)
+	}
+	if v := getenv("BATON_HOT_BODY_MIB"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("config: BATON_HOT_BODY_MIB=%q: %w", v, err)
+		}
+		c.HotBodyMiB = n
 	}
 	if v, ok := lookup(getenv, "BATON_MGMT_ADDR"); ok {
 		c.Listen.Mgmt = v
@@ -423,6 +434,9 @@ func (c *Config) Validate() error {
 	case "fsync", "buffered":
 	default:
 		errs = append(errs, fmt.Errorf("durability %q is not one of fsync, buffered", c.Durability))
+	}
+	if c.HotBodyMiB < -1 {
+		errs = append(errs, fmt.Errorf("hotBodyMiB %d: use 0 for the default, -1 for none, or a size in MiB", c.HotBodyMiB))
 	}
 	if c.SyncInterval <= 0 {
 		errs = append(errs, fmt.Errorf("syncInterval %v must be positive", time.Duration(c.SyncInterval)))

@@ -68,6 +68,18 @@ func TestApplyEnv(t *testing.T) {
 	if err := c.ApplyEnv(func(k string) string { return env[k] }); err == nil {
 		t.Fatal("BATON_MEMORY=maybe accepted")
 	}
+	env = map[string]string{"BATON_HOT_BODY_MIB": "16"}
+	if err := c.ApplyEnv(func(k string) string { return env[k] }); err != nil || c.HotBodyMiB != 16 {
+		t.Fatalf("BATON_HOT_BODY_MIB=16: %d, %v", c.HotBodyMiB, err)
+	}
+	env = map[string]string{"BATON_HOT_BODY_MIB": "lots"}
+	if err := c.ApplyEnv(func(k string) string { return env[k] }); err == nil {
+		t.Fatal("BATON_HOT_BODY_MIB=lots accepted")
+	}
+	c.HotBodyMiB = -2
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "hotBodyMiB") {
+		t.Fatalf("hotBodyMiB -2: %v", err)
+	}
 }
 
 func TestLoadEmulatorFile(t *testing.T) {

@@ -130,8 +130,12 @@ func (s *Server) startActive(ctx context.Context) error {
 			s.log.Warn("emulator Config.json: " + n)
 		}
 	}
+	hot := s.cfg.HotBodyMiB << 20
+	if s.cfg.HotBodyMiB < 0 {
+		hot = -1
+	}
 	b, err := broker.New(broker.Config{Store: s.store, Clock: s.clock, Logger: s.log.With("component", "broker"), Limits: limits,
-		Codec: serviceBusCodec()})
+		Codec: serviceBusCodec(), HotBodyBytes: hot})
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
