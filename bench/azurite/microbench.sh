@@ -25,7 +25,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/baton-microbench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/before"
 (cd "$root" && git archive "$BEFORE") | tar -x -C "$tmp/before"
-cp "$root/$pkg/loopback_bench_test.go" "$tmp/before/$pkg/"
+cp "$root/$pkg"/loopback_*test.go "$tmp/before/$pkg/"
 (cd "$tmp/before" && go test -c -o "$tmp/before.test" "./$pkg")
 (cd "$root" && go test -c -o "$tmp/after.test" "./$pkg")
 
@@ -40,11 +40,12 @@ echo
 echo "medians of $ROUNDS rounds (before $BEFORE, after $(cd "$root" && git rev-parse --short HEAD)$(cd "$root" && git diff --quiet HEAD -- "$pkg" || echo '+changes'))"
 awk '
 { side=$1; name=$2; sub(/-[0-9]+$/, "", name)
-  for (i=3; i<=NF; i++) { if ($i=="ns/op") ns[side,name]=ns[side,name] " " $(i-1); if ($i=="B/op") by[side,name]=by[side,name] " " $(i-1); if ($i=="allocs/op") al[side,name]=al[side,name] " " $(i-1) }
+  for (i=3; i<=NF; i++) { if ($i=="ns/op") ns[side,name]=ns[side,name] " " $(i-1); if ($i=="cpu-ns/op") cpu[side,name]=cpu[side,name] " " $(i-1); if ($i=="B/op") by[side,name]=by[side,name] " " $(i-1); if ($i=="allocs/op") al[side,name]=al[side,name] " " $(i-1) }
   if (!(name in seen)) { seen[name]=1; order[++n]=name } }
 function median(s,   a, k, i, j, t) { k=split(s, a, " "); for (i=1;i<=k;i++) for (j=i+1;j<=k;j++) if (a[j]+0 < a[i]+0) { t=a[i]; a[i]=a[j]; a[j]=t }; return a[int((k+1)/2)] }
 END {
-  printf "| %-28s | %12s | %12s | %7s | %9s | %9s | %9s | %9s |\n", "benchmark", "ns/op before", "ns/op after", "ratio", "B/op bef.", "B/op aft.", "allocs b.", "allocs a."
-  for (i=1; i<=n; i++) { m=order[i]; b=median(ns["before",m]); a=median(ns["after",m])
-    printf "| %-28s | %12d | %12d | %6.2fx | %9d | %9d | %9d | %9d |\n", m, b, a, (a>0 ? b/a : 0), median(by["before",m]), median(by["after",m]), median(al["before",m]), median(al["after",m]) }
+  printf "| %-30s | %10s | %10s | %10s | %10s | %6s | %9s | %9s | %8s | %8s |\n", "benchmark", "ns/op bef.", "ns/op aft.", "cpu-ns bef.", "cpu-ns aft.", "cpu ×", "B/op bef.", "B/op aft.", "allocs b.", "allocs a."
+  printf "|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", "---", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:"
+  for (i=1; i<=n; i++) { m=order[i]; cb=median(cpu["before",m]); ca=median(cpu["after",m])
+    printf "| %-30s | %10d | %10d | %10d | %10d | %5.2fx | %9d | %9d | %8d | %8d |\n", m, median(ns["before",m]), median(ns["after",m]), cb, ca, (ca>0 ? cb/ca : 0), median(by["before",m]), median(by["after",m]), median(al["before",m]), median(al["after",m]) }
 }' "$tmp/lines"

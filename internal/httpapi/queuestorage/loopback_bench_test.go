@@ -29,9 +29,10 @@ import (
 // x-ms-date, x-ms-version, Content-Type application/xml, a 1 KiB message).
 // The client writes raw HTTP/1.1 on one keep-alive connection and signs
 // with one reused HMAC, so that what it costs stays small and constant and
-// the figures move with the server. B/op and allocs/op are the whole
-// process (client and server). The Direct benchmarks call ServeHTTP with
-// no network and count the server alone.
+// the figures move with the server. B/op, allocs/op and cpu-ns/op (user +
+// system CPU time per op, getrusage) are the whole process, client and
+// server; ns/op is the round trip's latency. The Direct benchmarks call
+// ServeHTTP with no network and count the server alone.
 //
 //	go test -run '^$' -bench 'Loopback|Direct' -benchmem ./internal/httpapi/queuestorage/
 
@@ -200,6 +201,8 @@ func BenchmarkLoopback(b *testing.B) {
 		c := dialRaw(b, srv.Listener.Addr().String())
 		body := putBody()
 		b.ReportAllocs()
+		cpu := startCPU(b)
+		defer cpu.report()
 		for b.Loop() {
 			if st, out := c.do(b, "POST", "/"+benchQueue+"/messages", body); st != 201 {
 				b.Fatalf("put: %d %s", st, out)
@@ -212,9 +215,13 @@ func BenchmarkLoopback(b *testing.B) {
 		defer srv.Close()
 		c := dialRaw(b, srv.Listener.Addr().String())
 		b.ReportAllocs()
+		cpu := startCPU(b)
+		defer cpu.report()
 		for b.Loop() {
 			b.StopTimer()
+			cpu.pause()
 			fill(b, eng, 32)
+			cpu.resume()
 			b.StartTimer()
 			st, out := c.do(b, "GET", "/"+benchQueue+"/messages", nil, "numofmessages", "32", "visibilitytimeout", "300")
 			if st != 200 {
@@ -238,12 +245,33 @@ func BenchmarkLoopback(b *testing.B) {
 		defer srv.Close()
 		c := dialRaw(b, srv.Listener.Addr().String())
 		b.ReportAllocs()
+		cpu := startCPU(b)
+		defer cpu.report()
 		for b.Loop() {
 			if st, out := c.do(b, "GET", "/"+benchQueue+"/messages", nil, "numofmessages", "32", "peekonly", "true"); st != 200 {
 				b.Fatalf("peek: %d %s", st, out)
 			}
 		}
 	})
+}
+
+// cpuMeter measures the process's CPU time over a benchmark's loop, less
+// its pauses, and reports it per op as cpu-ns/op.
+type cpuMeter struct {
+	b             *testing.B
+	start, paused int64
+	pausedAt      int64
+}
+
+func startCPU(b *testing.B) *cpuMeter { return &cpuMeter{b: b, start: processCPU()} }
+
+func (m *cpuMeter) pause()  { m.pausedAt = processCPU() }
+func (m *cpuMeter) resume() { m.paused += processCPU() - m.pausedAt }
+
+func (m *cpuMeter) report() {
+	if m.b.N > 0 {
+		m.b.ReportMetric(float64(processCPU()-m.start-m.paused)/float64(m.b.N), "cpu-ns/op")
+	}
 }
 
 // discardWriter is a ResponseWriter that keeps only the status.
@@ -281,6 +309,8 @@ func BenchmarkDirect(b *testing.B) {
 		rd := bytes.NewReader(body)
 		w := &discardWriter{}
 		b.ReportAllocs()
+		cpu := startCPU(b)
+		defer cpu.report()
 		for b.Loop() {
 			rd.Reset(body)
 			r.Body = io.NopCloser(rd)
@@ -297,6 +327,8 @@ func BenchmarkDirect(b *testing.B) {
 		r := signedRequest("GET", "/"+DevAccount+"/"+benchQueue+"/messages?numofmessages=32&peekonly=true", nil)
 		w := &discardWriter{}
 		b.ReportAllocs()
+		cpu := startCPU(b)
+		defer cpu.report()
 		for b.Loop() {
 			w.h, w.status = http.Header{}, 0
 			h.ServeHTTP(w, r)
