@@ -66,6 +66,7 @@ trap cleanup EXIT
 log() { echo "compare: $*" >&2; }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+http_ok() { python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' "$1"; } # no curl needed
 
 # wait_ready PID CMD...: until CMD succeeds (30 s), or the process dies.
 wait_ready() {
@@ -181,7 +182,7 @@ run_baton() {
 		--queue-addr "127.0.0.1:$sq" --amqps-addr off --eventgrid-addr off --log-level warn >"$OUT/$label.log" 2>&1 &
 	pid=$!
 	pids+=("$pid")
-	wait_ready "$pid" curl -sf "http://127.0.0.1:$mgmt/readyz"
+	wait_ready "$pid" http_ok "http://127.0.0.1:$mgmt/readyz"
 	if [[ $mode == fsync ]]; then
 		dur="fsync before ack (group commit)"
 	else
