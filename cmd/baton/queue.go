@@ -24,23 +24,7 @@ Run 'baton queue <subcommand> -h' for the flags of each.`
 
 // runQueue is `baton queue`.
 func runQueue(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return &usageError{"missing subcommand: create, list, show or delete (see 'baton queue -h')"}
-	}
-	switch args[0] {
-	case "create":
-		return queueCreate(ctx, args[1:], stdout)
-	case "list", "ls":
-		return queueList(ctx, args[1:], stdout)
-	case "show", "get":
-		return queueShow(ctx, args[1:], stdout)
-	case "delete", "rm":
-		return queueDelete(ctx, args[1:], stdout)
-	case "-h", "--help", "help":
-		fmt.Fprintln(stdout, queueUsage)
-		return nil
-	}
-	return &usageError{fmt.Sprintf("unknown subcommand %q: use create, list, show or delete", args[0])}
+	return dispatch(ctx, "queue", queueUsage, crudVerbs(queueCreate, queueList, queueShow, queueDelete), args, stdout)
 }
 
 func queueCreate(ctx context.Context, args []string, stdout io.Writer) error {

@@ -25,23 +25,12 @@ Run 'baton rule <subcommand> -h' for the flags of each.`
 
 // runRule is `baton rule`.
 func runRule(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return &usageError{"missing subcommand: add, list, show or delete (see 'baton rule -h')"}
-	}
-	switch args[0] {
-	case "add", "create":
-		return ruleAdd(ctx, args[1:], stdout)
-	case "list", "ls":
-		return ruleList(ctx, args[1:], stdout)
-	case "show", "get":
-		return ruleShow(ctx, args[1:], stdout)
-	case "delete", "rm", "remove":
-		return ruleDelete(ctx, args[1:], stdout)
-	case "-h", "--help", "help":
-		fmt.Fprintln(stdout, ruleUsage)
-		return nil
-	}
-	return &usageError{fmt.Sprintf("unknown subcommand %q: use add, list, show or delete", args[0])}
+	return dispatch(ctx, "rule", ruleUsage, []verb{
+		{[]string{"add", "create"}, ruleAdd},
+		{[]string{"list", "ls"}, ruleList},
+		{[]string{"show", "get"}, ruleShow},
+		{[]string{"delete", "rm", "remove"}, ruleDelete},
+	}, args, stdout)
 }
 
 // typedFlag collects repeated key=value flags whose values are typed (see

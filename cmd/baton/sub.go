@@ -24,23 +24,7 @@ Run 'baton sub <subcommand> -h' for the flags of each.`
 
 // runSub is `baton sub`.
 func runSub(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return &usageError{"missing subcommand: create, list, show or delete (see 'baton sub -h')"}
-	}
-	switch args[0] {
-	case "create":
-		return subCreate(ctx, args[1:], stdout)
-	case "list", "ls":
-		return subList(ctx, args[1:], stdout)
-	case "show", "get":
-		return subShow(ctx, args[1:], stdout)
-	case "delete", "rm":
-		return subDelete(ctx, args[1:], stdout)
-	case "-h", "--help", "help":
-		fmt.Fprintln(stdout, subUsage)
-		return nil
-	}
-	return &usageError{fmt.Sprintf("unknown subcommand %q: use create, list, show or delete", args[0])}
+	return dispatch(ctx, "sub", subUsage, crudVerbs(subCreate, subList, subShow, subDelete), args, stdout)
 }
 
 func subCreate(ctx context.Context, args []string, stdout io.Writer) error {

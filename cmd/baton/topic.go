@@ -22,23 +22,7 @@ Run 'baton topic <subcommand> -h' for the flags of each.`
 
 // runTopic is `baton topic`.
 func runTopic(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return &usageError{"missing subcommand: create, list, show or delete (see 'baton topic -h')"}
-	}
-	switch args[0] {
-	case "create":
-		return topicCreate(ctx, args[1:], stdout)
-	case "list", "ls":
-		return topicList(ctx, args[1:], stdout)
-	case "show", "get":
-		return topicShow(ctx, args[1:], stdout)
-	case "delete", "rm":
-		return topicDelete(ctx, args[1:], stdout)
-	case "-h", "--help", "help":
-		fmt.Fprintln(stdout, topicUsage)
-		return nil
-	}
-	return &usageError{fmt.Sprintf("unknown subcommand %q: use create, list, show or delete", args[0])}
+	return dispatch(ctx, "topic", topicUsage, crudVerbs(topicCreate, topicList, topicShow, topicDelete), args, stdout)
 }
 
 func topicCreate(ctx context.Context, args []string, stdout io.Writer) error {
