@@ -16,7 +16,15 @@
 //     IgnoreSymbols), SharedKey Lite, account SAS (both string-to-sign
 //     layouts), service SAS with stored access policies, and an optional
 //     anonymous mode. A failed signature answers 403 AuthenticationFailed
-//     with the string the server signed.
+//     with the string the server signed. The hot path (signkey.go) first
+//     checks the string nearly every client signs, built in a pooled
+//     buffer, with pooled HMAC states per account key; only a mismatch
+//     builds the full list of variants.
+//   - Message bodies and answers (fastxml.go, xml.go): a hand-written
+//     reader takes the plain <QueueMessage><MessageText> body the SDKs send
+//     and declines anything unusual, which encoding/xml then decodes, so
+//     answers and error codes are encoding/xml's; QueueMessagesList answers
+//     are appended into pooled buffers.
 //   - Errors (errors.go): one table from Azure error code to status and
 //     message, which also maps the broker's codes; every error carries
 //     x-ms-error-code and an XML <Error> body.
