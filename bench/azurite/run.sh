@@ -44,6 +44,7 @@ cleanup() {
 		wait "$server_pid" 2>/dev/null || true
 	fi
 	rm -rf "$tmp/data" "$tmp/baton" "$tmp/sqbench" "$tmp/baseline-src" "$tmp/baton-baseline"
+	rmdir "$tmp" 2>/dev/null || true # empty unless OUT is inside it
 }
 trap cleanup EXIT
 
