@@ -155,16 +155,13 @@ func canonResource(account, rawPath, rawQuery string, keepEmpty bool) string {
 	return canonResourceCase(account, rawPath, rawQuery, keepEmpty, true)
 }
 
-// canonResourceCase is canonResource; lowerNames false keeps parameter
-// names as sent (Go azqueue v1.0.0 does not lower-case them).
-func canonResourceCase(account, rawPath, rawQuery string, keepEmpty, lowerNames bool) string {
-	if rawPath == "" {
-		rawPath = "/"
-	}
-	var b strings.Builder
-	b.WriteString("/" + account + rawPath)
-	params := map[string][]string{}
-	for _, part := range strings.Split(rawQuery, "&") {
+// eachSignedParam calls fn with each name=value of a raw query, unescaped
+// the way the SDKs sign them: a part that does not unescape is used as
+// written, and empty parts are skipped.
+func eachSignedParam(rawQuery string, fn func(name, val string)) {
+	for rest := rawQuery; rest != ""; {
+		var part string
+		part, rest, _ = strings.Cut(rest, "&")
 		if part == "" {
 			continue
 		}
@@ -177,14 +174,28 @@ func canonResourceCase(account, rawPath, rawQuery string, keepEmpty, lowerNames 
 		if err != nil {
 			val = v
 		}
+		fn(name, val)
+	}
+}
+
+// canonResourceCase is canonResource; lowerNames false keeps parameter
+// names as sent (Go azqueue v1.0.0 does not lower-case them).
+func canonResourceCase(account, rawPath, rawQuery string, keepEmpty, lowerNames bool) string {
+	if rawPath == "" {
+		rawPath = "/"
+	}
+	var b strings.Builder
+	b.WriteString("/" + account + rawPath)
+	params := map[string][]string{}
+	eachSignedParam(rawQuery, func(name, val string) {
 		if val == "" && !keepEmpty {
-			continue
+			return
 		}
 		if lowerNames {
 			name = strings.ToLower(name)
 		}
 		params[name] = append(params[name], val)
-	}
+	})
 	names := make([]string, 0, len(params))
 	for n := range params {
 		names = append(names, n)

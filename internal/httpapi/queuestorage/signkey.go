@@ -13,7 +13,6 @@ import (
 	"crypto/sha256"
 	"hash"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -148,23 +147,9 @@ func (s *signScratch) appendPrimary(in canonInput, account string) (out []byte, 
 		b = append(b, in.rawPath...)
 	}
 	params := s.params[:0]
-	for rest := in.rawQuery; rest != ""; {
-		var part string
-		part, rest, _ = strings.Cut(rest, "&")
-		if part == "" {
-			continue
-		}
-		k, v, _ := strings.Cut(part, "=")
-		name, err := url.QueryUnescape(k)
-		if err != nil {
-			name = k
-		}
-		val, err := url.QueryUnescape(v)
-		if err != nil {
-			val = v
-		}
+	eachSignedParam(in.rawQuery, func(name, val string) {
 		params = append(params, canonParam{strings.ToLower(name), val})
-	}
+	})
 	slices.SortFunc(params, func(x, y canonParam) int {
 		if c := strings.Compare(x.name, y.name); c != 0 {
 			return c
