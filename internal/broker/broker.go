@@ -384,7 +384,6 @@ func (b *Broker) deleteEntity(e *entity) error {
 		}
 		delete(b.entities, v.key)
 		v.deleted = true
-		v.releaseAllHotLocked()
 		v.wakeAllLocked()
 		recs = append(recs, Record{Kind: RecEntityDelete, Entity: v.key})
 	}
@@ -430,6 +429,11 @@ func (b *Broker) deleteEntity(e *entity) error {
 		}
 		b.mu.Unlock()
 		return err
+	}
+	for _, v := range victims {
+		v.mu.Lock()
+		v.releaseAllHotLocked() // once the delete is durable: a failed one keeps them
+		v.mu.Unlock()
 	}
 	if t != nil {
 		// The subscription's copies no longer hold their topic bodies.

@@ -289,6 +289,22 @@ func testBatchAtomicOnStoreFailure(t *testing.T, f Factory) {
 	if seqs := env.Send("q", "z"); seqs[0] != 4 {
 		t.Fatalf("seq after failed batch = %d; want 4 (numbers of a failed batch are not reused)", seqs[0])
 	}
+	// A delete that fails keeps the queue, its messages and the bodies the
+	// broker keeps in memory for them (HotBodies); a later one gives them back.
+	hot := b.HotBodyBytes()
+	fs.Fail = errInjected
+	WantCode(t, b.DeleteEntity(env.Ctx, "q"), broker.CodeStoreUnavailable)
+	fs.Fail = nil
+	env.WantCounts("q", 1, 0, 0, 0)
+	if got := b.HotBodyBytes(); got != hot {
+		t.Fatalf("hot bodies after a failed delete = %d; want %d", got, hot)
+	}
+	if err := b.DeleteEntity(env.Ctx, "q"); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.HotBodyBytes(); got != 0 {
+		t.Fatalf("hot bodies after the delete = %d; want 0", got)
+	}
 }
 
 func testSettleErrors(t *testing.T, f Factory) {
