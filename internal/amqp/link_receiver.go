@@ -191,35 +191,44 @@ const maxSendBatch = 64
 // link's delivery. A batch that a group commit released together thus costs
 // the client one frame, not one per message.
 func (l *link) onSentBatch(done []*inDelivery) {
-	var run []*inDelivery
-	flush := func() {
-		if len(run) == 0 {
-			return
-		}
-		d := &frames.Disposition{Role: frames.RoleReceiver, First: run[0].id, Settled: !l.rcvSecond, State: frames.Accepted{}}
-		if len(run) > 1 {
-			d.Last, d.HasLast = run[len(run)-1].id, true
-		}
-		l.s.write(d, nil)
-		run = run[:0]
-	}
+	var run dispositionRun
 	for _, d := range done {
 		l.inflight--
 		switch {
 		case d.settled:
 		case d.err != nil:
-			flush()
+			run.flush(l.s)
 			l.settleIncoming(d, frames.Rejected{Error: amqpError(d.err)})
-		default:
-			if len(run) > 0 && (run[len(run)-1].id+1 != d.id || d.id == 0) { // no range across the wrap
-				flush()
-			}
-			run = append(run, d)
+		case !run.extend(d.id):
+			run.flush(l.s)
+			run.d = &frames.Disposition{Role: frames.RoleReceiver, First: d.id, Settled: !l.rcvSecond, State: frames.Accepted{}}
 		}
 	}
-	flush()
+	run.flush(l.s)
 	l.topUp()
 	l.s.checkIdle()
+}
+
+// dispositionRun grows one disposition over consecutive delivery-ids
+// (first..last) until it is flushed.
+type dispositionRun struct{ d *frames.Disposition }
+
+// extend adds id to the run if it follows the run's last id (never across
+// the wrap of delivery numbers), and reports whether it did.
+func (r *dispositionRun) extend(id frames.DeliveryNumber) bool {
+	if r.d == nil || r.d.LastID()+1 != id || id == 0 {
+		return false
+	}
+	r.d.Last, r.d.HasLast = id, true
+	return true
+}
+
+// flush writes the run's disposition, if any, on s.
+func (r *dispositionRun) flush(s *session) {
+	if r.d != nil {
+		s.write(r.d, nil)
+		r.d = nil
+	}
 }
 
 // request runs the RPC node's handler for one request and routes the

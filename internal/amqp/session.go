@@ -386,31 +386,24 @@ func (s *session) flushSettles() {
 
 // confirmSettles sends the settled dispositions of items.
 func (s *session) confirmSettles(items []pendingSettle, errs []error) {
-	var run *frames.Disposition
-	flush := func() {
-		if run != nil {
-			s.write(run, nil)
-			run = nil
-		}
-	}
+	var run dispositionRun // consecutive completions
 	for i, it := range items {
 		if !it.confirm {
 			continue
 		}
 		completed := errs[i] == nil && it.st.Disposition == broker.Complete
-		if completed && run != nil && run.LastID()+1 == it.id && it.id != 0 {
-			run.Last, run.HasLast = it.id, true
+		if completed && run.extend(it.id) {
 			continue
 		}
-		flush()
+		run.flush(s)
 		d := &frames.Disposition{Role: frames.RoleSender, First: it.id, Settled: true, State: confirmState(it.state, it.st, errs[i])}
 		if completed {
-			run = d // may grow into a range
+			run.d = d // may grow into a range
 			continue
 		}
 		s.write(d, nil)
 	}
-	flush()
+	run.flush(s)
 }
 
 // release puts peek-locked messages that were never delivered back, without
