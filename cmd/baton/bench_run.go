@@ -38,7 +38,7 @@ func runBenchRun(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	label := fs.String("label", "", "row name in results (default: the target)")
 	durability := fs.String("durability", "", "what the broker guarantees at ack, for the results (e.g. 'fsync before ack')")
 	notes := fs.String("notes", "", "free text kept with the JSON result (the peer's configuration)")
-	amqpAddr := fs.String("amqp", "127.0.0.1:5672", "Baton's Service Bus face `host:port`")
+	amqpAddr := fs.String("amqp", "127.0.0.1:5672", "Baton's Service Bus face `host:port`; several nodes comma-separated (connections dealt over them in turn)")
 	mgmtURL := fs.String("mgmt", "http://127.0.0.1:8088", "Baton's management API `URL` (queues; fsync counters)")
 	caFile := fs.String("ca", "", "Baton's development CA `file` for the admin client (topics); empty: not verified")
 	queueURL := fs.String("queue-url", "http://127.0.0.1:10001/devstoreaccount1", "Storage Queue service `URL` (Baton or Azurite)")

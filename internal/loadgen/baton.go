@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus/admin"
@@ -18,7 +19,10 @@ import (
 
 // BatonOptions locate a running Baton.
 type BatonOptions struct {
-	// AMQPAddr is the Service Bus face, host:port (plain AMQP).
+	// AMQPAddr is the Service Bus face, host:port (plain AMQP). Several
+	// nodes, comma-separated: the producers' and consumers' connections
+	// are dealt over them in turn (the first one also serves the
+	// administration client).
 	AMQPAddr string
 	// MgmtURL is the management API (queues, and GET /api/v1/stats for
 	// fsyncs per message), e.g. http://127.0.0.1:8088.
@@ -31,8 +35,10 @@ type BatonOptions struct {
 
 // batonAdmin creates entities and reads counters, for both Baton drivers.
 type batonAdmin struct {
-	opts BatonOptions
-	mgmt *mgmt.Client
+	opts  BatonOptions
+	mgmt  *mgmt.Client
+	addrs []string
+	next  atomic.Uint32
 }
 
 func newBatonAdmin(o BatonOptions) (*batonAdmin, error) {
@@ -43,12 +49,28 @@ func newBatonAdmin(o BatonOptions) (*batonAdmin, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loadgen: %w", err)
 	}
-	return &batonAdmin{opts: o, mgmt: c}, nil
+	var addrs []string
+	for a := range strings.SplitSeq(o.AMQPAddr, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			addrs = append(addrs, a)
+		}
+	}
+	if len(addrs) == 0 {
+		return nil, fmt.Errorf("loadgen: no AMQP address in %q", o.AMQPAddr)
+	}
+	return &batonAdmin{opts: o, mgmt: c, addrs: addrs}, nil
 }
 
-// connString is what an SDK user would write for this Baton.
-func (a *batonAdmin) connString() string {
-	return "Endpoint=sb://" + a.opts.AMQPAddr + ";SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=bench;UseDevelopmentEmulator=true"
+// nextAddr is the node the next connection goes to: the listed ones in
+// turn.
+func (a *batonAdmin) nextAddr() string {
+	return a.addrs[int(a.next.Add(1)-1)%len(a.addrs)]
+}
+
+// connString is what an SDK user would write for this Baton (addr: one
+// of its nodes).
+func (a *batonAdmin) connString(addr string) string {
+	return "Endpoint=sb://" + addr + ";SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=bench;UseDevelopmentEmulator=true"
 }
 
 func (a *batonAdmin) setup(ctx context.Context, t Topology) error {
@@ -119,7 +141,7 @@ func (a *batonAdmin) adminClient() (*admin.Client, error) {
 		roots.AppendCertsFromPEM(pem)
 		tc = &tls.Config{RootCAs: roots}
 	}
-	ac, err := admin.NewClientFromConnectionString(a.connString(), &admin.ClientOptions{ClientOptions: azcore.ClientOptions{
+	ac, err := admin.NewClientFromConnectionString(a.connString(a.addrs[0]), &admin.ClientOptions{ClientOptions: azcore.ClientOptions{
 		Transport: &http.Client{Transport: &http.Transport{TLSClientConfig: tc}},
 	}})
 	if err != nil {

@@ -3,6 +3,7 @@ package loadgen
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -225,5 +226,23 @@ func TestFanoutAgainstBaton(t *testing.T) {
 				t.Errorf("%.2f deliveries per message (sent %d, received %d), want about 3", r, p.Sent, p.Received)
 			}
 		})
+	}
+}
+
+// TestNodesInTurn: connections are dealt over the listed nodes in turn.
+func TestNodesInTurn(t *testing.T) {
+	a, err := newBatonAdmin(BatonOptions{AMQPAddr: "a:1, b:2,,c:3", MgmtURL: "http://127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for range 5 {
+		got = append(got, a.nextAddr())
+	}
+	if want := "a:1 b:2 c:3 a:1 b:2"; strings.Join(got, " ") != want {
+		t.Fatalf("connections went to %v; want %s", got, want)
+	}
+	if _, err := newBatonAdmin(BatonOptions{AMQPAddr: " , ", MgmtURL: "http://127.0.0.1:1"}); err == nil {
+		t.Fatal("no address: want an error")
 	}
 }

@@ -31,9 +31,10 @@ func (d *AMQPDriver) Setup(ctx context.Context, t Topology) error { return d.set
 func (d *AMQPDriver) Close(ctx context.Context) error { return nil }
 
 func (d *AMQPDriver) dial(ctx context.Context) (*amqp.Conn, *amqp.Session, error) {
-	c, err := amqp.Dial(ctx, "amqp://"+d.opts.AMQPAddr, &amqp.ConnOptions{SASLType: amqp.SASLTypeAnonymous()})
+	addr := d.nextAddr()
+	c, err := amqp.Dial(ctx, "amqp://"+addr, &amqp.ConnOptions{SASLType: amqp.SASLTypeAnonymous()})
 	if err != nil {
-		return nil, nil, fmt.Errorf("dial %s: %w", d.opts.AMQPAddr, err)
+		return nil, nil, fmt.Errorf("dial %s: %w", addr, err)
 	}
 	s, err := c.NewSession(ctx, nil)
 	if err != nil {

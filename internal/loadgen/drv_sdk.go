@@ -32,7 +32,7 @@ func (d *SDKDriver) Setup(ctx context.Context, t Topology) error { return d.setu
 func (d *SDKDriver) Close(ctx context.Context) error { return nil }
 
 func (d *SDKDriver) client() (*azservicebus.Client, error) {
-	c, err := azservicebus.NewClientFromConnectionString(d.connString(), &azservicebus.ClientOptions{RetryOptions: azservicebus.RetryOptions{MaxRetries: -1}})
+	c, err := azservicebus.NewClientFromConnectionString(d.connString(d.nextAddr()), &azservicebus.ClientOptions{RetryOptions: azservicebus.RetryOptions{MaxRetries: -1}})
 	if err != nil {
 		return nil, fmt.Errorf("client: %w", err)
 	}

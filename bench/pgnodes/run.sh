@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# Baton on one PostgreSQL with 1, 2 and 3 nodes (`baton serve --standby`),
+# beside the embedded store, in one run: durable sends (backlog fill),
+# receive + complete (backlog drain) and both at once (throughput), with
+# the same load generator (`baton bench run`, go-amqp) and 1 KiB messages.
+# With N nodes the producers' and consumers' connections are dealt over the
+# N nodes in turn (`--amqp a,b,c`): a connection to a standby node is
+# forwarded byte for byte to the active one (docs/scale-out.md).
+#
+# PostgreSQL runs privately: initdb into a temp dir (as "nobody" under
+# root: PostgreSQL refuses root), Unix socket only, fsync and
+# synchronous_commit on (its defaults). Each node count gets a fresh schema
+# and fresh nodes.
+#
+#   bench/pgnodes/run.sh
+#
+# Environment: ROUNDS (2; the order of the configurations alternates),
+# DURATION (8s), WARMUP (2s), BACKLOG (50000), NODES ("embedded 1 2 3"),
+# OUT (results directory; default a temp dir).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+ROUNDS=${ROUNDS:-2} DURATION=${DURATION:-8s} WARMUP=${WARMUP:-2s} BACKLOG=${BACKLOG:-50000}
+NODES=${NODES:-embedded 1 2 3}
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/baton-pgnodes.XXXXXX")
+chmod 755 "$tmp"
+OUT=${OUT:-$tmp/out}
+mkdir -p "$OUT"
+pids=()
+pg_pid=
+cleanup() {
+	for p in "${pids[@]}"; do
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	if [[ -n $pg_pid ]]; then
+		kill -INT "${pg_main:-$pg_pid}" 2>/dev/null || true
+		for _ in $(seq 1 100); do kill -0 "$pg_pid" 2>/dev/null || break; sleep 0.1; done
+	fi
+	rm -rf "$tmp/pg" "$tmp/data"
+}
+trap cleanup EXIT
+LOG_PREFIX=pgnodes
+# shellcheck source=../lib.sh
+source "$here/../lib.sh"
+
+log "go build baton"
+(cd "$root" && go build -o "$tmp/baton" ./cmd/baton)
+baton="$tmp/baton"
+
+# ---- PostgreSQL ------------------------------------------------------------
+pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
+if [[ -z $pgbin || ! -x $pgbin/initdb ]]; then
+	log "PostgreSQL is not installed (Debian: apt-get install postgresql)"; exit 1
+fi
+asuser=()
+[[ $(id -u) == 0 ]] && asuser=(runuser -u nobody --)
+mkdir -p "$tmp/pg/sock"
+[[ $(id -u) == 0 ]] && chown -R nobody "$tmp/pg"
+"${asuser[@]}" "$pgbin/initdb" -D "$tmp/pg/data" -A trust -U postgres >"$OUT/initdb.log" 2>&1
+"${asuser[@]}" "$pgbin/postgres" -D "$tmp/pg/data" -k "$tmp/pg/sock" -c listen_addresses= \
+	-c max_connections=200 -c shared_buffers=256MB >"$OUT/postgres.log" 2>&1 &
+pg_pid=$!
+psql() { "$pgbin/psql" -h "$tmp/pg/sock" -U postgres -d postgres -v ON_ERROR_STOP=1 -q "$@"; }
+wait_ready "$pg_pid" psql -c 'SELECT 1'
+# The postmaster itself (under root, $pg_pid is runuser): its children are
+# the backends, whose CPU counts as PostgreSQL's.
+pg_main=$(head -n1 "$tmp/pg/data/postmaster.pid")
+pgversion=$(psql -At -c 'SHOW server_version')
+log "PostgreSQL $pgversion (fsync $(psql -At -c 'SHOW fsync'), synchronous_commit $(psql -At -c 'SHOW synchronous_commit'))"
+
+# cpu_ticks PID...: user + system ticks of these processes and of every
+# PostgreSQL process (the postmaster's children come and go).
+cpu_ticks() {
+	python3 - "$pg_main" "$@" <<-'EOF'
+		import os, sys
+		pg, pids = int(sys.argv[1]), [int(p) for p in sys.argv[2:]]
+		def ticks(p):
+		    try:
+		        f = open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()
+		    except OSError:
+		        return 0, None
+		    return int(f[11]) + int(f[12]), int(f[1])
+		own = sum(ticks(p)[0] for p in pids)
+		db = ticks(pg)[0]
+		for d in os.listdir("/proc"):
+		    if d.isdigit():
+		        t, ppid = ticks(int(d))
+		        if ppid == pg:
+		            db += t
+		print(own, db)
+	EOF
+}
+
+# ---- runs --------------------------------------------------------------------
+rows="$OUT/rows.tsv"
+: >"$rows"
+# bench CONFIG PID... -- ARGS...: the three workloads against one setup;
+# one row each in rows.tsv (config, workload, phase, msgs/s, nodes' and
+# PostgreSQL's CPU in cores, fsyncs per message).
+bench() {
+	local cfg=$1 ps=() w json t0 t1 d0 d1 s0 s1; shift
+	while [[ $1 != -- ]]; do ps+=("$1"); shift; done
+	shift
+	for w in throughput backlog; do
+		json="$OUT/$cfg-$w-r$round.json"
+		local extra=()
+		[[ $w == backlog ]] && extra=(--messages "$BACKLOG")
+		s0=$(date +%s.%N)
+		read -r t0 d0 < <(cpu_ticks "${ps[@]}")
+		log "$cfg: $w"
+		if ! "$baton" bench run --workload "$w" --duration "$DURATION" --warmup "$WARMUP" --size 1024 --quiet \
+			--label "$cfg" --json "$json" "${extra[@]}" "$@" >>"$OUT/$cfg.txt" 2>>"$OUT/$cfg.err"; then
+			log "$cfg: $w failed: $(tail -n1 "$OUT/$cfg.err")"
+			continue
+		fi
+		read -r t1 d1 < <(cpu_ticks "${ps[@]}")
+		s1=$(date +%s.%N)
+		python3 - "$json" "$cfg" "$round" "$t0" "$t1" "$d0" "$d1" "$s0" "$s1" >>"$rows" <<-'EOF'
+			import json, sys
+			j = json.load(open(sys.argv[1]))
+			cfg, rnd = sys.argv[2], sys.argv[3]
+			t0, t1, d0, d1 = map(int, sys.argv[4:8])
+			wall = float(sys.argv[9]) - float(sys.argv[8])
+			# CPU over the whole run (warm-up and phases): cores = ticks/100/wall.
+			nodes, db = (t1 - t0) / 100 / wall, (d1 - d0) / 100 / wall
+			for p in j["result"]["phases"] if "result" in j else j["phases"]:
+			    if p["name"] == "warmup":
+			        continue
+			    rate = p["recvRate"] if p["name"] == "drain" else p["sendRate"]
+			    print(f'{cfg}\t{j.get("result", j)["workload"]}\t{p["name"]}\t{rnd}\t{rate:.0f}\t{p.get("recvRate", 0):.0f}\t{nodes:.2f}\t{db:.2f}\t{p.get("syncsPerMessage", 0):.3f}')
+		EOF
+	done
+}
+
+run_embedded() {
+	local data="$tmp/data/embedded-r$round" amqp mgmt pid
+	amqp=$(free_port) mgmt=$(free_port)
+	"$baton" serve --data-dir "$data" --amqp-addr "127.0.0.1:$amqp" --mgmt-addr "127.0.0.1:$mgmt" --amqps-addr off \
+		--queue-addr off --eventgrid-addr off --log-level warn >"$OUT/embedded-r$round.log" 2>&1 &
+	pid=$!
+	pids+=("$pid")
+	wait_ready "$pid" http_ok "http://127.0.0.1:$mgmt/readyz"
+	bench embedded "$pid" -- --amqp "127.0.0.1:$amqp" --mgmt "http://127.0.0.1:$mgmt" --broker-pid "$pid"
+	stop "$pid"
+}
+
+run_nodes() {
+	local n=$1 schema="bench_r${round}_n$1" i amqp mgmt pid ps=() addrs=() mgmt0
+	psql -c "CREATE SCHEMA $schema"
+	local store="postgres://postgres@/postgres?host=$tmp/pg/sock&sslmode=disable&search_path=$schema"
+	for ((i = 0; i < n; i++)); do
+		amqp=$(free_port) mgmt=$(free_port)
+		"$baton" serve --standby --store "$store" --data-dir "$tmp/data/n$n-$i-r$round" --amqp-addr "127.0.0.1:$amqp" \
+			--mgmt-addr "127.0.0.1:$mgmt" --amqps-addr off --queue-addr off --eventgrid-addr off --log-level warn \
+			>"$OUT/n$n-$i-r$round.log" 2>&1 &
+		pid=$!
+		pids+=("$pid")
+		ps+=("$pid")
+		addrs+=("127.0.0.1:$amqp")
+		if ((i == 0)); then
+			# The first node takes the store; the others then stand by.
+			wait_ready "$pid" http_ok "http://127.0.0.1:$mgmt/api/v1/node/active"
+			mgmt0="http://127.0.0.1:$mgmt"
+		else
+			wait_ready "$pid" http_ok "http://127.0.0.1:$mgmt/api/v1/node"
+		fi
+	done
+	bench "pg-${n}node" "${ps[@]}" -- --amqp "$(IFS=,; echo "${addrs[*]}")" --mgmt "$mgmt0" --broker-pid "${ps[0]}"
+	for pid in "${ps[@]}"; do stop "$pid"; done
+}
+
+order=($NODES)
+for ((round = 1; round <= ROUNDS; round++)); do
+	seq_=("${order[@]}")
+	if ((round % 2 == 0)); then
+		seq_=()
+		for ((i = ${#order[@]} - 1; i >= 0; i--)); do seq_+=("${order[i]}"); done
+	fi
+	for c in "${seq_[@]}"; do
+		if [[ $c == embedded ]]; then run_embedded; else run_nodes "$c"; fi
+	done
+done
+
+# ---- table -------------------------------------------------------------------
+echo
+echo "Baton on PostgreSQL $pgversion, 1/2/3 nodes (--standby), beside the embedded store; go-amqp v1.7.0, 1 KiB,"
+echo "fsync before ack everywhere; $(nproc) cores; $ROUNDS rounds, best round per row; CPU over the whole"
+echo "workload run (warm-up included; a backlog run's fill and drain share one figure)"
+python3 - "$rows" <<-'EOF'
+	import sys, collections
+	best = collections.OrderedDict()
+	for line in open(sys.argv[1]):
+	    cfg, w, ph, rnd, rate, recv, nodes, db, spm = line.rstrip("\n").split("\t")
+	    k = (w, ph, cfg)
+	    if k not in best or float(rate) > float(best[k][0]):
+	        best[k] = (rate, nodes, db, spm)
+	base = {(w, ph): float(v[0]) for (w, ph, c), v in best.items() if c == "embedded"}
+	print("| workload | phase | setup | msgs/s | × embedded | Baton nodes' CPU (cores) | PostgreSQL CPU (cores) | fsyncs/msg (active node) |")
+	print("|---|---|---|---|---|---|---|---|")
+	for (w, ph, c), (rate, nodes, db, spm) in sorted(best.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2])):
+	    b = base.get((w, ph))
+	    ratio = f"{float(rate) / b:.2f}×" if b else "—"
+	    what = {"steady": "send + receive/complete", "fill": "send", "drain": "receive + complete"}.get(ph, ph)
+	    print(f"| {w} | {ph} ({what}) | {c} | {rate} | {ratio} | {nodes} | {db if c != 'embedded' else '—'} | {spm} |")
+EOF
+echo
+echo "raw rows: $rows"
