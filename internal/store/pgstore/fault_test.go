@@ -7,6 +7,7 @@ import (
 	"sort"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/batonmq/baton/internal/broker"
 	"github.com/batonmq/baton/internal/store/pgstore"
@@ -118,10 +119,20 @@ func TestDatabaseLost(t *testing.T) {
 		for len(failed) > 0 { // left from the previous outage
 			<-failed
 		}
+		inDoubt := st.Stats().InDoubt
 		if err := outage.stop(); err != nil {
 			t.Fatal(err)
 		}
-		waitN(failed, 8)  // sends fail while the database is away
+		// Sends fail while the database is away — unless the outage cut a
+		// commit off: then the senders whose groups it carried (possibly
+		// all of them) wait for its outcome until the database is back,
+		// and no more failures come.
+		waitFailedOrInDoubt(t, failed, dead, 8, func() bool { return st.Stats().InDoubt > inDoubt })
+		mu.Lock()
+		if badErr != nil {
+			t.Fatalf("a send failed with %v; want storage unavailable", badErr)
+		}
+		mu.Unlock()
 		for len(ok) > 0 { // successes that raced with the stop
 			<-ok
 		}
@@ -190,5 +201,26 @@ func TestDatabaseLost(t *testing.T) {
 	sort.Strings(lost)
 	if len(lost) > 0 {
 		t.Fatalf("%d acknowledged messages lost: %v", len(lost), lost)
+	}
+}
+
+// waitFailedOrInDoubt waits for n failures on failed, or for inDoubt to
+// report a commit whose outcome is being looked up; dead ends it early.
+func waitFailedOrInDoubt(t *testing.T, failed, dead <-chan struct{}, n int, inDoubt func() bool) {
+	t.Helper()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for n > 0 {
+		select {
+		case <-failed:
+			n--
+		case <-dead:
+			return
+		case <-tick.C:
+			if inDoubt() {
+				t.Logf("a commit was cut off by the outage: its senders wait for its outcome")
+				return
+			}
+		}
 	}
 }

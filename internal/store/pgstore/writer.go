@@ -298,6 +298,7 @@ func (s *Store) settle() bool {
 	defer cancel()
 	committed, err := s.resolve(ctx, u.ref)
 	if err != nil {
+		s.log.Warn("pgstore: cannot learn the outcome of the transaction in doubt yet", "groups", len(u.groups), "err", err)
 		return false
 	}
 	s.unsure = nil
