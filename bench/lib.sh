@@ -29,3 +29,17 @@ stop() { # stop PID: SIGTERM, then wait; forget it, so cleanup never signals a r
 }
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+stop_all() { # SIGTERM every process in pids and wait for it (for the EXIT trap)
+	local p
+	for p in "${pids[@]}"; do
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+}
+
+build_baton() { # build_baton DIR: go build ./cmd/baton into DIR/baton; sets baton
+	log "go build baton"
+	(cd "$root" && go build -o "$1/baton" ./cmd/baton)
+	baton="$1/baton"
+}

@@ -56,10 +56,7 @@ OUT=${OUT:-$tmp/out}
 mkdir -p "$OUT"
 pids=()
 cleanup() {
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
+	stop_all
 	rm -rf "$tmp/data"
 }
 trap cleanup EXIT
@@ -68,9 +65,7 @@ LOG_PREFIX=compare
 source "$here/../lib.sh"
 
 # ---- install -------------------------------------------------------------
-log "go build baton"
-(cd "$root" && go build -o "$tmp/baton" ./cmd/baton)
-baton="$tmp/baton"
+build_baton "$tmp"
 
 want() { [[ " $TARGETS " == *" $1 "* ]]; }
 skipped=()

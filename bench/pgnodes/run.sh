@@ -31,10 +31,7 @@ mkdir -p "$OUT"
 pids=()
 pg_pid=
 cleanup() {
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
+	stop_all
 	if [[ -n $pg_pid ]]; then
 		kill -INT "${pg_main:-$pg_pid}" 2>/dev/null || true
 		for _ in $(seq 1 100); do kill -0 "$pg_pid" 2>/dev/null || break; sleep 0.1; done
@@ -46,9 +43,7 @@ LOG_PREFIX=pgnodes
 # shellcheck source=../lib.sh
 source "$here/../lib.sh"
 
-log "go build baton"
-(cd "$root" && go build -o "$tmp/baton" ./cmd/baton)
-baton="$tmp/baton"
+build_baton "$tmp"
 
 # ---- PostgreSQL ------------------------------------------------------------
 pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
