@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -31,6 +32,7 @@ type hook struct {
 	mu            sync.Mutex
 	validationURL string
 	attempts      int
+	tried         []delivery // every delivery, whatever it was answered
 	accepted      []delivery
 	validations   int
 	changed       chan struct{}
@@ -81,6 +83,7 @@ func (h *hook) serve(w http.ResponseWriter, r *http.Request) {
 	n := h.attempts
 	h.attempts++
 	st := h.status(n)
+	h.tried = append(h.tried, delivery{header: r.Header.Clone(), body: body})
 	if st >= 200 && st <= 204 {
 		h.accepted = append(h.accepted, delivery{header: r.Header.Clone(), body: body})
 	}
@@ -103,6 +106,17 @@ func (h *hook) tries() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.attempts
+}
+
+// triedIDs returns the ids of the events delivered so far, whatever the
+// answer, each once.
+func (h *hook) triedIDs() []string {
+	h.mu.Lock()
+	ds := append([]delivery(nil), h.tried...)
+	h.mu.Unlock()
+	ids := eventIDs(h.t, ds)
+	slices.Sort(ids)
+	return slices.Compact(ids)
 }
 
 // waitFor waits until n deliveries were accepted.
