@@ -38,7 +38,12 @@ stop_all() { # SIGTERM every process in pids and wait for it (for the EXIT trap)
 	done
 }
 
-build_baton() { # build_baton DIR: go build ./cmd/baton into DIR/baton; sets baton
+build_baton() { # build_baton DIR: go build ./cmd/baton into DIR/baton (or use $BATON); sets baton
+	if [[ -n ${BATON:-} ]]; then
+		log "using $BATON"
+		baton=$BATON
+		return
+	fi
 	log "go build baton"
 	(cd "$root" && go build -o "$1/baton" ./cmd/baton)
 	baton="$1/baton"

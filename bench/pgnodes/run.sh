@@ -16,7 +16,8 @@
 #
 # Environment: ROUNDS (2; the order of the configurations alternates),
 # DURATION (8s), WARMUP (2s), BACKLOG (50000), NODES ("embedded 1 2 3"),
-# OUT (results directory; default a temp dir).
+# OUT (results directory; default a temp dir), BATON (a baton binary to use
+# instead of building this tree).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
