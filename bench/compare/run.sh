@@ -23,8 +23,13 @@
 # Environment: DURATION (10s; quick 3s), WARMUP (2s; quick 1s), SIZE (1024),
 # ROUNDS (2; quick 1: every target once per round, even rounds in reverse
 # order; the table keeps each row's best round), BACKLOG (50000; quick 5000), SQ_BACKLOG (5000; quick 1000: Azurite's Get
-# and Delete slow down with queue depth), WORKLOADS ("latency throughput
-# queues100 backlog fanout churn"; quick: "latency throughput backlog"),
+# and Delete slow down with queue depth), BATCH (16: messages per send in
+# throughput-batch — the throughput workload with each send carrying BATCH
+# messages: a Service Bus batch transfer for Baton, BATCH publishes and then
+# a wait for their confirms for RabbitMQ and NATS; backlog-batch likewise),
+# WORKLOADS ("latency throughput throughput-batch
+# queues100 backlog backlog-batch fanout churn"; quick: "latency throughput
+# backlog"),
 # TARGETS ("baton-fsync baton-buffered rabbitmq nats-always nats-default
 # azurite"), OUT (results directory; default a temp dir), NATS_VERSION.
 set -euo pipefail
@@ -44,9 +49,10 @@ if ((quick)); then
 	WORKLOADS=${WORKLOADS:-latency throughput backlog}
 else
 	DURATION=${DURATION:-10s} WARMUP=${WARMUP:-2s} BACKLOG=${BACKLOG:-50000} SQ_BACKLOG=${SQ_BACKLOG:-5000}
-	WORKLOADS=${WORKLOADS:-latency throughput queues100 backlog fanout churn}
+	WORKLOADS=${WORKLOADS:-latency throughput throughput-batch queues100 backlog backlog-batch fanout churn}
 fi
 SIZE=${SIZE:-1024}
+BATCH=${BATCH:-16}
 ROUNDS=${ROUNDS:-$((quick ? 1 : 2))}
 TARGETS=${TARGETS:-baton-fsync baton-buffered rabbitmq nats-always nats-default azurite}
 NATS_VERSION=${NATS_VERSION:-v2.15.2}
@@ -118,13 +124,15 @@ results=() # in run order: the table keeps it within a workload
 # run LABEL TARGET FAMILY WORKLOAD DURABILITY PID ARGS...: one row.
 run() {
 	local label=$1 target=$2 family=$3 workload=$4 durability=$5 pid=$6; shift 6
-	local extra=()
+	local extra=() run_as=$workload
 	case $workload in
 	backlog) if [[ $family == storagequeue ]]; then extra=(--messages "$SQ_BACKLOG"); else extra=(--messages "$BACKLOG"); fi ;;
+	throughput-batch) run_as=throughput extra=(--batch "$BATCH") ;;
+	backlog-batch) run_as=backlog extra=(--messages "$BACKLOG" --batch "$BATCH") ;;
 	esac
 	log "$label: $workload"
 	local json="$OUT/$family-$workload-$label-r$round.json"
-	if "$baton" bench run --workload "$workload" --target "$target" --label "$label" --durability "$durability" \
+	if "$baton" bench run --workload "$run_as" --target "$target" --label "$label" --durability "$durability" \
 		--broker-pid "$pid" --json "$json" "${common[@]}" "${extra[@]}" "$@" \
 		>>"$OUT/$label.txt" 2>>"$OUT/$label.err"; then
 		results+=("$json")
@@ -167,11 +175,11 @@ run_baton() {
 	# The official Service Bus SDK on the same server: what an application
 	# sees (the base rows above use go-amqp, the client the SDK is built on).
 	for w in $WORKLOADS; do
-		[[ $w == latency || $w == throughput ]] || continue
+		[[ $w == latency || $w == throughput || $w == throughput-batch ]] || continue
 		run "$label-sdk" baton servicebus "$w" "$dur" "$pid" --driver sdk --amqp "127.0.0.1:$amqp" --mgmt "http://127.0.0.1:$mgmt" \
 			--ca "$data/tls/ca.pem"
 	done
-	config "$label-sdk" "the $label server, client azservicebus v1.11.0 (SendMessage per message; ReceiveMessages + CompleteMessage, peek-lock)"
+	config "$label-sdk" "the $label server, client azservicebus v1.11.0 (SendMessage per message, or SendMessageBatch in throughput-batch; ReceiveMessages + CompleteMessage, peek-lock)"
 	for w in $(sq_workloads); do
 		run "$label" baton storagequeue "$w" "$dur" "$pid" --driver azqueue --queue-url "http://127.0.0.1:$sq/devstoreaccount1" \
 			--mgmt "http://127.0.0.1:$mgmt"

@@ -51,6 +51,7 @@ func runBenchRun(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	def, _ := loadgen.Defaults("throughput")
 	producers := fs.Int("producers", 0, "producer connections (default: the workload's)")
 	inflight := fs.Int("inflight", 0, "outstanding sends per producer")
+	batch := fs.Int("batch", 1, "messages per send (closed loop): one Service Bus batch with Baton's drivers; pipelined single sends (batch × inflight outstanding) with the peers'")
 	consumers := fs.Int("consumers", 0, "consumers per queue or subscription")
 	prefetch := fs.Int("prefetch", 0, "messages a consumer asks for ahead")
 	size := fs.Int("size", def.Size, "message body `bytes`")
@@ -81,6 +82,7 @@ func runBenchRun(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	override(&cfg.Producers, *producers)
 	override(&cfg.Inflight, *inflight)
+	cfg.Batch = *batch
 	override(&cfg.Consumers, *consumers)
 	override(&cfg.Prefetch, *prefetch)
 	override(&cfg.Queues, *queues)
@@ -163,6 +165,9 @@ func printResult(w io.Writer, rec benchRecord) {
 	r := rec.Result
 	fmt.Fprintf(w, "%s: %s workload, %s, %d-byte messages, %s", rec.Label, r.Workload, r.Driver, r.Size, r.Mode)
 	fmt.Fprintf(w, "; %d producers × %d in flight, %d consumers × prefetch %d", r.Producers, r.Inflight, r.Consumers, r.Prefetch)
+	if r.Batch > 1 {
+		fmt.Fprintf(w, ", %d messages per send (%s)", r.Batch, r.BatchMode)
+	}
 	if r.Queues > 0 {
 		fmt.Fprintf(w, ", %d queues", r.Queues)
 	}

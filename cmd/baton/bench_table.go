@@ -88,7 +88,7 @@ func printTable(w io.Writer, recs []benchRecord, bases []string) {
 			familyRank[r.Family] = len(familyRank)
 		}
 		for _, p := range r.Result.Phases {
-			k := rowKey{r.Family, r.Result.Workload, r.Label, p.Name}
+			k := rowKey{r.Family, workloadName(r.Result), r.Label, p.Name}
 			cur, ok := rows[k]
 			if !ok {
 				rows[k] = &row{rec: r, p: p, rounds: 1}
@@ -107,7 +107,10 @@ func printTable(w io.Writer, recs []benchRecord, bases []string) {
 		if d := familyRank[a.family] - familyRank[b.family]; d != 0 {
 			return d
 		}
-		return slices.Index(loadgen.Workloads, a.workload) - slices.Index(loadgen.Workloads, b.workload)
+		if d := slices.Index(loadgen.Workloads, baseWorkload(a.workload)) - slices.Index(loadgen.Workloads, baseWorkload(b.workload)); d != 0 {
+			return d
+		}
+		return strings.Compare(a.workload, b.workload) // a batched variant after its workload
 	})
 	for _, k := range keys {
 		r, p := rows[k].rec, rows[k].p
@@ -122,7 +125,7 @@ func printTable(w io.Writer, recs []benchRecord, bases []string) {
 			syncs = fmt.Sprintf("%.3f", p.SyncsPerMessage)
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %d B | %.0f | %.0f | %s / %s | %s / %s | %s | %s | %d |",
-			r.Result.Workload, p.Name, r.Label, r.Durability, r.Result.Driver, r.Result.Size, p.SendRate, p.RecvRate,
+			k.workload, p.Name, r.Label, r.Durability, clientName(r.Result), r.Result.Size, p.SendRate, p.RecvRate,
 			fmtDur(p.SendAck.P50), fmtDur(p.SendAck.P99), fmtDur(p.EndToEnd.P50), fmtDur(p.EndToEnd.P99), cpu, syncs, rows[k].rounds)
 		v, _, higher := metric(r.Result.Workload, p)
 		for _, b := range bases {
@@ -147,4 +150,32 @@ func printTable(w io.Writer, recs []benchRecord, bases []string) {
 	fmt.Fprintln(w, "Ratios: the base's deliveries/s (sends/s for a backlog fill) over the row's; for the latency probe the row's")
 	fmt.Fprintln(w, "end-to-end p99 over the base's. Above 1× the base is ahead. Rows are compared only with the base row of the")
 	fmt.Fprintln(w, "same family (Service Bus-style queues, or Storage Queues), workload and phase. Each row is the best of its rounds.")
+}
+
+// workloadName names a run's workload in the table: a batched run is a
+// workload of its own ("throughput, 16 per send"), compared only with the
+// other targets' batched runs.
+func workloadName(r *loadgen.Result) string {
+	if r.Batch > 1 {
+		return fmt.Sprintf("%s, %d per send", r.Workload, r.Batch)
+	}
+	return r.Workload
+}
+
+// baseWorkload is the workload of a table name.
+func baseWorkload(name string) string {
+	w, _, _ := strings.Cut(name, ",")
+	return w
+}
+
+// clientName is the client column: the driver, and for a batched run how
+// its messages went (one batch per send, or pipelined single sends).
+func clientName(r *loadgen.Result) string {
+	switch {
+	case r.Batch <= 1:
+		return r.Driver
+	case r.BatchMode == "batch":
+		return r.Driver + " (batches)"
+	}
+	return fmt.Sprintf("%s (pipelined: %d × %d in flight)", r.Driver, r.Batch, r.Inflight)
 }

@@ -246,3 +246,41 @@ func TestNodesInTurn(t *testing.T) {
 		t.Fatal("no address: want an error")
 	}
 }
+
+// TestBatchedSendsAgainstBaton: with Config.Batch the Baton drivers send
+// Service Bus batches (go-amqp and the SDK's MessageBatch), the last one
+// short when the backlog's budget runs out mid-batch, and every message of
+// every batch arrives as its own message. A driver without batches gets
+// the same messages outstanding as pipelined single sends.
+func TestBatchedSendsAgainstBaton(t *testing.T) {
+	o := startBaton(t)
+	ds := drivers(t, o)
+	ds["pipelined"] = struct{ Driver }{ds["amqp"]} // hides batches()
+	for name, d := range ds {
+		t.Run(name, func(t *testing.T) {
+			cfg := tiny(t, "backlog")
+			cfg.Prefix = "batch-" + name
+			cfg.Messages, cfg.Batch = 300, 7
+			res, err := Run(t.Context(), d, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := "batch"
+			if name == "pipelined" {
+				want = "pipelined"
+			}
+			if res.Batch != 7 || res.BatchMode != want {
+				t.Errorf("batch %d, mode %q; want 7, %q", res.Batch, res.BatchMode, want)
+			}
+			if f, dr := res.Phases[0], res.Phases[1]; f.Sent != 300 || dr.Received != 300 {
+				t.Errorf("fill sent %d, drain received %d; want 300 each", f.Sent, dr.Received)
+			}
+			if name != "pipelined" && res.Phases[0].SendAck.Count > 300/7+1 {
+				t.Errorf("%d acknowledged sends for 300 messages in batches of 7", res.Phases[0].SendAck.Count)
+			}
+		})
+	}
+	if _, err := Run(t.Context(), ds["amqp"], Config{Workload: "latency", Producers: 1, Inflight: 1, Consumers: 1, Prefetch: 1, Batch: 2, Duration: time.Second}); err == nil {
+		t.Error("a batched latency probe: want an error")
+	}
+}

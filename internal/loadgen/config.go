@@ -16,6 +16,13 @@ type Config struct {
 	Workload  string
 	Producers int     // producer connections/links
 	Inflight  int     // outstanding sends per producer (goroutines sharing its link)
+	// Batch is the messages each send carries (closed loop only; default
+	// 1). A producer that implements BatchProducer sends them as one batch
+	// in its client's way (a Service Bus batch transfer; RabbitMQ and NATS:
+	// publish them all, then wait for all their confirms); one that does
+	// not gets Batch times the in-flight sends instead, so the messages
+	// outstanding are the same.
+	Batch int
 	Consumers int     // consumers per receiving entity
 	Prefetch  int     // messages a consumer asks for ahead (credit / prefetch / batch)
 	Size      int     // message body bytes (at least 8: the first 8 carry the send time)
@@ -67,6 +74,8 @@ func (c *Config) check() error {
 		return fmt.Errorf("loadgen: producers, inflight, consumers and prefetch must be ≥ 1")
 	case c.Rate < 0:
 		return fmt.Errorf("loadgen: negative rate")
+	case c.Batch < 0 || c.Batch > 1 && (c.Rate > 0 || c.Workload == "latency"):
+		return fmt.Errorf("loadgen: batches are for closed-loop throughput workloads (not the latency probe or a fixed rate)")
 	case c.Workload != "backlog" && c.Duration <= 0:
 		return fmt.Errorf("loadgen: duration must be > 0")
 	case c.Workload == "queues100" && c.Queues < 1:
@@ -78,6 +87,9 @@ func (c *Config) check() error {
 	}
 	if c.Size < 8 {
 		c.Size = 8
+	}
+	if c.Batch < 1 {
+		c.Batch = 1
 	}
 	if c.Clock == nil {
 		c.Clock = clock.Real{}
@@ -109,6 +121,11 @@ type Result struct {
 	Size      int     `json:"size"`
 	Producers int     `json:"producers"`
 	Inflight  int     `json:"inflight"`
+	// Batch is the messages per send; BatchMode says how they went:
+	// "batch" (one batch per send) or "pipelined" (Batch × Inflight
+	// single sends outstanding). Empty for single sends.
+	Batch     int    `json:"batch,omitempty"`
+	BatchMode string `json:"batchMode,omitempty"`
 	Consumers int     `json:"consumers"`
 	Prefetch  int     `json:"prefetch"`
 	Queues    int     `json:"queues,omitempty"`

@@ -72,6 +72,14 @@ type Producer interface {
 	Close(ctx context.Context) error
 }
 
+// BatchProducer is a Producer that can send several messages to one
+// target as one batch, acknowledged together (a Service Bus batch
+// transfer). Config.Batch uses it.
+type BatchProducer interface {
+	Producer
+	SendBatch(ctx context.Context, target int, ms []Message) error
+}
+
 // Consumer receives messages in peek-lock mode (or the peer's equivalent).
 type Consumer interface {
 	// Receive returns at least one delivery, waiting for it, or an error

@@ -25,6 +25,8 @@ type NATSDriver struct{ o NATSOptions }
 // NewNATSDriver returns a NATS JetStream driver.
 func NewNATSDriver(o NATSOptions) *NATSDriver { return &NATSDriver{o} }
 
+func (d *NATSDriver) batches() {}
+
 func (d *NATSDriver) Name() string { return "nats.go v1.55.0 → nats jetstream" }
 
 func (d *NATSDriver) Close(ctx context.Context) error { return nil }
@@ -86,6 +88,29 @@ func (d *NATSDriver) Producer(ctx context.Context, targets []string) (Producer, 
 func (p *natsProducer) Send(ctx context.Context, target int, m Message) error {
 	_, err := p.js.Publish(ctx, p.targets[target], m.Body)
 	return err
+}
+
+// SendBatch publishes ms asynchronously and then waits for all their
+// PubAcks (nats.go's way to batch).
+func (p *natsProducer) SendBatch(ctx context.Context, target int, ms []Message) error {
+	fs := make([]jetstream.PubAckFuture, 0, len(ms))
+	for _, m := range ms {
+		f, err := p.js.PublishAsync(p.targets[target], m.Body)
+		if err != nil {
+			return err
+		}
+		fs = append(fs, f)
+	}
+	for _, f := range fs {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
 }
 
 func (p *natsProducer) Close(ctx context.Context) error {

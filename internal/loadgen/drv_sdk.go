@@ -27,6 +27,8 @@ func NewSDKDriver(o BatonOptions) (*SDKDriver, error) {
 
 func (d *SDKDriver) Name() string { return "azservicebus v1.11.0 → baton" }
 
+func (d *SDKDriver) batches() {}
+
 func (d *SDKDriver) Setup(ctx context.Context, t Topology) error { return d.setup(ctx, t) }
 
 func (d *SDKDriver) Close(ctx context.Context) error { return nil }
@@ -62,6 +64,24 @@ func (d *SDKDriver) Producer(ctx context.Context, targets []string) (Producer, e
 }
 
 func (p *sdkProducer) Send(ctx context.Context, target int, m Message) error {
+	return p.senders[target].SendMessage(ctx, sdkMessage(m), nil)
+}
+
+// SendBatch sends ms with the SDK's MessageBatch (one transfer).
+func (p *sdkProducer) SendBatch(ctx context.Context, target int, ms []Message) error {
+	b, err := p.senders[target].NewMessageBatch(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("new batch: %w", err)
+	}
+	for i, m := range ms {
+		if err := b.AddMessage(sdkMessage(m), nil); err != nil {
+			return fmt.Errorf("adding message %d to a batch: %w", i, err)
+		}
+	}
+	return p.senders[target].SendMessageBatch(ctx, b, nil)
+}
+
+func sdkMessage(m Message) *azservicebus.Message {
 	msg := &azservicebus.Message{Body: m.Body}
 	if m.Props != nil {
 		msg.ApplicationProperties = make(map[string]any, len(m.Props))
@@ -69,7 +89,7 @@ func (p *sdkProducer) Send(ctx context.Context, target int, m Message) error {
 			msg.ApplicationProperties[k] = v
 		}
 	}
-	return p.senders[target].SendMessage(ctx, msg, nil)
+	return msg
 }
 
 func (p *sdkProducer) Close(ctx context.Context) error { return p.c.Close(ctx) }

@@ -27,6 +27,12 @@ func Run(ctx context.Context, d Driver, cfg Config) (*Result, error) {
 	if cfg.Rate > 0 {
 		res.Mode = fmt.Sprintf("open loop at %g msgs/s", cfg.Rate)
 	}
+	if cfg.Batch > 1 {
+		res.Batch, res.BatchMode = cfg.Batch, "batch"
+		if !batching(d) {
+			res.BatchMode = "pipelined"
+		}
+	}
 	var err error
 	switch cfg.Workload {
 	case "backlog":
@@ -188,34 +194,55 @@ func closeProducers(prods []Producer) {
 func (r *runner) startProducers(g *group, prods []Producer, targets int, sched *schedule, claim func() (uint64, bool), lockstep chan struct{}) {
 	fan := r.cfg.Workload == "fanout"
 	var seq atomic.Uint64
+	inflight, batch := r.cfg.Inflight, r.cfg.Batch
+	if batch > 1 && !batching(r.d) {
+		inflight, batch = inflight*batch, 1 // the same messages outstanding, pipelined
+	}
 	for pi, p := range prods {
-		for j := range r.cfg.Inflight {
-			next := pi*r.cfg.Inflight + j
+		bp, _ := p.(BatchProducer)
+		for j := range inflight {
+			next := pi*inflight + j
 			body := make([]byte, r.cfg.Size)
 			for i := 8; i < len(body); i++ {
 				body[i] = byte('a' + i%26)
 			}
+			ms := make([]Message, 0, batch)
+			sent := 0 // messages in the last send
 			g.Go(func(ctx context.Context) error {
 				send := func(ctx context.Context, t time.Time) error {
-					k := seq.Add(1)
-					if claim != nil {
-						if _, ok := claim(); !ok {
-							return errStop
+					ms, sent = ms[:0], 0
+					stamp(body, t)
+					for range batch {
+						k := seq.Add(1)
+						if claim != nil {
+							if _, ok := claim(); !ok {
+								break
+							}
 						}
+						m := Message{Body: body} // one body: the drivers encode it before they return
+						if fan {
+							m.Props = fanoutProps(k)
+						}
+						ms = append(ms, m)
+					}
+					if len(ms) == 0 {
+						return errStop
 					}
 					target := next % targets
 					next++
-					stamp(body, t)
-					m := Message{Body: body}
-					if fan {
-						m.Props = fanoutProps(k)
+					var err error
+					if len(ms) == 1 {
+						err = p.Send(ctx, target, ms[0])
+					} else {
+						err = bp.SendBatch(ctx, target, ms)
 					}
-					if err := p.Send(ctx, target, m); err != nil {
+					if err != nil {
 						if ctx.Err() != nil {
 							return ctx.Err()
 						}
 						return fmt.Errorf("loadgen: send: %w", err)
 					}
+					sent = len(ms)
 					if lockstep != nil {
 						select {
 						case <-lockstep:
@@ -227,7 +254,7 @@ func (r *runner) startProducers(g *group, prods []Producer, targets int, sched *
 				}
 				record := func(_ time.Time, lat time.Duration) {
 					r.sendAck.Record(lat)
-					r.sent.Add(1)
+					r.sent.Add(uint64(sent))
 				}
 				var err error
 				if sched != nil {
@@ -346,4 +373,10 @@ func closeConsumers(cs []Consumer) {
 	for _, c := range cs {
 		c.Close(ctx)
 	}
+}
+
+// batching reports whether d's producers send batches (BatchProducer).
+func batching(d Driver) bool {
+	_, ok := d.(interface{ batches() })
+	return ok
 }
