@@ -14,15 +14,15 @@ var Workloads = []string{"latency", "throughput", "queues100", "fanout", "backlo
 // Config is one run.
 type Config struct {
 	Workload  string
-	Producers int     // producer connections/links
-	Inflight  int     // outstanding sends per producer (goroutines sharing its link)
+	Producers int // producer connections/links
+	Inflight  int // outstanding sends per producer (goroutines sharing its link)
 	// Batch is the messages each send carries (closed loop only; default
 	// 1). A producer that implements BatchProducer sends them as one batch
 	// in its client's way (a Service Bus batch transfer; RabbitMQ and NATS:
 	// publish them all, then wait for all their confirms); one that does
 	// not gets Batch times the in-flight sends instead, so the messages
 	// outstanding are the same.
-	Batch int
+	Batch     int
 	Consumers int     // consumers per receiving entity
 	Prefetch  int     // messages a consumer asks for ahead (credit / prefetch / batch)
 	Size      int     // message body bytes (at least 8: the first 8 carry the send time)
@@ -115,17 +115,17 @@ type Progress struct {
 
 // Result is what a run measured.
 type Result struct {
-	Workload  string  `json:"workload"`
-	Driver    string  `json:"driver"`
-	Mode      string  `json:"mode"` // "closed loop", or "open loop at R msgs/s"
-	Size      int     `json:"size"`
-	Producers int     `json:"producers"`
-	Inflight  int     `json:"inflight"`
+	Workload  string `json:"workload"`
+	Driver    string `json:"driver"`
+	Mode      string `json:"mode"` // "closed loop", or "open loop at R msgs/s"
+	Size      int    `json:"size"`
+	Producers int    `json:"producers"`
+	Inflight  int    `json:"inflight"`
 	// Batch is the messages per send; BatchMode says how they went:
 	// "batch" (one batch per send) or "pipelined" (Batch × Inflight
 	// single sends outstanding). Empty for single sends.
-	Batch     int    `json:"batch,omitempty"`
-	BatchMode string `json:"batchMode,omitempty"`
+	Batch     int     `json:"batch,omitempty"`
+	BatchMode string  `json:"batchMode,omitempty"`
 	Consumers int     `json:"consumers"`
 	Prefetch  int     `json:"prefetch"`
 	Queues    int     `json:"queues,omitempty"`
