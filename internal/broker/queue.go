@@ -1,7 +1,6 @@
 package broker
 
 import (
-	"container/heap"
 	"maps"
 	"sort"
 	"sync"
@@ -39,26 +38,56 @@ type entry struct {
 }
 
 // seqHeap is an indexed min-heap of available entries by sequence number.
-type seqHeap []*entry
+// Each item carries its key, so sifting compares integers in the heap's
+// own array instead of following two pointers per comparison (a backlog's
+// heap is far larger than the caches); an entry's sequence number never
+// changes while it is in a heap.
+type seqHeap []heapItem
 
-func (h seqHeap) Len() int           { return len(h) }
-func (h seqHeap) Less(i, j int) bool { return h[i].msg.SequenceNumber < h[j].msg.SequenceNumber }
-func (h seqHeap) Swap(i, j int) {
+type heapItem struct {
+	seq int64
+	e   *entry
+}
+
+func (h seqHeap) Len() int { return len(h) }
+
+func (h seqHeap) swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
-	h[i].hidx = i
-	h[j].hidx = j
+	h[i].e.hidx = i
+	h[j].e.hidx = j
 }
-func (h *seqHeap) Push(x any) {
-	e := x.(*entry)
-	e.hidx = len(*h)
-	*h = append(*h, e)
+
+// up moves item j towards the root while it is lower than its parent.
+func (h seqHeap) up(j int) {
+	for j > 0 {
+		i := (j - 1) / 2
+		if h[j].seq >= h[i].seq {
+			break
+		}
+		h.swap(i, j)
+		j = i
+	}
 }
-func (h *seqHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	return x
+
+// down moves item i0 towards the leaves while a child is lower; it
+// reports whether the item moved.
+func (h seqHeap) down(i0 int) bool {
+	i, n := i0, len(h)
+	for {
+		j := 2*i + 1
+		if j >= n {
+			break
+		}
+		if j2 := j + 1; j2 < n && h[j2].seq < h[j].seq {
+			j = j2
+		}
+		if h[j].seq >= h[i].seq {
+			break
+		}
+		h.swap(i, j)
+		i = j
+	}
+	return i > i0
 }
 
 func (h *seqHeap) add(e *entry) {
@@ -66,11 +95,22 @@ func (h *seqHeap) add(e *entry) {
 		e.heap.del(e)
 	}
 	e.heap = h
-	heap.Push(h, e)
+	e.hidx = len(*h)
+	*h = append(*h, heapItem{seq: e.msg.SequenceNumber, e: e})
+	h.up(e.hidx)
 }
 
 func (h *seqHeap) del(e *entry) {
-	heap.Remove(h, e.hidx)
+	s, i := *h, e.hidx
+	n := len(s) - 1
+	if i != n {
+		s.swap(i, n)
+	}
+	s[n] = heapItem{}
+	*h = s[:n]
+	if i != n && !h.down(i) {
+		h.up(i)
+	}
 	e.heap = nil
 }
 
@@ -79,7 +119,7 @@ func (h seqHeap) peekMin() *entry {
 	if len(h) == 0 {
 		return nil
 	}
-	return h[0]
+	return h[0].e
 }
 
 // subqueue is the main queue or the dead-letter sub-queue of an entity.
