@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -137,4 +138,28 @@ func plural(n int, word string) string {
 		return "1 " + word
 	}
 	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// queryCommand is the shape of the list and show commands: n positional
+// arguments, one fetch through the management client, then the result as
+// JSON (--json, described by jsonHelp) or as text.
+func queryCommand[T any](ctx context.Context, args []string, stdout io.Writer, cf *clientFlags, n int, jsonHelp string,
+	fetch func(c *mgmt.Client, pos []string) (T, error), text func(c *mgmt.Client, v T, pos []string) error) error {
+	asJSON := cf.fs.Bool("json", false, jsonHelp)
+	pos, err := cf.parse(args, stdout, n, n)
+	if err != nil {
+		return helpOK(err)
+	}
+	c, err := cf.client()
+	if err != nil {
+		return err
+	}
+	v, err := fetch(c, pos)
+	if err != nil {
+		return explain(err)
+	}
+	if *asJSON {
+		return printJSON(stdout, v)
+	}
+	return text(c, v, pos)
 }

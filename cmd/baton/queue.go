@@ -80,84 +80,61 @@ func queueCreate(ctx context.Context, args []string, stdout io.Writer) error {
 
 func queueList(ctx context.Context, args []string, stdout io.Writer) error {
 	cf := newClientFlags("queue list", "queue list [--json]", "List queues with their message counts.")
-	asJSON := cf.fs.Bool("json", false, "print the queues as JSON")
-	if _, err := cf.parse(args, stdout, 0, 0); err != nil {
-		return helpOK(err)
-	}
-	c, err := cf.client()
-	if err != nil {
-		return err
-	}
-	qs, err := c.ListQueues(ctx)
-	if err != nil {
-		return explain(err)
-	}
-	if *asJSON {
-		return printJSON(stdout, qs)
-	}
-	if len(qs) == 0 {
-		fmt.Fprintln(stdout, "no queues; create one with: baton queue create NAME")
-		return nil
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tACTIVE\tSCHEDULED\tDEFERRED\tDEAD-LETTERED")
-	for _, q := range qs {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\n", q.Name, q.ActiveMessageCount, q.ScheduledMessageCount, q.DeferredMessageCount, q.DeadLetterMessageCount)
-	}
-	return tw.Flush()
+	return queryCommand(ctx, args, stdout, cf, 0, "print the queues as JSON",
+		func(c *mgmt.Client, _ []string) ([]*mgmt.Queue, error) { return c.ListQueues(ctx) },
+		func(c *mgmt.Client, qs []*mgmt.Queue, _ []string) error {
+			if len(qs) == 0 {
+				fmt.Fprintln(stdout, "no queues; create one with: baton queue create NAME")
+				return nil
+			}
+			tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tACTIVE\tSCHEDULED\tDEFERRED\tDEAD-LETTERED")
+			for _, q := range qs {
+				fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\n", q.Name, q.ActiveMessageCount, q.ScheduledMessageCount, q.DeferredMessageCount, q.DeadLetterMessageCount)
+			}
+			return tw.Flush()
+		})
 }
 
 func queueShow(ctx context.Context, args []string, stdout io.Writer) error {
 	cf := newClientFlags("queue show", "queue show NAME [--json]", "Show a queue's properties and message counts.")
-	asJSON := cf.fs.Bool("json", false, "print the queue as JSON")
-	pos, err := cf.parse(args, stdout, 1, 1)
-	if err != nil {
-		return helpOK(err)
-	}
-	c, err := cf.client()
-	if err != nil {
-		return err
-	}
-	q, err := c.GetQueue(ctx, pos[0])
-	if err != nil {
-		return explain(err)
-	}
-	if *asJSON {
-		return printJSON(stdout, q)
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	rows := []struct {
-		k string
-		v any
-	}{
-		{"name", q.Name},
-		{"status", q.Status},
-		{"activeMessageCount", q.ActiveMessageCount},
-		{"scheduledMessageCount", q.ScheduledMessageCount},
-		{"deferredMessageCount", q.DeferredMessageCount},
-		{"deadLetterMessageCount", q.DeadLetterMessageCount},
-		{"sizeInBytes", q.SizeInBytes},
-		{"lockDuration", q.LockDuration},
-		{"maxDeliveryCount", q.MaxDeliveryCount},
-		{"defaultMessageTimeToLive", q.DefaultMessageTimeToLive},
-		{"deadLetteringOnMessageExpiration", q.DeadLetteringOnMessageExpiration},
-		{"requiresDuplicateDetection", q.RequiresDuplicateDetection},
-		{"duplicateDetectionHistoryTimeWindow", q.DuplicateDetectionHistoryTimeWindow},
-		{"requiresSession", q.RequiresSession},
-		{"maxSizeInMegabytes", q.MaxSizeInMegabytes},
-		{"maxMessageSizeInKilobytes", q.MaxMessageSizeInKilobytes},
-		{"autoDeleteOnIdle", q.AutoDeleteOnIdle},
-		{"forwardTo", q.ForwardTo},
-		{"forwardDeadLetteredMessagesTo", q.ForwardDeadLetteredMessagesTo},
-		{"userMetadata", q.UserMetadata},
-		{"createdAt", q.CreatedAt.Format(timeLayout)},
-		{"updatedAt", q.UpdatedAt.Format(timeLayout)},
-		{"accessedAt", q.AccessedAt.Format(timeLayout)},
-	}
-	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%v\n", r.k, r.v)
-	}
-	return tw.Flush()
+	return queryCommand(ctx, args, stdout, cf, 1, "print the queue as JSON",
+		func(c *mgmt.Client, pos []string) (*mgmt.Queue, error) { return c.GetQueue(ctx, pos[0]) },
+		func(c *mgmt.Client, q *mgmt.Queue, pos []string) error {
+			tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+			rows := []struct {
+				k string
+				v any
+			}{
+				{"name", q.Name},
+				{"status", q.Status},
+				{"activeMessageCount", q.ActiveMessageCount},
+				{"scheduledMessageCount", q.ScheduledMessageCount},
+				{"deferredMessageCount", q.DeferredMessageCount},
+				{"deadLetterMessageCount", q.DeadLetterMessageCount},
+				{"sizeInBytes", q.SizeInBytes},
+				{"lockDuration", q.LockDuration},
+				{"maxDeliveryCount", q.MaxDeliveryCount},
+				{"defaultMessageTimeToLive", q.DefaultMessageTimeToLive},
+				{"deadLetteringOnMessageExpiration", q.DeadLetteringOnMessageExpiration},
+				{"requiresDuplicateDetection", q.RequiresDuplicateDetection},
+				{"duplicateDetectionHistoryTimeWindow", q.DuplicateDetectionHistoryTimeWindow},
+				{"requiresSession", q.RequiresSession},
+				{"maxSizeInMegabytes", q.MaxSizeInMegabytes},
+				{"maxMessageSizeInKilobytes", q.MaxMessageSizeInKilobytes},
+				{"autoDeleteOnIdle", q.AutoDeleteOnIdle},
+				{"forwardTo", q.ForwardTo},
+				{"forwardDeadLetteredMessagesTo", q.ForwardDeadLetteredMessagesTo},
+				{"userMetadata", q.UserMetadata},
+				{"createdAt", q.CreatedAt.Format(timeLayout)},
+				{"updatedAt", q.UpdatedAt.Format(timeLayout)},
+				{"accessedAt", q.AccessedAt.Format(timeLayout)},
+			}
+			for _, r := range rows {
+				fmt.Fprintf(tw, "%s\t%v\n", r.k, r.v)
+			}
+			return tw.Flush()
+		})
 }
 
 func queueDelete(ctx context.Context, args []string, stdout io.Writer) error {

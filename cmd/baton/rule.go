@@ -211,23 +211,11 @@ func ruleAdd(ctx context.Context, args []string, stdout io.Writer) error {
 
 func ruleList(ctx context.Context, args []string, stdout io.Writer) error {
 	cf := newClientFlags("rule list", "rule list TOPIC SUB [--json]", "List the rules of subscription SUB of TOPIC, in the order they were added.")
-	asJSON := cf.fs.Bool("json", false, "print the rules as JSON")
-	pos, err := cf.parse(args, stdout, 2, 2)
-	if err != nil {
-		return helpOK(err)
-	}
-	c, err := cf.client()
-	if err != nil {
-		return err
-	}
-	rules, err := c.ListRules(ctx, pos[0], pos[1])
-	if err != nil {
-		return explain(err)
-	}
-	if *asJSON {
-		return printJSON(stdout, rules)
-	}
-	return printRules(stdout, rules, pos[0], pos[1])
+	return queryCommand(ctx, args, stdout, cf, 2, "print the rules as JSON",
+		func(c *mgmt.Client, pos []string) ([]*mgmt.Rule, error) { return c.ListRules(ctx, pos[0], pos[1]) },
+		func(c *mgmt.Client, rules []*mgmt.Rule, pos []string) error {
+			return printRules(stdout, rules, pos[0], pos[1])
+		})
 }
 
 // printRules prints rules as a table.
@@ -289,44 +277,32 @@ func describeRule(r *mgmt.Rule) string {
 
 func ruleShow(ctx context.Context, args []string, stdout io.Writer) error {
 	cf := newClientFlags("rule show", "rule show TOPIC SUB RULE [--json]", "Show one rule of subscription SUB of TOPIC.")
-	asJSON := cf.fs.Bool("json", false, "print the rule as JSON")
-	pos, err := cf.parse(args, stdout, 3, 3)
-	if err != nil {
-		return helpOK(err)
-	}
-	c, err := cf.client()
-	if err != nil {
-		return err
-	}
-	r, err := c.GetRule(ctx, pos[0], pos[1], pos[2])
-	if err != nil {
-		return explain(err)
-	}
-	if *asJSON {
-		return printJSON(stdout, r)
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "name\t%s\n", r.Name)
-	fmt.Fprintf(tw, "filter\t%s\n", r.Filter.Type)
-	switch r.Filter.Type {
-	case mgmt.FilterSQL:
-		fmt.Fprintf(tw, "sqlExpression\t%s\n", r.Filter.SQLExpression)
-		if len(r.Filter.Parameters) > 0 {
-			fmt.Fprintf(tw, "parameters\t%s\n", mgmt.FormatValues(r.Filter.Parameters))
-		}
-	case mgmt.FilterCorrelation:
-		fmt.Fprintf(tw, "conditions\t%s\n", strings.TrimPrefix(describeFilter(&r.Filter), "correlation: "))
-	}
-	if r.Action != nil {
-		fmt.Fprintf(tw, "action\t%s\n", r.Action.SQLExpression)
-		if len(r.Action.Parameters) > 0 {
-			fmt.Fprintf(tw, "actionParameters\t%s\n", mgmt.FormatValues(r.Action.Parameters))
-		}
-	}
-	if r.CreatedAt != nil {
-		fmt.Fprintf(tw, "createdAt\t%s\n", r.CreatedAt.Format(timeLayout))
-	}
-	return tw.Flush()
+	return queryCommand(ctx, args, stdout, cf, 3, "print the rule as JSON",
+		func(c *mgmt.Client, pos []string) (*mgmt.Rule, error) { return c.GetRule(ctx, pos[0], pos[1], pos[2]) },
+		func(c *mgmt.Client, r *mgmt.Rule, pos []string) error {
+			tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintf(tw, "name\t%s\n", r.Name)
+			fmt.Fprintf(tw, "filter\t%s\n", r.Filter.Type)
+			switch r.Filter.Type {
+			case mgmt.FilterSQL:
+				fmt.Fprintf(tw, "sqlExpression\t%s\n", r.Filter.SQLExpression)
+				if len(r.Filter.Parameters) > 0 {
+					fmt.Fprintf(tw, "parameters\t%s\n", mgmt.FormatValues(r.Filter.Parameters))
+				}
+			case mgmt.FilterCorrelation:
+				fmt.Fprintf(tw, "conditions\t%s\n", strings.TrimPrefix(describeFilter(&r.Filter), "correlation: "))
+			}
+			if r.Action != nil {
+				fmt.Fprintf(tw, "action\t%s\n", r.Action.SQLExpression)
+				if len(r.Action.Parameters) > 0 {
+					fmt.Fprintf(tw, "actionParameters\t%s\n", mgmt.FormatValues(r.Action.Parameters))
+				}
+			}
+			if r.CreatedAt != nil {
+				fmt.Fprintf(tw, "createdAt\t%s\n", r.CreatedAt.Format(timeLayout))
+			}
+			return tw.Flush()
+		})
 }
 
 func ruleDelete(ctx context.Context, args []string, stdout io.Writer) error {

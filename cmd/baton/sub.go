@@ -91,23 +91,13 @@ func subCreate(ctx context.Context, args []string, stdout io.Writer) error {
 
 func subList(ctx context.Context, args []string, stdout io.Writer) error {
 	cf := newClientFlags("sub list", "sub list TOPIC [--json]", "List the subscriptions of TOPIC with their message counts.")
-	asJSON := cf.fs.Bool("json", false, "print the subscriptions as JSON")
-	pos, err := cf.parse(args, stdout, 1, 1)
-	if err != nil {
-		return helpOK(err)
-	}
-	c, err := cf.client()
-	if err != nil {
-		return err
-	}
-	subs, err := c.ListSubscriptions(ctx, pos[0])
-	if err != nil {
-		return explain(err)
-	}
-	if *asJSON {
-		return printJSON(stdout, subs)
-	}
-	return printSubscriptions(stdout, subs, pos[0])
+	return queryCommand(ctx, args, stdout, cf, 1, "print the subscriptions as JSON",
+		func(c *mgmt.Client, pos []string) ([]*mgmt.Subscription, error) {
+			return c.ListSubscriptions(ctx, pos[0])
+		},
+		func(c *mgmt.Client, subs []*mgmt.Subscription, pos []string) error {
+			return printSubscriptions(stdout, subs, pos[0])
+		})
 }
 
 // printSubscriptions prints subscriptions as a table.
@@ -126,65 +116,60 @@ func printSubscriptions(w io.Writer, subs []*mgmt.Subscription, topic string) er
 
 func subShow(ctx context.Context, args []string, stdout io.Writer) error {
 	cf := newClientFlags("sub show", "sub show TOPIC SUB [--json]", "Show a subscription's properties, message counts and rules.")
-	asJSON := cf.fs.Bool("json", false, "print the subscription (and its rules, under \"rules\") as JSON")
-	pos, err := cf.parse(args, stdout, 2, 2)
-	if err != nil {
-		return helpOK(err)
-	}
-	c, err := cf.client()
-	if err != nil {
-		return err
-	}
-	s, err := c.GetSubscription(ctx, pos[0], pos[1])
-	if err != nil {
-		return explain(err)
-	}
-	rules, err := c.ListRules(ctx, pos[0], pos[1])
-	if err != nil {
-		return explain(err)
-	}
-	if *asJSON {
-		return printJSON(stdout, struct {
-			*mgmt.Subscription
-			Rules []*mgmt.Rule `json:"rules"`
-		}{s, rules})
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	rows := []struct {
-		k string
-		v any
-	}{
-		{"name", s.Name},
-		{"topic", s.Topic},
-		{"path", s.Path},
-		{"status", s.Status},
-		{"activeMessageCount", s.ActiveMessageCount},
-		{"scheduledMessageCount", s.ScheduledMessageCount},
-		{"deferredMessageCount", s.DeferredMessageCount},
-		{"deadLetterMessageCount", s.DeadLetterMessageCount},
-		{"sizeInBytes", s.SizeInBytes},
-		{"lockDuration", s.LockDuration},
-		{"maxDeliveryCount", s.MaxDeliveryCount},
-		{"defaultMessageTimeToLive", s.DefaultMessageTimeToLive},
-		{"deadLetteringOnMessageExpiration", s.DeadLetteringOnMessageExpiration},
-		{"deadLetteringOnFilterEvaluationExceptions", s.DeadLetteringOnFilterEvaluationExceptions},
-		{"requiresSession", s.RequiresSession},
-		{"autoDeleteOnIdle", s.AutoDeleteOnIdle},
-		{"forwardTo", s.ForwardTo},
-		{"forwardDeadLetteredMessagesTo", s.ForwardDeadLetteredMessagesTo},
-		{"userMetadata", s.UserMetadata},
-		{"createdAt", s.CreatedAt.Format(timeLayout)},
-		{"updatedAt", s.UpdatedAt.Format(timeLayout)},
-		{"accessedAt", s.AccessedAt.Format(timeLayout)},
-	}
-	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%v\n", r.k, r.v)
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	fmt.Fprintln(stdout)
-	return printRules(stdout, rules, pos[0], pos[1])
+	return queryCommand(ctx, args, stdout, cf, 2, "print the subscription (and its rules, under \"rules\") as JSON",
+		func(c *mgmt.Client, pos []string) (subDetail, error) {
+			s, err := c.GetSubscription(ctx, pos[0], pos[1])
+			if err != nil {
+				return subDetail{}, err
+			}
+			rules, err := c.ListRules(ctx, pos[0], pos[1])
+			return subDetail{s, rules}, err
+		},
+		func(c *mgmt.Client, d subDetail, pos []string) error {
+			s, rules := d.Subscription, d.Rules
+			tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+			rows := []struct {
+				k string
+				v any
+			}{
+				{"name", s.Name},
+				{"topic", s.Topic},
+				{"path", s.Path},
+				{"status", s.Status},
+				{"activeMessageCount", s.ActiveMessageCount},
+				{"scheduledMessageCount", s.ScheduledMessageCount},
+				{"deferredMessageCount", s.DeferredMessageCount},
+				{"deadLetterMessageCount", s.DeadLetterMessageCount},
+				{"sizeInBytes", s.SizeInBytes},
+				{"lockDuration", s.LockDuration},
+				{"maxDeliveryCount", s.MaxDeliveryCount},
+				{"defaultMessageTimeToLive", s.DefaultMessageTimeToLive},
+				{"deadLetteringOnMessageExpiration", s.DeadLetteringOnMessageExpiration},
+				{"deadLetteringOnFilterEvaluationExceptions", s.DeadLetteringOnFilterEvaluationExceptions},
+				{"requiresSession", s.RequiresSession},
+				{"autoDeleteOnIdle", s.AutoDeleteOnIdle},
+				{"forwardTo", s.ForwardTo},
+				{"forwardDeadLetteredMessagesTo", s.ForwardDeadLetteredMessagesTo},
+				{"userMetadata", s.UserMetadata},
+				{"createdAt", s.CreatedAt.Format(timeLayout)},
+				{"updatedAt", s.UpdatedAt.Format(timeLayout)},
+				{"accessedAt", s.AccessedAt.Format(timeLayout)},
+			}
+			for _, r := range rows {
+				fmt.Fprintf(tw, "%s\t%v\n", r.k, r.v)
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			fmt.Fprintln(stdout)
+			return printRules(stdout, rules, pos[0], pos[1])
+		})
+}
+
+// subDetail is a subscription with its rules (sub show's JSON).
+type subDetail struct {
+	*mgmt.Subscription
+	Rules []*mgmt.Rule `json:"rules"`
 }
 
 func subDelete(ctx context.Context, args []string, stdout io.Writer) error {

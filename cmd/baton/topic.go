@@ -70,85 +70,62 @@ func topicCreate(ctx context.Context, args []string, stdout io.Writer) error {
 
 func topicList(ctx context.Context, args []string, stdout io.Writer) error {
 	cf := newClientFlags("topic list", "topic list [--json]", "List topics with their subscription counts.")
-	asJSON := cf.fs.Bool("json", false, "print the topics as JSON")
-	if _, err := cf.parse(args, stdout, 0, 0); err != nil {
-		return helpOK(err)
-	}
-	c, err := cf.client()
-	if err != nil {
-		return err
-	}
-	ts, err := c.ListTopics(ctx)
-	if err != nil {
-		return explain(err)
-	}
-	if *asJSON {
-		return printJSON(stdout, ts)
-	}
-	if len(ts) == 0 {
-		fmt.Fprintln(stdout, "no topics; create one with: baton topic create NAME")
-		return nil
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSUBSCRIPTIONS\tSCHEDULED\tSTATUS")
-	for _, t := range ts {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", t.Name, t.SubscriptionCount, t.ScheduledMessageCount, t.Status)
-	}
-	return tw.Flush()
+	return queryCommand(ctx, args, stdout, cf, 0, "print the topics as JSON",
+		func(c *mgmt.Client, _ []string) ([]*mgmt.Topic, error) { return c.ListTopics(ctx) },
+		func(c *mgmt.Client, ts []*mgmt.Topic, _ []string) error {
+			if len(ts) == 0 {
+				fmt.Fprintln(stdout, "no topics; create one with: baton topic create NAME")
+				return nil
+			}
+			tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tSUBSCRIPTIONS\tSCHEDULED\tSTATUS")
+			for _, t := range ts {
+				fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", t.Name, t.SubscriptionCount, t.ScheduledMessageCount, t.Status)
+			}
+			return tw.Flush()
+		})
 }
 
 func topicShow(ctx context.Context, args []string, stdout io.Writer) error {
 	cf := newClientFlags("topic show", "topic show NAME [--json]", "Show a topic's properties and its subscriptions with their message counts.")
-	asJSON := cf.fs.Bool("json", false, "print the topic as JSON")
-	pos, err := cf.parse(args, stdout, 1, 1)
-	if err != nil {
-		return helpOK(err)
-	}
-	c, err := cf.client()
-	if err != nil {
-		return err
-	}
-	t, err := c.GetTopic(ctx, pos[0])
-	if err != nil {
-		return explain(err)
-	}
-	if *asJSON {
-		return printJSON(stdout, t)
-	}
-	subs, err := c.ListSubscriptions(ctx, pos[0])
-	if err != nil {
-		return explain(err)
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	rows := []struct {
-		k string
-		v any
-	}{
-		{"name", t.Name},
-		{"status", t.Status},
-		{"subscriptionCount", t.SubscriptionCount},
-		{"scheduledMessageCount", t.ScheduledMessageCount},
-		{"sizeInBytes", t.SizeInBytes},
-		{"defaultMessageTimeToLive", t.DefaultMessageTimeToLive},
-		{"requiresDuplicateDetection", t.RequiresDuplicateDetection},
-		{"duplicateDetectionHistoryTimeWindow", t.DuplicateDetectionHistoryTimeWindow},
-		{"maxSizeInMegabytes", t.MaxSizeInMegabytes},
-		{"maxMessageSizeInKilobytes", t.MaxMessageSizeInKilobytes},
-		{"autoDeleteOnIdle", t.AutoDeleteOnIdle},
-		{"supportOrdering", t.SupportOrdering},
-		{"userMetadata", t.UserMetadata},
-		{"createdAt", t.CreatedAt.Format(timeLayout)},
-		{"updatedAt", t.UpdatedAt.Format(timeLayout)},
-		{"accessedAt", t.AccessedAt.Format(timeLayout)},
-	}
-	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%v\n", r.k, r.v)
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	fmt.Fprintln(stdout)
-	return printSubscriptions(stdout, subs, pos[0])
+	return queryCommand(ctx, args, stdout, cf, 1, "print the topic as JSON",
+		func(c *mgmt.Client, pos []string) (*mgmt.Topic, error) { return c.GetTopic(ctx, pos[0]) },
+		func(c *mgmt.Client, t *mgmt.Topic, pos []string) error {
+			subs, err := c.ListSubscriptions(ctx, pos[0])
+			if err != nil {
+				return explain(err)
+			}
+			tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+			rows := []struct {
+				k string
+				v any
+			}{
+				{"name", t.Name},
+				{"status", t.Status},
+				{"subscriptionCount", t.SubscriptionCount},
+				{"scheduledMessageCount", t.ScheduledMessageCount},
+				{"sizeInBytes", t.SizeInBytes},
+				{"defaultMessageTimeToLive", t.DefaultMessageTimeToLive},
+				{"requiresDuplicateDetection", t.RequiresDuplicateDetection},
+				{"duplicateDetectionHistoryTimeWindow", t.DuplicateDetectionHistoryTimeWindow},
+				{"maxSizeInMegabytes", t.MaxSizeInMegabytes},
+				{"maxMessageSizeInKilobytes", t.MaxMessageSizeInKilobytes},
+				{"autoDeleteOnIdle", t.AutoDeleteOnIdle},
+				{"supportOrdering", t.SupportOrdering},
+				{"userMetadata", t.UserMetadata},
+				{"createdAt", t.CreatedAt.Format(timeLayout)},
+				{"updatedAt", t.UpdatedAt.Format(timeLayout)},
+				{"accessedAt", t.AccessedAt.Format(timeLayout)},
+			}
+			for _, r := range rows {
+				fmt.Fprintf(tw, "%s\t%v\n", r.k, r.v)
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			fmt.Fprintln(stdout)
+			return printSubscriptions(stdout, subs, pos[0])
+		})
 }
 
 func topicDelete(ctx context.Context, args []string, stdout io.Writer) error {
