@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 )
 
 // TestSeqHeapModel: random adds and deletes (of the minimum and of any
@@ -83,5 +84,42 @@ func BenchmarkSeqHeapTakeMin(b *testing.B) {
 		next++
 		h.add(e)
 		_ = i
+	}
+}
+
+// TestEventHeapOrder: the timer heap pops events in time order, through
+// random pushes and pops, with far-future times (beyond int64 nanoseconds)
+// last.
+func TestEventHeapOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	base := time.Unix(1_800_000_000, 0)
+	far := base.AddDate(500, 0, 0) // past 2262: no int64 nanoseconds
+	var h eventHeap
+	var model []time.Time
+	for i := range 20000 {
+		if rng.IntN(3) > 0 || len(model) == 0 {
+			when := base.Add(time.Duration(rng.Int64N(int64(time.Hour))))
+			if rng.IntN(50) == 0 {
+				when = far.Add(time.Duration(rng.IntN(1000)) * time.Hour)
+			}
+			h.push(timerEvent{when: when, seq: int64(i)})
+			model = append(model, when)
+			continue
+		}
+		i0 := 0
+		for j, w := range model {
+			if w.Before(model[i0]) {
+				i0 = j
+			}
+		}
+		want := model[i0]
+		model = slices.Delete(model, i0, i0+1)
+		got := h.pop()
+		if !got.when.Equal(want) && !(got.when.After(maxKeyTime) && want.After(maxKeyTime)) {
+			t.Fatalf("step %d: popped %v; want %v", i, got.when, want)
+		}
+		if len(h) != len(model) {
+			t.Fatalf("step %d: %d events; want %d", i, len(h), len(model))
+		}
 	}
 }

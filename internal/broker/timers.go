@@ -1,7 +1,7 @@
 package broker
 
 import (
-	"container/heap"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +26,7 @@ const (
 // ever removed from the heap early.
 type timerEvent struct {
 	when  time.Time
+	at    int64 // timeKey(when), the heap's key
 	kind  timerKind
 	ent   *entity
 	seq   int64
@@ -33,17 +34,63 @@ type timerEvent struct {
 	sess  *session
 }
 
+// eventHeap is a min-heap of events by time. It is typed, not a
+// container/heap: that one boxes every pushed and popped event into an
+// interface (two allocations per message lock), and compares time.Times.
 type eventHeap []timerEvent
 
-func (h eventHeap) Len() int           { return len(h) }
-func (h eventHeap) Less(i, j int) bool { return h[i].when.Before(h[j].when) }
-func (h eventHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *eventHeap) Push(x any)        { *h = append(*h, x.(timerEvent)) }
-func (h *eventHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+// maxKeyTime is the latest time whose Unix nanoseconds fit an int64.
+var maxKeyTime = time.Unix(0, math.MaxInt64)
+
+// timeKey is t in Unix nanoseconds, clamped to the int64 range (a far
+// future, such as an AutoDeleteOnIdle of TimeSpan.MaxValue, sorts last).
+func timeKey(t time.Time) int64 {
+	switch {
+	case t.After(maxKeyTime):
+		return math.MaxInt64
+	case t.Before(time.Unix(0, math.MinInt64)):
+		return math.MinInt64
+	}
+	return t.UnixNano()
+}
+
+func (h *eventHeap) push(ev timerEvent) {
+	ev.at = timeKey(ev.when)
+	*h = append(*h, ev)
+	s := *h
+	for j := len(s) - 1; j > 0; {
+		i := (j - 1) / 2
+		if s[j].at >= s[i].at {
+			break
+		}
+		s[i], s[j] = s[j], s[i]
+		j = i
+	}
+}
+
+// pop removes and returns the earliest event; the heap must not be empty.
+func (h *eventHeap) pop() timerEvent {
+	s := *h
+	n := len(s) - 1
+	s[0], s[n] = s[n], s[0]
+	for i := 0; ; {
+		j := 2*i + 1
+		if j >= n {
+			break
+		}
+		if j2 := j + 1; j2 < n && s[j2].at < s[j].at {
+			j = j2
+		}
+		if s[j].at >= s[i].at {
+			break
+		}
+		s[i], s[j] = s[j], s[i]
+		i = j
+	}
+	ev := s[n]
+	s[n] = timerEvent{}
+	*h = s[:n]
+	return ev
 }
 
 // timerHeap is the broker's single timer structure.
@@ -57,12 +104,12 @@ type timerHeap struct {
 
 func (t *timerHeap) add(ev timerEvent) {
 	t.mu.Lock()
-	heap.Push(&t.h, ev)
-	top := t.h[0].when.UnixNano() == ev.when.UnixNano()
+	t.h.push(ev)
+	top := t.h[0].at == timeKey(ev.when)
 	// next only moves earlier here; runDue moves it later once the events
 	// it popped are fully handled, so the fast path never skips work in
 	// progress.
-	if w := ev.when.UnixNano(); w < t.next.Load() {
+	if w := timeKey(ev.when); w < t.next.Load() {
 		t.next.Store(w)
 	}
 	t.mu.Unlock()
@@ -80,7 +127,7 @@ func (t *timerHeap) popDue(now time.Time, out []timerEvent) []timerEvent {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for len(t.h) > 0 && !t.h[0].when.After(now) {
-		out = append(out, heap.Pop(&t.h).(timerEvent))
+		out = append(out, t.h.pop())
 	}
 	return out
 }
@@ -90,7 +137,7 @@ func (t *timerHeap) refreshNext() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if len(t.h) > 0 {
-		t.next.Store(t.h[0].when.UnixNano())
+		t.next.Store(t.h[0].at)
 	} else {
 		t.next.Store(1<<63 - 1)
 	}
