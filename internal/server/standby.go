@@ -230,15 +230,15 @@ func (sb *standby) run() {
 		sb.fail(fmt.Errorf("server: taking over as the active node: %w", err))
 		return
 	}
+	// Active as soon as the faces serve (the stats report the same, from
+	// the store's ownership): a load balancer's health check may send
+	// clients here while the endpoints for the standbys are published.
+	sb.active.Store(true)
 	ep := sb.endpoints()
 	if err := st.Publish(sb.ctx, ep); err != nil {
 		sb.fail(fmt.Errorf("server: publishing this node's endpoints: %w", err))
 		return
 	}
-	// The node says it is active once standbys can find it: a load
-	// balancer's health check (GET /api/v1/node/active) and the tests
-	// see one state, not "active but not yet published".
-	sb.active.Store(true)
 	sb.log.Info("active: this node serves; standby nodes forward to it", "epoch", st.Epoch(), "endpoints", ep,
 		"takeover", s.clock.Now().Sub(start))
 	lease := sb.s.ownerLease
