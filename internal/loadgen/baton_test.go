@@ -261,7 +261,11 @@ func TestBatchedSendsAgainstBaton(t *testing.T) {
 			cfg := tiny(t, "backlog")
 			cfg.Prefix = "batch-" + name
 			cfg.Messages, cfg.Batch = 300, 7
-			res, err := Run(t.Context(), d, cfg)
+			// A bound, not a timing: a batch that loses messages would
+			// leave the drain waiting for them.
+			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+			defer cancel()
+			res, err := Run(ctx, d, cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
