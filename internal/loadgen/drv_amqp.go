@@ -26,8 +26,6 @@ func NewAMQPDriver(o BatonOptions) (*AMQPDriver, error) {
 
 func (d *AMQPDriver) Name() string { return "go-amqp v1.7.0 → baton" }
 
-func (d *AMQPDriver) batches() {}
-
 func (d *AMQPDriver) Setup(ctx context.Context, t Topology) error { return d.setup(ctx, t) }
 
 func (d *AMQPDriver) Close(ctx context.Context) error { return nil }

@@ -25,8 +25,6 @@ type NATSDriver struct{ o NATSOptions }
 // NewNATSDriver returns a NATS JetStream driver.
 func NewNATSDriver(o NATSOptions) *NATSDriver { return &NATSDriver{o} }
 
-func (d *NATSDriver) batches() {}
-
 func (d *NATSDriver) Name() string { return "nats.go v1.55.0 → nats jetstream" }
 
 func (d *NATSDriver) Close(ctx context.Context) error { return nil }

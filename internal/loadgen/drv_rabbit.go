@@ -32,8 +32,6 @@ func NewRabbitDriver(o RabbitOptions) (*RabbitDriver, error) {
 	return &RabbitDriver{o}, nil
 }
 
-func (d *RabbitDriver) batches() {}
-
 func (d *RabbitDriver) Name() string { return "amqp091-go v1.16.0 → rabbitmq " + d.o.QueueType }
 
 func (d *RabbitDriver) Close(ctx context.Context) error { return nil }

@@ -27,8 +27,6 @@ func NewSDKDriver(o BatonOptions) (*SDKDriver, error) {
 
 func (d *SDKDriver) Name() string { return "azservicebus v1.11.0 → baton" }
 
-func (d *SDKDriver) batches() {}
-
 func (d *SDKDriver) Setup(ctx context.Context, t Topology) error { return d.setup(ctx, t) }
 
 func (d *SDKDriver) Close(ctx context.Context) error { return nil }

@@ -27,12 +27,6 @@ func Run(ctx context.Context, d Driver, cfg Config) (*Result, error) {
 	if cfg.Rate > 0 {
 		res.Mode = fmt.Sprintf("open loop at %g msgs/s", cfg.Rate)
 	}
-	if cfg.Batch > 1 {
-		res.Batch, res.BatchMode = cfg.Batch, "batch"
-		if !batching(d) {
-			res.BatchMode = "pipelined"
-		}
-	}
 	var err error
 	switch cfg.Workload {
 	case "backlog":
@@ -43,13 +37,19 @@ func Run(ctx context.Context, d Driver, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Batch > 1 {
+		res.Batch, res.BatchMode = cfg.Batch, r.batchMode
+	}
 	return res, nil
 }
 
 type runner struct {
 	cfg Config
-	d   Driver
-	clk clock.Clock
+	// batchMode is how startProducers sent Config.Batch messages: "batch"
+	// or "pipelined" (producers without SendBatch).
+	batchMode string
+	d         Driver
+	clk       clock.Clock
 
 	sent, received, abandoned atomic.Uint64
 	sendAck, e2e, settle      Histogram
@@ -194,12 +194,16 @@ func closeProducers(prods []Producer) {
 func (r *runner) startProducers(g *group, prods []Producer, targets int, sched *schedule, claim func() (uint64, bool), lockstep chan struct{}) {
 	fan := r.cfg.Workload == "fanout"
 	var seq atomic.Uint64
-	inflight, batch := r.cfg.Inflight, r.cfg.Batch
-	if batch > 1 && !batching(r.d) {
-		inflight, batch = inflight*batch, 1 // the same messages outstanding, pipelined
-	}
 	for pi, p := range prods {
-		bp, _ := p.(BatchProducer)
+		inflight, batch := r.cfg.Inflight, r.cfg.Batch
+		bp, ok := p.(BatchProducer)
+		if batch > 1 {
+			r.batchMode = "batch"
+			if !ok {
+				// The same messages outstanding, pipelined.
+				inflight, batch, r.batchMode = inflight*batch, 1, "pipelined"
+			}
+		}
 		for j := range inflight {
 			next := pi*inflight + j
 			body := make([]byte, r.cfg.Size)
@@ -373,10 +377,4 @@ func closeConsumers(cs []Consumer) {
 	for _, c := range cs {
 		c.Close(ctx)
 	}
-}
-
-// batching reports whether d's producers send batches (BatchProducer).
-func batching(d Driver) bool {
-	_, ok := d.(interface{ batches() })
-	return ok
 }
