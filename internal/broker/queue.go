@@ -37,89 +37,33 @@ type entry struct {
 	hot bool
 }
 
-// seqHeap is an indexed min-heap of available entries by sequence number.
-// Each item carries its key, so sifting compares integers in the heap's
-// own array instead of following two pointers per comparison (a backlog's
-// heap is far larger than the caches); an entry's sequence number never
-// changes while it is in a heap.
-type seqHeap []heapItem
+// seqHeap is an indexed min-heap of available entries by sequence number
+// (an entry's sequence number never changes while it is in a heap).
+type seqHeap struct{ h minHeap[*entry] }
 
-type heapItem struct {
-	seq int64
-	e   *entry
-}
+func (e *entry) setIndex(i int) { e.hidx = i }
 
-func (h seqHeap) Len() int { return len(h) }
-
-func (h seqHeap) swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].e.hidx = i
-	h[j].e.hidx = j
-}
-
-// up moves item j towards the root while it is lower than its parent.
-func (h seqHeap) up(j int) {
-	for j > 0 {
-		i := (j - 1) / 2
-		if h[j].seq >= h[i].seq {
-			break
-		}
-		h.swap(i, j)
-		j = i
-	}
-}
-
-// down moves item i0 towards the leaves while a child is lower; it
-// reports whether the item moved.
-func (h seqHeap) down(i0 int) bool {
-	i, n := i0, len(h)
-	for {
-		j := 2*i + 1
-		if j >= n {
-			break
-		}
-		if j2 := j + 1; j2 < n && h[j2].seq < h[j].seq {
-			j = j2
-		}
-		if h[j].seq >= h[i].seq {
-			break
-		}
-		h.swap(i, j)
-		i = j
-	}
-	return i > i0
-}
+func (h *seqHeap) Len() int { return len(h.h) }
 
 func (h *seqHeap) add(e *entry) {
 	if e.heap != nil {
 		e.heap.del(e)
 	}
 	e.heap = h
-	e.hidx = len(*h)
-	*h = append(*h, heapItem{seq: e.msg.SequenceNumber, e: e})
-	h.up(e.hidx)
+	h.h.push(e.msg.SequenceNumber, e)
 }
 
 func (h *seqHeap) del(e *entry) {
-	s, i := *h, e.hidx
-	n := len(s) - 1
-	if i != n {
-		s.swap(i, n)
-	}
-	s[n] = heapItem{}
-	*h = s[:n]
-	if i != n && !h.down(i) {
-		h.up(i)
-	}
+	h.h.remove(e.hidx)
 	e.heap = nil
 }
 
 // peekMin returns the lowest entry without removing it, or nil.
-func (h seqHeap) peekMin() *entry {
-	if len(h) == 0 {
+func (h *seqHeap) peekMin() *entry {
+	if len(h.h) == 0 {
 		return nil
 	}
-	return h[0].e
+	return h.h[0].v
 }
 
 // subqueue is the main queue or the dead-letter sub-queue of an entity.

@@ -53,7 +53,7 @@ func TestSeqHeapModel(t *testing.T) {
 			var seqs []int64
 			for e := range model[k] {
 				seqs = append(seqs, e.msg.SequenceNumber)
-				if e.heap != &hs[k] || hs[k][e.hidx].e != e {
+				if e.heap != &hs[k] || hs[k].h[e.hidx].v != e {
 					t.Fatalf("step %d: entry %d not at its index in heap %d", i, e.msg.SequenceNumber, k)
 				}
 			}
@@ -102,7 +102,7 @@ func TestEventHeapOrder(t *testing.T) {
 			if rng.IntN(50) == 0 {
 				when = far.Add(time.Duration(rng.IntN(1000)) * time.Hour)
 			}
-			h.push(timerEvent{when: when, seq: int64(i)})
+			h.push(timeKey(when), timerEvent{when: when, seq: int64(i)})
 			model = append(model, when)
 			continue
 		}
@@ -114,7 +114,7 @@ func TestEventHeapOrder(t *testing.T) {
 		}
 		want := model[i0]
 		model = slices.Delete(model, i0, i0+1)
-		got := h.pop()
+		got := h.remove(0)
 		if !got.when.Equal(want) && !(got.when.After(maxKeyTime) && want.After(maxKeyTime)) {
 			t.Fatalf("step %d: popped %v; want %v", i, got.when, want)
 		}

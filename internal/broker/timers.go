@@ -26,7 +26,6 @@ const (
 // ever removed from the heap early.
 type timerEvent struct {
 	when  time.Time
-	at    int64 // timeKey(when), the heap's key
 	kind  timerKind
 	ent   *entity
 	seq   int64
@@ -34,10 +33,11 @@ type timerEvent struct {
 	sess  *session
 }
 
-// eventHeap is a min-heap of events by time. It is typed, not a
-// container/heap: that one boxes every pushed and popped event into an
-// interface (two allocations per message lock), and compares time.Times.
-type eventHeap []timerEvent
+// eventHeap is a min-heap of events by time (keyed by timeKey(when)).
+type eventHeap = minHeap[timerEvent]
+
+// setIndex: events are only ever popped from the top.
+func (timerEvent) setIndex(int) {}
 
 // maxKeyTime is the latest time whose Unix nanoseconds fit an int64.
 var maxKeyTime = time.Unix(0, math.MaxInt64)
@@ -54,45 +54,6 @@ func timeKey(t time.Time) int64 {
 	return t.UnixNano()
 }
 
-func (h *eventHeap) push(ev timerEvent) {
-	ev.at = timeKey(ev.when)
-	*h = append(*h, ev)
-	s := *h
-	for j := len(s) - 1; j > 0; {
-		i := (j - 1) / 2
-		if s[j].at >= s[i].at {
-			break
-		}
-		s[i], s[j] = s[j], s[i]
-		j = i
-	}
-}
-
-// pop removes and returns the earliest event; the heap must not be empty.
-func (h *eventHeap) pop() timerEvent {
-	s := *h
-	n := len(s) - 1
-	s[0], s[n] = s[n], s[0]
-	for i := 0; ; {
-		j := 2*i + 1
-		if j >= n {
-			break
-		}
-		if j2 := j + 1; j2 < n && s[j2].at < s[j].at {
-			j = j2
-		}
-		if s[j].at >= s[i].at {
-			break
-		}
-		s[i], s[j] = s[j], s[i]
-		i = j
-	}
-	ev := s[n]
-	s[n] = timerEvent{}
-	*h = s[:n]
-	return ev
-}
-
 // timerHeap is the broker's single timer structure.
 type timerHeap struct {
 	mu     sync.Mutex
@@ -104,12 +65,13 @@ type timerHeap struct {
 
 func (t *timerHeap) add(ev timerEvent) {
 	t.mu.Lock()
-	t.h.push(ev)
-	top := t.h[0].at == timeKey(ev.when)
+	key := timeKey(ev.when)
+	t.h.push(key, ev)
+	top := t.h[0].key == key
 	// next only moves earlier here; runDue moves it later once the events
 	// it popped are fully handled, so the fast path never skips work in
 	// progress.
-	if w := timeKey(ev.when); w < t.next.Load() {
+	if w := key; w < t.next.Load() {
 		t.next.Store(w)
 	}
 	t.mu.Unlock()
@@ -126,8 +88,8 @@ func (t *timerHeap) add(ev timerEvent) {
 func (t *timerHeap) popDue(now time.Time, out []timerEvent) []timerEvent {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for len(t.h) > 0 && !t.h[0].when.After(now) {
-		out = append(out, t.h.pop())
+	for len(t.h) > 0 && !t.h[0].v.when.After(now) {
+		out = append(out, t.h.remove(0))
 	}
 	return out
 }
@@ -137,7 +99,7 @@ func (t *timerHeap) refreshNext() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if len(t.h) > 0 {
-		t.next.Store(t.h[0].at)
+		t.next.Store(t.h[0].key)
 	} else {
 		t.next.Store(1<<63 - 1)
 	}
@@ -150,7 +112,7 @@ func (t *timerHeap) nextDue() (time.Time, bool) {
 	if len(t.h) == 0 {
 		return time.Time{}, false
 	}
-	return t.h[0].when, true
+	return t.h[0].v.when, true
 }
 
 // runTimers is the goroutine that serves the timer heap.
