@@ -3,13 +3,12 @@ package filestore
 import (
 	"encoding/hex"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/batonmq/baton/internal/broker"
+	"github.com/batonmq/baton/internal/store/binenc/goldentest"
 )
 
 // goldenRecords is sampleRecords with every map cut to at most one entry,
@@ -113,25 +112,7 @@ const goldenFile = "testdata/golden-v4.hex"
 // before the shared primitives moved to internal/store/binenc (captured in
 // testdata/golden-v4.hex): the on-disk format must not drift.
 func TestCodecGolden(t *testing.T) {
-	got := goldenEncodings(t)
-	if os.Getenv("BATON_WRITE_GOLDEN") != "" {
-		if err := os.WriteFile(filepath.FromSlash(goldenFile), []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(filepath.FromSlash(goldenFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	gl, wl := strings.Split(got, "\n"), strings.Split(string(want), "\n")
-	if len(gl) != len(wl) {
-		t.Fatalf("%d encodings, golden file has %d", len(gl), len(wl))
-	}
-	for i := range gl {
-		if gl[i] != wl[i] {
-			t.Errorf("encoding %d:\n got %s\nwant %s", i, gl[i], wl[i])
-		}
-	}
+	wl := goldentest.Check(t, goldenFile, goldenEncodings(t))
 	// Every golden record still decodes.
 	for i, l := range wl[:len(wl)-1] {
 		b, err := hex.DecodeString(l)

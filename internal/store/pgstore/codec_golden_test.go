@@ -3,13 +3,12 @@ package pgstore
 import (
 	"encoding/hex"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/batonmq/baton/internal/broker"
+	"github.com/batonmq/baton/internal/store/binenc/goldentest"
 )
 
 // pickMap keeps the j-th key (sorted, wrapping) of m, so that an encoding
@@ -77,23 +76,5 @@ const goldenFile = "testdata/golden-blobs.hex"
 // before the shared primitives moved to internal/store/binenc (captured in
 // testdata/golden-blobs.hex): docs/format/pgstore.md must stay true.
 func TestCodecGolden(t *testing.T) {
-	got := goldenEncodings(t)
-	if os.Getenv("BATON_WRITE_GOLDEN") != "" {
-		if err := os.WriteFile(filepath.FromSlash(goldenFile), []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(filepath.FromSlash(goldenFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	gl, wl := strings.Split(got, "\n"), strings.Split(string(want), "\n")
-	if len(gl) != len(wl) {
-		t.Fatalf("%d encodings, golden file has %d", len(gl), len(wl))
-	}
-	for i := range gl {
-		if gl[i] != wl[i] {
-			t.Errorf("encoding %d:\n got %s\nwant %s", i, gl[i], wl[i])
-		}
-	}
+	goldentest.Check(t, goldenFile, goldenEncodings(t))
 }
