@@ -185,3 +185,23 @@ func (d *Decoder) Rules() []broker.Rule {
 	}
 	return rs
 }
+
+// Update writes the fields of a message that a settlement changes, in the
+// order both stores' formats keep them: delivery count, state, the
+// dead-letter flag, reason, description and source, the properties, the
+// storage queue visibility time and pop receipt. A property of a type
+// Value cannot write is an error, and leaves a partial encoding.
+func (e *Encoder) Update(u *broker.MessageUpdate) error {
+	e.Varint(int64(u.DeliveryCount))
+	e.Varint(int64(u.State))
+	e.Bool(u.DeadLettered)
+	e.String(u.DeadLetterReason)
+	e.String(u.DeadLetterDescription)
+	e.String(u.DeadLetterSource)
+	if err := e.Props(u.Properties); err != nil {
+		return err
+	}
+	e.Time(u.VisibleAt)
+	e.Token(u.PopReceipt)
+	return nil
+}

@@ -156,19 +156,10 @@ func appendRecord(b []byte, r *broker.Record) ([]byte, error) {
 		}
 		e := encoder{binenc.Encoder{B: b}}
 		e.header(kindUpdate, r.Entity)
-		u := r.Update
-		e.Varint(u.Seq)
-		e.Varint(int64(u.DeliveryCount))
-		e.Varint(int64(u.State))
-		e.Bool(u.DeadLettered)
-		e.String(u.DeadLetterReason)
-		e.String(u.DeadLetterDescription)
-		e.String(u.DeadLetterSource)
-		if err := e.Props(u.Properties); err != nil {
+		e.Varint(r.Update.Seq)
+		if err := e.Update(r.Update); err != nil {
 			return b, err
 		}
-		e.Time(u.VisibleAt)
-		e.Token(u.PopReceipt)
 		return e.B, nil
 	case broker.RecRemove:
 		e := encoder{binenc.Encoder{B: b}}

@@ -55,17 +55,9 @@ func appendHeader(b []byte, m *broker.Message) []byte {
 func appendUpdate(b []byte, u *broker.MessageUpdate) ([]byte, error) {
 	e := binenc.Encoder{B: b}
 	e.Byte(blobVersion)
-	e.Varint(int64(u.DeliveryCount))
-	e.Varint(int64(u.State))
-	e.Bool(u.DeadLettered)
-	e.String(u.DeadLetterReason)
-	e.String(u.DeadLetterDescription)
-	e.String(u.DeadLetterSource)
-	if err := e.Props(u.Properties); err != nil {
+	if err := e.Update(u); err != nil {
 		return b, fmt.Errorf("pgstore: %w", err)
 	}
-	e.Time(u.VisibleAt)
-	e.Token(u.PopReceipt)
 	return e.B, nil
 }
 
