@@ -35,8 +35,7 @@ func (m *Manager) attemptEntities(ctx context.Context, s *Subscription, items []
 		for i, it := range items {
 			text := make([]byte, base64.StdEncoding.EncodedLen(len(it.elem)))
 			base64.StdEncoding.Encode(text, it.elem)
-			_, err := m.cfg.Broker.StorageQueues().Put(ctx, s.Entity, text, 0, s.QueueMessageTTL)
-			outcomes[i] = classifyBroker(err)
+			outcomes[i] = classifyBroker(m.cfg.StorageQueuePut(ctx, s.Entity, text, s.QueueMessageTTL))
 		}
 	default:
 		msgs := make([]*broker.Message, len(items))

@@ -40,6 +40,11 @@ type Config struct {
 	// Exports move namespace subscriptions' dead-lettered events into
 	// DeadLetterDir (ignored without it).
 	Exports []Export
+	// StorageQueuePut puts a message on a storage queue destination
+	// ("<account>/<queue>"; ttl 0 is the default, < 0 never expires);
+	// default: the broker's storage queues. A server whose Storage Queues
+	// live elsewhere (shared in PostgreSQL) sets it.
+	StorageQueuePut func(ctx context.Context, queue string, text []byte, ttl time.Duration) error
 }
 
 // Manager runs one delivery worker per subscription. Subscriptions may be
@@ -76,6 +81,13 @@ type pendingValidation struct {
 func New(cfg Config, subs []*Subscription) (*Manager, error) {
 	if cfg.Broker == nil {
 		return nil, errors.New("push: Config.Broker is nil")
+	}
+	if cfg.StorageQueuePut == nil {
+		sq := cfg.Broker.StorageQueues()
+		cfg.StorageQueuePut = func(ctx context.Context, queue string, text []byte, ttl time.Duration) error {
+			_, err := sq.Put(ctx, queue, text, 0, ttl)
+			return err
+		}
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real{}
