@@ -41,7 +41,7 @@ func runBenchRun(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	amqpAddr := fs.String("amqp", "127.0.0.1:5672", "Baton's Service Bus face `host:port`; several nodes comma-separated (connections dealt over them in turn)")
 	mgmtURL := fs.String("mgmt", "http://127.0.0.1:8088", "Baton's management API `URL` (queues; fsync counters)")
 	caFile := fs.String("ca", "", "Baton's development CA `file` for the admin client (topics); empty: not verified")
-	queueURL := fs.String("queue-url", "http://127.0.0.1:10001/devstoreaccount1", "Storage Queue service `URL` (Baton or Azurite)")
+	queueURL := fs.String("queue-url", "http://127.0.0.1:10001/devstoreaccount1", "Storage Queue service `URL` (Baton or Azurite); several nodes comma-separated (producers and consumers dealt over them in turn)")
 	rabbitURL := fs.String("rabbitmq-url", "amqp://guest:guest@127.0.0.1:5672/", "RabbitMQ AMQP 0.9.1 `URL`")
 	natsURL := fs.String("nats-url", "nats://127.0.0.1:4222", "NATS `URL` (JetStream enabled)")
 	pid := fs.Int("broker-pid", 0, "the broker's process `id`, for its CPU and RSS (/proc)")

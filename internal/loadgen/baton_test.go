@@ -245,6 +245,21 @@ func TestNodesInTurn(t *testing.T) {
 	if _, err := newBatonAdmin(BatonOptions{AMQPAddr: " , ", MgmtURL: "http://127.0.0.1:1"}); err == nil {
 		t.Fatal("no address: want an error")
 	}
+
+	d, err := NewAzQueueDriver(AzQueueOptions{URL: "http://a:1/devstoreaccount1, http://b:2/devstoreaccount1,"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = got[:0]
+	for range 3 {
+		got = append(got, d.svc().URL())
+	}
+	if want := "http://a:1/devstoreaccount1 http://b:2/devstoreaccount1 http://a:1/devstoreaccount1"; strings.Join(got, " ") != want {
+		t.Fatalf("Storage Queue clients went to %v; want %s", got, want)
+	}
+	if _, err := NewAzQueueDriver(AzQueueOptions{URL: " ,"}); err == nil {
+		t.Fatal("no URL: want an error")
+	}
 }
 
 // TestBatchedSendsAgainstBaton: with Config.Batch the Baton drivers send

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -24,7 +26,8 @@ const DevStoreKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I
 // AzQueueOptions locate a Storage Queue service (Baton's face or Azurite).
 type AzQueueOptions struct {
 	// URL is the path-style service URL with the account, e.g.
-	// http://127.0.0.1:10001/devstoreaccount1.
+	// http://127.0.0.1:10001/devstoreaccount1; several nodes' URLs
+	// comma-separated deal the producers and consumers over them in turn.
 	URL string
 	// Label names the target in results ("baton", "azurite").
 	Label string
@@ -46,8 +49,14 @@ type AzQueueOptions struct {
 // run.
 type AzQueueDriver struct {
 	o     AzQueueOptions
-	svc   *azqueue.ServiceClient
+	svcs  []*azqueue.ServiceClient // one per URL
+	next  atomic.Uint32            // the next client dealt
 	admin *batonAdmin
+}
+
+// svc deals the service clients in turn.
+func (d *AzQueueDriver) svc() *azqueue.ServiceClient {
+	return d.svcs[int(d.next.Add(1)-1)%len(d.svcs)]
 }
 
 // NewAzQueueDriver returns a Storage Queue driver.
@@ -80,14 +89,23 @@ func NewAzQueueDriver(o AzQueueOptions) (*AzQueueDriver, error) {
 		MaxIdleConnsPerHost: 1024,
 		IdleConnTimeout:     3 * time.Second,
 	}
-	svc, err := azqueue.NewServiceClientWithSharedKeyCredential(o.URL, cred, &azqueue.ClientOptions{ClientOptions: azcore.ClientOptions{
-		Retry:     policy.RetryOptions{MaxRetries: -1, TryTimeout: 60 * time.Second},
-		Transport: &http.Client{Transport: tr},
-	}})
-	if err != nil {
-		return nil, fmt.Errorf("loadgen: %w", err)
+	d := &AzQueueDriver{o: o}
+	for u := range strings.SplitSeq(o.URL, ",") {
+		if u = strings.TrimSpace(u); u == "" {
+			continue
+		}
+		svc, err := azqueue.NewServiceClientWithSharedKeyCredential(u, cred, &azqueue.ClientOptions{ClientOptions: azcore.ClientOptions{
+			Retry:     policy.RetryOptions{MaxRetries: -1, TryTimeout: 60 * time.Second},
+			Transport: &http.Client{Transport: tr},
+		}})
+		if err != nil {
+			return nil, fmt.Errorf("loadgen: %w", err)
+		}
+		d.svcs = append(d.svcs, svc)
 	}
-	d := &AzQueueDriver{o: o, svc: svc}
+	if len(d.svcs) == 0 {
+		return nil, errors.New("loadgen: no Storage Queue URL")
+	}
 	if o.Baton != nil {
 		if d.admin, err = newBatonAdmin(*o.Baton); err != nil {
 			return nil, err
@@ -113,7 +131,7 @@ func (d *AzQueueDriver) Setup(ctx context.Context, t Topology) error {
 		return fmt.Errorf("Storage Queues: topics and dead-lettering: %w", ErrUnsupported)
 	}
 	for _, q := range t.Queues {
-		qc := d.svc.NewQueueClient(q)
+		qc := d.svcs[0].NewQueueClient(q)
 		if _, err := qc.Delete(ctx, nil); err != nil && !isStatus(err, http.StatusNotFound) {
 			return fmt.Errorf("deleting queue %s: %w", q, err)
 		}
@@ -133,8 +151,9 @@ type azqProducer struct{ qs []*azqueue.QueueClient }
 
 func (d *AzQueueDriver) Producer(ctx context.Context, targets []string) (Producer, error) {
 	p := &azqProducer{}
+	svc := d.svc()
 	for _, t := range targets {
-		p.qs = append(p.qs, d.svc.NewQueueClient(t))
+		p.qs = append(p.qs, svc.NewQueueClient(t))
 	}
 	return p, nil
 }
@@ -152,7 +171,7 @@ type azqConsumer struct {
 }
 
 func (d *AzQueueDriver) Consumer(ctx context.Context, entity string, prefetch int) (Consumer, error) {
-	return &azqConsumer{d: d, q: d.svc.NewQueueClient(entity)}, nil
+	return &azqConsumer{d: d, q: d.svc().NewQueueClient(entity)}, nil
 }
 
 func (c *azqConsumer) Receive(ctx context.Context, max int) ([]Delivery, error) {
