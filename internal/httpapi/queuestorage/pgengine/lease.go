@@ -1,0 +1,69 @@
+package pgengine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Lease is a named lease in baton_leases: at most one holder at a time
+// (by the database's clock), for maintenance that one node should run for
+// all (the Storage Queue expiry sweep; later the Service Bus engine's).
+// A holder keeps it by calling Acquire again before ttl passes; a lapsed
+// or released lease goes to the next node that asks, with the next term.
+// Terms only grow, so a holder can tell whether it kept the lease without
+// a gap. The work done under a lease must stay correct when two nodes
+// briefly both believe they hold it (a holder's renewal can be late).
+type Lease struct {
+	pool   *pgxpool.Pool
+	name   string
+	holder string
+	ttl    time.Duration
+}
+
+// NewLease returns the lease name for holder, lasting ttl past each
+// Acquire.
+func NewLease(pool *pgxpool.Pool, name, holder string, ttl time.Duration) *Lease {
+	return &Lease{pool: pool, name: name, holder: holder, ttl: ttl}
+}
+
+// acquireSQL takes the lease, or renews it for its holder, in one
+// statement. The term stays while the holder keeps an unexpired lease and
+// grows otherwise. No row comes back when another holder's lease is
+// still running.
+const acquireSQL = `
+INSERT INTO baton_leases AS l (name, holder, term, expires_at)
+VALUES ($1, $2, 1, now() + $3 * interval '1 millisecond')
+ON CONFLICT (name) DO UPDATE SET
+	term = CASE WHEN l.holder = excluded.holder AND l.expires_at >= now() THEN l.term ELSE l.term + 1 END,
+	holder = excluded.holder,
+	expires_at = excluded.expires_at
+WHERE l.expires_at < now() OR l.holder = excluded.holder
+RETURNING term`
+
+// Acquire takes or renews the lease. held reports whether this holder has
+// it until ttl from now; term is its term then.
+func (l *Lease) Acquire(ctx context.Context) (term int64, held bool, err error) {
+	err = l.pool.QueryRow(ctx, acquireSQL, l.name, l.holder, l.ttl.Milliseconds()).Scan(&term)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("pgengine: lease %s: %w", l.name, err)
+	}
+	return term, true, nil
+}
+
+// Release gives the lease up if this holder has it: it expires at once
+// (the row and its term stay, so the next holder's term is higher).
+func (l *Lease) Release(ctx context.Context) error {
+	_, err := l.pool.Exec(ctx, `UPDATE baton_leases SET expires_at = '-infinity' WHERE name = $1 AND holder = $2`, l.name, l.holder)
+	if err != nil {
+		return fmt.Errorf("pgengine: releasing lease %s: %w", l.name, err)
+	}
+	return nil
+}

@@ -1,0 +1,74 @@
+package pgengine
+
+import "strconv"
+
+// sweepBatch is how many expired messages one statement deletes.
+const sweepBatch = 1000
+
+// sweepMaxBatches bounds the batches of one tick, so that the holder
+// renews its lease often even under a huge backlog of expired messages.
+const sweepMaxBatches = 100
+
+// sweepSQL deletes up to sweepBatch messages expired at $1. Rows another
+// statement has locked are skipped (a Get or Delete is on them; the next
+// sweep takes them), so two nodes sweeping at once only share the work.
+var sweepSQL = `
+DELETE FROM baton_sq_messages m
+USING (SELECT queue, id FROM baton_sq_messages
+	WHERE expires_at <= $1
+	LIMIT ` + strconv.Itoa(sweepBatch) + `
+	FOR UPDATE SKIP LOCKED) x
+WHERE m.queue = x.queue AND m.id = x.id`
+
+// sweepResult is what one sweep tick did (for tests).
+type sweepResult struct {
+	Held    bool  // this engine held the lease
+	Term    int64 // its term, when held
+	Deleted int64 // expired messages deleted
+	Err     error
+}
+
+// maintain runs the expiry sweep every SweepInterval until Close.
+func (e *Engine) maintain() {
+	defer close(e.done)
+	t := e.clk.NewTimer(e.cfg.SweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.stop:
+			return
+		case <-t.C():
+		}
+		r := e.sweep()
+		if r.Err != nil && e.ctx.Err() == nil {
+			e.log.Warn("pgengine: storage queue expiry sweep failed", "err", r.Err)
+		}
+		if e.cfg.onSweep != nil {
+			e.cfg.onSweep(r)
+		}
+		t.Reset(e.cfg.SweepInterval)
+	}
+}
+
+// sweep takes or renews the sweep lease and, holding it, deletes the
+// messages expired by now.
+func (e *Engine) sweep() (r sweepResult) {
+	ctx := e.ctx
+	r.Term, r.Held, r.Err = e.lease.Acquire(ctx)
+	if r.Err != nil || !r.Held {
+		return r
+	}
+	now := e.now()
+	for range sweepMaxBatches {
+		tag, err := e.pool.Exec(ctx, sweepSQL, now)
+		if err != nil {
+			r.Err = storeErr("sweeping expired messages", err)
+			return r
+		}
+		r.Deleted += tag.RowsAffected()
+		if tag.RowsAffected() < sweepBatch {
+			return r
+		}
+	}
+	return r
+}
