@@ -27,6 +27,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	store := fs.String("store", "", "keep messages in PostgreSQL: postgres://user:password@host:5432/database `URL` (one node per database schema)")
 	standby := fs.Bool("standby", false, "run as one of several nodes on the --store database: forward connections to the active node and take over when it goes (docs/scale-out.md)")
 	advertise := fs.String("advertise-host", "", "with --standby: the `host` other nodes use to reach this node's faces (default: each listener's host when specific, else 127.0.0.1)")
+	sharedSQ := fs.Bool("shared-storage-queues", false, "with --store: keep Storage Queues in tables that every node serves directly, standby or active (docs/scale-out.md)")
 	mgmtAddr := fs.String("mgmt-addr", "", "management API `address` (default 127.0.0.1:8088; \"off\" disables)")
 	amqpAddr := fs.String("amqp-addr", "", "Service Bus AMQP + admin HTTPS `address` (default :5672; \"off\" disables)")
 	amqpsAddr := fs.String("amqps-addr", "", "Service Bus AMQP over TLS `address` (default :5671; \"off\" disables)")
@@ -68,6 +69,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			cfg.Standby = *standby
 		case "advertise-host":
 			cfg.AdvertiseHost = *advertise
+		case "shared-storage-queues":
+			cfg.SharedStorageQueues = *sharedSQ
 		case "mgmt-addr":
 			cfg.Listen.Mgmt = *mgmtAddr
 			if *mgmtAddr == "off" {

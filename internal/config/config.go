@@ -46,6 +46,10 @@ type Config struct {
 	// faces (standby mode; default: each listener's host when it is a
 	// specific address, else 127.0.0.1).
 	AdvertiseHost string `json:"advertiseHost,omitempty"`
+	// SharedStorageQueues keeps Storage Queues in tables of the PostgreSQL
+	// Store that every node serves directly (multi-active), instead of in
+	// the active node's broker (store.go).
+	SharedStorageQueues bool `json:"sharedStorageQueues,omitempty"`
 	// Listen addresses of the faces.
 	Listen Listen `json:"listen"`
 	// Log settings.
@@ -372,6 +376,13 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	}
 	if v := getenv("BATON_ADVERTISE_HOST"); v != "" {
 		c.AdvertiseHost = v
+	}
+	if v := getenv("BATON_SHARED_STORAGE_QUEUES"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("config: BATON_SHARED_STORAGE_QUEUES=%q: %w", v, err)
+		}
+		c.SharedStorageQueues = b
 	}
 	if v := getenv("BATON_SYNC_INTERVAL"); v != "" {
 		d, err := ParseDuration(v)

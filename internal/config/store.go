@@ -14,7 +14,9 @@ import (
 // docs/scale-out.md). Set it with "store" in the config file, BATON_STORE
 // or `baton serve --store`. With it, "standby" (--standby) runs the node
 // as one of an active/standby group on that database, and "advertiseHost"
-// (--advertise-host) says where the others reach it.
+// (--advertise-host) says where the others reach it, and
+// "sharedStorageQueues" (--shared-storage-queues) keeps Storage Queues in
+// tables that every node serves directly.
 
 // PostgresStore reports whether the store is a PostgreSQL database.
 func (c *Config) PostgresStore() bool { return c.Store != "" }
@@ -23,6 +25,9 @@ func (c *Config) validateStore() error {
 	if c.Store == "" {
 		if c.Standby {
 			return errors.New("standby: a standby node needs a PostgreSQL store shared with the active node (--store postgres://…)")
+		}
+		if c.SharedStorageQueues {
+			return errors.New("sharedStorageQueues: shared Storage Queues live in a PostgreSQL store (--store postgres://…)")
 		}
 		return nil
 	}

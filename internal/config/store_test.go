@@ -62,3 +62,28 @@ func TestStandbySetting(t *testing.T) {
 		t.Fatalf("environment: %+v %v %v", c, err, c.Validate())
 	}
 }
+
+func TestSharedStorageQueuesSetting(t *testing.T) {
+	c := Default()
+	if err := Decode([]byte(`{"sharedStorageQueues": true}`), &c); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "PostgreSQL store") {
+		t.Fatalf("shared storage queues without a PostgreSQL store: %v", err)
+	}
+	c.Store = "postgres://h/db"
+	if err := c.Validate(); err != nil || !c.SharedStorageQueues {
+		t.Fatalf("shared storage queues with a store: %+v %v", c, err)
+	}
+	c = Default()
+	if err := c.ApplyEnv(func(k string) string {
+		return map[string]string{"BATON_SHARED_STORAGE_QUEUES": "1", "BATON_STORE": "postgres://h/db"}[k]
+	}); err != nil || !c.SharedStorageQueues || c.Validate() != nil {
+		t.Fatalf("environment: %+v %v", c, err)
+	}
+	if err := c.ApplyEnv(func(k string) string {
+		return map[string]string{"BATON_SHARED_STORAGE_QUEUES": "maybe"}[k]
+	}); err == nil {
+		t.Fatal("BATON_SHARED_STORAGE_QUEUES=maybe accepted")
+	}
+}

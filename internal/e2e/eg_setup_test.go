@@ -44,10 +44,14 @@ func startEG(t testing.TB, cfg config.Config, opts server.Options) *eg {
 	if strings.HasSuffix(cfg.Listen.Mgmt, ":0") {
 		mgmt = cfg.Listen.Mgmt
 	}
-	cfg.Listen = config.Listen{EventGrid: "127.0.0.1:0", Mgmt: mgmt}
+	sq := "" // and the Storage Queue listener likewise
+	if strings.HasSuffix(cfg.Listen.QueueStorage, ":0") {
+		sq = cfg.Listen.QueueStorage
+	}
+	cfg.Listen = config.Listen{EventGrid: "127.0.0.1:0", Mgmt: mgmt, QueueStorage: sq}
 	if cfg.DataDir == "" || cfg.DataDir == config.Default().DataDir {
 		cfg.DataDir = t.TempDir()
-		cfg.Memory = true
+		cfg.Memory = cfg.Store == ""
 	}
 	e := &eg{t: t, cfg: cfg, opts: opts}
 	e.start()

@@ -93,8 +93,12 @@ func (s *Server) startEventGrid(ctx context.Context) (err error) {
 		return err
 	}
 	base := f.urls[0]
+	var sqPut func(context.Context, string, []byte, time.Duration) error
+	if s.sharedSQ != nil {
+		sqPut = s.sharedQueuePut
+	}
 	pm, err := push.New(push.Config{
-		Broker: s.broker, Clock: s.clock, Logger: s.log.With("component", "push"),
+		Broker: s.broker, Clock: s.clock, Logger: s.log.With("component", "push"), StorageQueuePut: sqPut,
 		RetryScale: eg.RetryScale, DeadLetterDir: eg.DeadLetterDir,
 		ValidationURL: func(sub, code string) string {
 			return base + "/eventsubscriptions/" + url.PathEscape(sub) + "/validate?id=" + url.QueryEscape(code)

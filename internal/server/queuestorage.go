@@ -49,8 +49,14 @@ func (s *Server) startQueueStorage(ctx context.Context) (err error) {
 	if !s.cfg.Memory {
 		stateDir = filepath.Join(s.cfg.DataDir, "queuestorage")
 	}
+	var engine queuestorage.Engine
+	if s.sharedSQ != nil {
+		engine = s.sharedSQ
+	} else {
+		engine = queuestorage.NewBrokerEngine(s.broker)
+	}
 	h, err := queuestorage.New(queuestorage.Config{
-		Engine:         queuestorage.NewBrokerEngine(s.broker),
+		Engine:         engine,
 		Accounts:       s.cfg.Accounts,
 		AllowAnonymous: s.cfg.AllowAnonymous,
 		StateDir:       stateDir,
@@ -127,7 +133,7 @@ func (s *Server) QueueStorageURL() string { return s.queueURL("http") }
 func (s *Server) QueueStorageHTTPSURL() string { return s.queueURL("https") }
 
 func (s *Server) queueURL(scheme string) string {
-	if s.sb != nil {
+	if s.sb != nil && !s.cfg.SharedStorageQueues {
 		if scheme == "https" {
 			return s.sb.url(faceQueueHTTPS, scheme)
 		}

@@ -31,6 +31,7 @@ import (
 	"github.com/batonmq/baton/internal/config"
 	"github.com/batonmq/baton/internal/devtls"
 	"github.com/batonmq/baton/internal/httpapi/mgmt"
+	"github.com/batonmq/baton/internal/httpapi/queuestorage/pgengine"
 	"github.com/batonmq/baton/internal/store/filestore"
 	"github.com/batonmq/baton/internal/store/memstore"
 	"github.com/batonmq/baton/internal/store/pgstore"
@@ -57,7 +58,8 @@ type Server struct {
 	amqpsAddr atomic.Pointer[string] // set while the AMQPS listener serves
 	tls       *devtls.Bundle
 
-	queue *queueFace // Azure Queue Storage face (queuestorage.go)
+	queue    *queueFace       // Azure Queue Storage face (queuestorage.go)
+	sharedSQ *pgengine.Engine // its engine when shared in PostgreSQL (sharedqueues.go)
 
 	eventGrid *eventGridFace // Event Grid face and push workers (eventgrid.go)
 
@@ -108,6 +110,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	defer func() {
 		if err != nil {
 			s.closeAll()
+			s.closeSharedQueues()
 		}
 	}()
 	return s.startActive(ctx)
@@ -172,8 +175,13 @@ func (s *Server) startActive(ctx context.Context) error {
 			}
 		}()
 	}
-	if err := s.startQueueStorage(ctx); err != nil {
-		return err
+	if s.queue == nil { // a standby's shared Storage Queues already serve
+		if err := s.openSharedQueues(ctx); err != nil {
+			return err
+		}
+		if err := s.startQueueStorage(ctx); err != nil {
+			return err
+		}
 	}
 	if err := s.startEventGrid(ctx); err != nil {
 		return err
@@ -290,6 +298,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.amqpSrv, s.amqpLn = nil, nil
 	}
 	errs = append(errs, s.queue.shutdown(ctx))
+	errs = append(errs, s.closeSharedQueues())
 	errs = append(errs, s.stopEventGrid(ctx))
 	if s.mgmtSrv != nil {
 		if err := s.mgmtSrv.Shutdown(ctx); err != nil {

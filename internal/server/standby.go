@@ -22,8 +22,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -126,8 +124,10 @@ func (s *Server) faceAddrs() [][2]string {
 		add(faceAMQP, l.AMQP)
 		add(faceAMQPS, l.AMQPS)
 	}
-	add(faceQueue, l.QueueStorage)
-	add(faceQueueHTTPS, l.QueueStorageHTTPS)
+	if !s.cfg.SharedStorageQueues { // served by every node (sharedqueues.go)
+		add(faceQueue, l.QueueStorage)
+		add(faceQueueHTTPS, l.QueueStorageHTTPS)
+	}
 	if l.EventGrid != "" || l.EventGridHTTP != "" {
 		add(faceEventGrid, l.EventGrid)
 		add(faceEventGridHTTP, l.EventGridHTTP)
@@ -141,11 +141,7 @@ func (s *Server) faceAddrs() [][2]string {
 // startStandby binds the listeners, starts forwarding and the wait for
 // the store, and returns.
 func (s *Server) startStandby(ctx context.Context) (err error) {
-	node := s.node
-	if node == "" {
-		host, _ := os.Hostname()
-		node = host + ":" + strconv.Itoa(os.Getpid())
-	}
+	node := s.nodeName()
 	sb := &standby{s: s, log: s.log.With("component", "standby"), node: node, conns: map[net.Conn]struct{}{}, done: make(chan struct{})}
 	defer func() {
 		if err != nil {
@@ -182,6 +178,15 @@ func (s *Server) startStandby(ctx context.Context) (err error) {
 	sb.desc = fmt.Sprintf("PostgreSQL %s (standby node %s: forwards to the active node until it owns the store)", pgstore.Redact(s.cfg.Store), sb.node)
 	sb.ctx, sb.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	s.sb = sb
+	if s.cfg.SharedStorageQueues { // served here at once, by every node
+		if err := s.openSharedQueues(ctx); err != nil {
+			return err
+		}
+		if err := s.startQueueStorage(ctx); err != nil {
+			s.closeSharedQueues()
+			return err
+		}
+	}
 	for _, f := range sb.faces {
 		sb.loops.Add(1)
 		go sb.acceptLoop(f)
