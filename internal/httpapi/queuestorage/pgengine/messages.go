@@ -114,7 +114,8 @@ func (e *Engine) Put(ctx context.Context, name string, text []byte, visibility, 
 // them until $4, counts the dequeue (saturating) and gives each the next
 // receipt of $5. It returns the claimed rows in the order they were
 // visible; a queue without any gives one row of NULLs, a missing queue no
-// row.
+// row. (The ANY condition makes every plan, generic ones included, find
+// the rows to update through the primary key, not by joining the queue.)
 const getSQL = `
 WITH q AS (SELECT key FROM baton_sq_queues WHERE key = $1),
 picked AS MATERIALIZED (
@@ -130,7 +131,7 @@ claimed AS (
 		dequeue_count = CASE WHEN m.dequeue_count < 2147483647 THEN m.dequeue_count + 1 ELSE m.dequeue_count END,
 		receipt = ($5::bytea[])[n.rn]
 	FROM numbered n
-	WHERE m.queue = $1 AND m.id = n.id
+	WHERE m.queue = $1 AND m.id = ANY (ARRAY(SELECT id FROM picked)) AND m.id = n.id
 	RETURNING m.id, m.body, m.inserted_at, m.expires_at, m.dequeue_count, m.receipt, n.visible_at AS was, n.seq)
 SELECT c.id, c.body, c.inserted_at, c.expires_at, c.dequeue_count, c.receipt
 FROM q LEFT JOIN claimed c ON true

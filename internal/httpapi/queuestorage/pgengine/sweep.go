@@ -9,13 +9,15 @@ const sweepBatch = 1000
 // renews its lease often even under a huge backlog of expired messages.
 const sweepMaxBatches = 100
 
-// sweepSQL deletes up to sweepBatch messages expired at $1. Rows another
+// sweepSQL deletes up to sweepBatch messages expired at $1, the earliest
+// first (which also keeps every plan on the expiry index). Rows another
 // statement has locked are skipped (a Get or Delete is on them; the next
 // sweep takes them), so two nodes sweeping at once only share the work.
 var sweepSQL = `
 DELETE FROM baton_sq_messages m
 USING (SELECT queue, id FROM baton_sq_messages
 	WHERE expires_at <= $1
+	ORDER BY expires_at
 	LIMIT ` + strconv.Itoa(sweepBatch) + `
 	FOR UPDATE SKIP LOCKED) x
 WHERE m.queue = x.queue AND m.id = x.id`
