@@ -124,6 +124,14 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		return nil, fmt.Errorf("pgengine: %w", err)
 	}
 	pcfg.MaxConns = cfg.MaxConns
+	// Generic plans: the statements are few, prepared once per connection,
+	// and written so that their generic plans use the right indexes (see
+	// getSQL, sweepSQL). Left to choose, PostgreSQL keeps planning Get anew
+	// on every call because its custom plan looks cheaper: 180 → 75 µs per
+	// Get. The DSN may still choose otherwise.
+	if _, set := pcfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !set {
+		pcfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return nil, fmt.Errorf("pgengine: %w (database %s)", err, pgstore.Redact(cfg.DSN))
