@@ -3,9 +3,13 @@ package pgengine
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/batonmq/baton/internal/broker"
+	"github.com/batonmq/baton/internal/httpapi/queuestorage"
+	"github.com/batonmq/baton/internal/store/pgstore"
 	"github.com/batonmq/baton/internal/store/pgstore/pgtest"
 )
 
@@ -13,43 +17,105 @@ import (
 //
 //	go test -run '^$' -bench . -benchtime 5s ./internal/httpapi/queuestorage/pgengine/
 //
-// fsync=off is the shared test server (fsync off: a server crash loses
-// nothing committed, a machine crash may); fsync=on is a private server
-// with fsync on, as a deployment runs.
+// Each benchmark runs this engine (engine=shared) and, side by side, the
+// broker engine on pgstore (engine=broker: the single active node, state
+// in memory, every change written through pgstore's group commit), on the
+// shared test server (fsync=off: a server crash loses nothing committed,
+// a machine crash may) and on a private server with fsync on (fsync=on).
 
 // benchText is a 1 KiB message text.
 var benchText = []byte(strings.Repeat("abcdefghijklmnop", 64))
 
 const benchQueue = "devstoreaccount1/bench"
 
-// benchServers runs fn against an engine on the shared server and on a
-// private one with fsync on.
-func benchServers(b *testing.B, fn func(b *testing.B, e *Engine)) {
-	for _, tc := range []struct {
-		name  string
-		fsync bool
-	}{{"fsync=off", false}, {"fsync=on", true}} {
-		b.Run(tc.name, func(b *testing.B) {
-			srv := pgtest.Shared(b)
-			if tc.fsync {
-				srv = pgtest.Require(b, pgtest.Options{Fsync: true})
+// benchEngines runs fn against each engine on each server. fill puts n
+// messages on the bench queue before the timer starts.
+func benchEngines(b *testing.B, fn func(b *testing.B, e queuestorage.Engine, fill func(n int))) {
+	for _, fsync := range []bool{false, true} {
+		for _, kind := range []string{"shared", "broker"} {
+			name := "engine=" + kind + "/fsync=off"
+			if fsync {
+				name = "engine=" + kind + "/fsync=on"
 			}
-			e, err := Open(context.Background(), Config{DSN: srv.DSN(), Schema: srv.NewSchema(b), Node: "bench", MaxConns: 16})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer e.Close()
-			if err := e.CreateQueue(context.Background(), benchQueue, nil); err != nil {
-				b.Fatal(err)
-			}
-			fn(b, e)
-		})
+			b.Run(name, func(b *testing.B) {
+				srv := pgtest.Shared(b)
+				if fsync {
+					srv = pgtest.Require(b, pgtest.Options{Fsync: true})
+				}
+				ctx := context.Background()
+				schema := srv.NewSchema(b)
+				var (
+					e    queuestorage.Engine
+					fill func(n int)
+				)
+				if kind == "shared" {
+					pe, err := Open(ctx, Config{DSN: srv.DSN(), Schema: schema, Node: "bench"})
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer pe.Close()
+					e = pe
+					fill = func(n int) { pe.fill(b, n) }
+				} else {
+					st, err := pgstore.Open(ctx, pgstore.Config{DSN: srv.DSN(), Schema: schema})
+					if err != nil {
+						b.Fatal(err)
+					}
+					br, err := broker.New(broker.Config{Store: st})
+					if err != nil {
+						b.Fatal(err)
+					}
+					if err := br.Open(ctx); err != nil {
+						b.Fatal(err)
+					}
+					defer br.Close()
+					e = queuestorage.NewBrokerEngine(br)
+					fill = func(n int) { putMany(b, e, n) }
+				}
+				if err := e.CreateQueue(ctx, benchQueue, nil); err != nil {
+					b.Fatal(err)
+				}
+				fn(b, e, fill)
+			})
+		}
 	}
+}
+
+// fill inserts n messages in one statement.
+func (e *Engine) fill(b *testing.B, n int) {
+	_, err := e.pool.Exec(context.Background(), `INSERT INTO baton_sq_messages
+		(queue, id, body, inserted_at, expires_at, visible_at, dequeue_count, receipt)
+		SELECT $1, gen_random_uuid(), $2, $3, NULL, $3, 0, uuid_send(gen_random_uuid()) FROM generate_series(1, $4)`,
+		benchQueue, benchText, e.now(), n)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := e.pool.Exec(context.Background(), `ANALYZE baton_sq_messages`); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// putMany puts n messages from 32 goroutines.
+func putMany(b *testing.B, e queuestorage.Engine, n int) {
+	var wg sync.WaitGroup
+	for w := range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += 32 {
+				if _, err := e.Put(context.Background(), benchQueue, benchText, 0, -1); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // BenchmarkPut puts 1 KiB messages from GOMAXPROCS×4 goroutines.
 func BenchmarkPut(b *testing.B) {
-	benchServers(b, func(b *testing.B, e *Engine) {
+	benchEngines(b, func(b *testing.B, e queuestorage.Engine, _ func(int)) {
 		ctx := context.Background()
 		b.SetParallelism(4)
 		b.ReportAllocs()
@@ -67,20 +133,12 @@ func BenchmarkPut(b *testing.B) {
 }
 
 // BenchmarkGetDelete gets one message and deletes it with its receipt
-// (two round trips) from GOMAXPROCS×4 goroutines, over a backlog of b.N
-// messages inserted beforehand.
+// (two calls) from GOMAXPROCS×4 goroutines, over a backlog of b.N
+// messages put beforehand.
 func BenchmarkGetDelete(b *testing.B) {
-	benchServers(b, func(b *testing.B, e *Engine) {
+	benchEngines(b, func(b *testing.B, e queuestorage.Engine, fill func(int)) {
 		ctx := context.Background()
-		_, err := e.pool.Exec(ctx, `INSERT INTO baton_sq_messages (queue, id, body, inserted_at, expires_at, visible_at, dequeue_count, receipt)
-			SELECT $1, gen_random_uuid(), $2, $3, NULL, $3, 0, uuid_send(gen_random_uuid()) FROM generate_series(1, $4)`,
-			benchQueue, benchText, e.now(), b.N)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := e.pool.Exec(ctx, `ANALYZE baton_sq_messages`); err != nil {
-			b.Fatal(err)
-		}
+		fill(b.N)
 		b.SetParallelism(4)
 		b.ReportAllocs()
 		b.ResetTimer()

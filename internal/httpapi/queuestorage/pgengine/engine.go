@@ -58,7 +58,8 @@ const (
 // sweepLease names the lease of the expiry sweep.
 const sweepLease = "sq-sweep"
 
-// leaseTTL is how long a sweep lease lasts without renewal.
+// leaseTTL is how long a sweep lease lasts without renewal (at least three
+// sweep intervals).
 const leaseTTL = 10 * time.Second
 
 // Engine is a queuestorage.Engine on PostgreSQL. It is safe for concurrent
@@ -145,7 +146,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		pool:  pool,
 		clk:   cfg.Clock,
 		log:   cfg.Logger,
-		lease: NewLease(pool, sweepLease, cfg.Node, leaseTTL),
+		lease: NewLease(pool, sweepLease, cfg.Node, max(leaseTTL, 3*cfg.SweepInterval)),
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
 	}

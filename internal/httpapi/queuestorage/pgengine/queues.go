@@ -107,9 +107,9 @@ func (e *Engine) Queue(ctx context.Context, name string) (*queuestorage.Queue, e
 
 // Queues returns the queues whose names start with prefix, sorted by
 // their case-folded names. The interface has no error: a database error
-// is logged and gives no queues.
+// is logged and gives no queues (ListQueues returns it).
 func (e *Engine) Queues(ctx context.Context, prefix string) []*queuestorage.Queue {
-	qs, err := e.queues(ctx, prefix)
+	qs, err := e.ListQueues(ctx, prefix)
 	if err != nil {
 		e.log.Warn("pgengine: listing storage queues failed", "prefix", prefix, "err", err)
 		return nil
@@ -117,7 +117,9 @@ func (e *Engine) Queues(ctx context.Context, prefix string) []*queuestorage.Queu
 	return qs
 }
 
-func (e *Engine) queues(ctx context.Context, prefix string) ([]*queuestorage.Queue, error) {
+// ListQueues is Queues with its error: CodeStoreUnavailable when the
+// database fails.
+func (e *Engine) ListQueues(ctx context.Context, prefix string) ([]*queuestorage.Queue, error) {
 	ctx, cancel, err := e.begin(ctx)
 	if err != nil {
 		return nil, err

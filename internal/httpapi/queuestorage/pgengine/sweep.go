@@ -35,6 +35,7 @@ func (e *Engine) maintain() {
 	defer close(e.done)
 	t := e.clk.NewTimer(e.cfg.SweepInterval)
 	defer t.Stop()
+	failing := false // logged once per outage, not every tick
 	for {
 		select {
 		case <-e.stop:
@@ -42,8 +43,13 @@ func (e *Engine) maintain() {
 		case <-t.C():
 		}
 		r := e.sweep()
-		if r.Err != nil && e.ctx.Err() == nil {
-			e.log.Warn("pgengine: storage queue expiry sweep failed", "err", r.Err)
+		switch {
+		case r.Err != nil && !failing && e.ctx.Err() == nil:
+			failing = true
+			e.log.Warn("pgengine: the storage queue expiry sweep failed; retrying every interval", "err", r.Err, "interval", e.cfg.SweepInterval)
+		case r.Err == nil && failing:
+			failing = false
+			e.log.Info("pgengine: the storage queue expiry sweep works again")
 		}
 		if e.cfg.onSweep != nil {
 			e.cfg.onSweep(r)

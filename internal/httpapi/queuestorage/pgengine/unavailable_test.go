@@ -56,6 +56,8 @@ func TestDatabaseUnavailable(t *testing.T) {
 	if qs := e.Queues(ctx, ""); len(qs) != 0 {
 		t.Fatalf("Queues with the database down: %v", qs)
 	}
+	_, err = e.ListQueues(ctx, "")
+	unavailable("ListQueues", err)
 	// A caller's context bounds the wait.
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
