@@ -182,3 +182,116 @@ func TestClosed(t *testing.T) {
 		t.Fatalf("Queues after Close: %v", qs)
 	}
 }
+
+// TestDeleteRacesGetAcrossNodes: node A holds receipts of messages that
+// are visible again (visibility 0) and deletes them while node B gets
+// them. For each message exactly one wins: A's Delete succeeds and B
+// never gets it, or B gets it (a second dequeue) and A's receipt is stale.
+func TestDeleteRacesGetAcrossNodes(t *testing.T) {
+	const (
+		total = 500
+		q     = "devstoreaccount1/race"
+	)
+	schema := pgtest.Shared(t).NewSchema(t)
+	clk := clock.NewFake(enginetest.Start)
+	a := open(t, schema, Config{Clock: clk, Node: "node-a"})
+	b := open(t, schema, Config{Clock: clk, Node: "node-b"})
+	ctx := context.Background()
+	if err := a.CreateQueue(ctx, q, nil); err != nil {
+		t.Fatal(err)
+	}
+	for i := range total {
+		if _, err := a.Put(ctx, q, []byte(fmt.Sprint(i)), 0, -1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	held, err := a.Get(ctx, q, total, 0) // claimed, and visible again at once
+	if err != nil || len(held) != total {
+		t.Fatalf("Get: %d messages, %v", len(held), err)
+	}
+
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		deleted  = map[string]bool{}
+		gotByB   = map[string]int64{}
+		failures []error
+	)
+	fail := func(err error) {
+		mu.Lock()
+		failures = append(failures, err)
+		mu.Unlock()
+	}
+	for w := range 4 {
+		wg.Add(1)
+		go func() { // node A deletes with the receipts of its Get
+			defer wg.Done()
+			for i := w; i < total; i += 4 {
+				m := held[i]
+				err := a.DeleteMessage(ctx, q, m.ID, m.Receipt)
+				switch broker.CodeOf(err) {
+				case broker.CodeUnknown:
+					if err != nil {
+						fail(err)
+						return
+					}
+					mu.Lock()
+					deleted[m.ID] = true
+					mu.Unlock()
+				case broker.CodeMessageNotFound:
+				default:
+					fail(err)
+					return
+				}
+			}
+		}()
+		wg.Add(1)
+		go func() { // node B gets until nothing is visible
+			defer wg.Done()
+			for {
+				ms, err := b.Get(ctx, q, 8, time.Hour)
+				if err != nil {
+					fail(err)
+					return
+				}
+				if len(ms) == 0 {
+					pm, err := b.Peek(ctx, q, 1)
+					if err != nil {
+						fail(err)
+						return
+					}
+					if len(pm) == 0 {
+						return
+					}
+					continue
+				}
+				mu.Lock()
+				for _, m := range ms {
+					if _, dup := gotByB[m.ID]; dup {
+						failures = append(failures, fmt.Errorf("node B got %s twice", m.ID))
+					}
+					gotByB[m.ID] = m.DequeueCount
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(failures) > 0 {
+		t.Fatal(failures)
+	}
+	for _, m := range held {
+		d, got := deleted[m.ID], gotByB[m.ID]
+		switch {
+		case d && got != 0:
+			t.Fatalf("%s: node A deleted it and node B got it (dequeue count %d)", m.ID, got)
+		case !d && got != 2:
+			t.Fatalf("%s: node A's Delete failed, but node B did not get it after A (dequeue count %d)", m.ID, got)
+		}
+	}
+	qu, err := b.Queue(ctx, q)
+	if err != nil || qu.ApproximateCount != int64(len(gotByB)) {
+		t.Fatalf("count %+v, %v; want %d (the ones node B holds)", qu, err, len(gotByB))
+	}
+	t.Logf("deleted by A: %d, got by B: %d", len(deleted), len(gotByB))
+}
