@@ -8,9 +8,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"fmt"
 	"maps"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -53,6 +55,7 @@ func Run(t *testing.T, newEngine NewEngine) {
 		{"ApproximateCount", testApproximateCount},
 		{"MissingQueue", testMissingQueue},
 		{"TextNotKept", testTextNotKept},
+		{"ConcurrentGets", testConcurrentGets},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -756,4 +759,61 @@ func testTextNotKept(f *fixture) {
 	}
 	copy(buf2, "YYYYYYY")
 	f.wantTexts("Peek after the caller reused Update's buffer", f.peek(queue, 1), "updated")
+}
+
+func testConcurrentGets(f *fixture) {
+	const total, workers = 300, 8
+	f.create(queue, nil)
+	for i := range total {
+		f.put(queue, fmt.Sprint(i), 0, -1)
+	}
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		claims = map[string]string{} // id → receipt
+		errs   []string
+	)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				ms, err := f.e.Get(f.ctx, queue, 1+w%4*3, time.Hour)
+				if err == nil && len(ms) == 0 {
+					var pm []*queuestorage.Message
+					if pm, err = f.e.Peek(f.ctx, queue, 1); err == nil && len(pm) == 0 {
+						return
+					}
+				}
+				mu.Lock()
+				if err != nil {
+					errs = append(errs, err.Error())
+					mu.Unlock()
+					return
+				}
+				for _, m := range ms {
+					if _, dup := claims[m.ID]; dup || m.DequeueCount != 1 {
+						errs = append(errs, fmt.Sprintf("%s claimed twice (dequeue count %d)", m.ID, m.DequeueCount))
+					}
+					claims[m.ID] = m.Receipt
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		f.t.Fatal(errs)
+	}
+	if len(claims) != total {
+		f.t.Fatalf("%d messages claimed; want %d", len(claims), total)
+	}
+	for id, r := range claims {
+		if err := f.e.DeleteMessage(f.ctx, queue, id, r); err != nil {
+			f.t.Fatal(err)
+		}
+	}
+	if c := f.count(queue); c != 0 {
+		f.t.Fatalf("count %d after deleting every claim", c)
+	}
 }
