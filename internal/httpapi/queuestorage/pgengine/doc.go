@@ -39,7 +39,11 @@
 // Expired messages are invisible to every operation at once; one goroutine
 // per Engine deletes them in batches every SweepInterval, on the node that
 // holds the "sq-sweep" lease (Lease), so one node sweeps at a time; a short
-// overlap of two holders is harmless (SKIP LOCKED). Close releases the
+// overlap of two holders is harmless (SKIP LOCKED). The holder also
+// vacuums the message table every VacuumInterval when it has many dead
+// rows: each Get and Delete leaves dead entries at the head of the
+// queue's index that later Gets walk past until a vacuum removes them,
+// and autovacuum comes too rarely for a busy queue. Close releases the
 // lease so another node takes the sweep over at its next tick.
 //
 // # Errors

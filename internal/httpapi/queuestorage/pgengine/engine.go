@@ -44,8 +44,21 @@ type Config struct {
 	// CodeStoreUnavailable instead of hanging it.
 	OpTimeout time.Duration
 
+	// VacuumInterval is how often the sweep's lease holder vacuums the
+	// message table when it has at least 10,000 dead rows (default 2 s;
+	// negative: never, leaving it to autovacuum). Every Get and Delete
+	// leaves dead index entries at the head of the queue's index, which
+	// each later Get walks past until a vacuum removes them; autovacuum
+	// comes too rarely for a busy queue: over a 400k backlog, Get+Delete
+	// fell from 11k to 5.7k msgs/s within 70k messages without it, and
+	// stays near 10k with it.
+	VacuumInterval time.Duration
+
 	// onSweep, when set (tests), is called after each sweep tick.
 	onSweep func(sweepResult)
+	// vacuumAlways (tests) vacuums at each VacuumInterval whatever the
+	// dead rows.
+	vacuumAlways bool
 }
 
 // Storage queue limits, as the broker's defaults for a storage queue.
@@ -78,6 +91,8 @@ type Engine struct {
 	cancel context.CancelFunc
 	stop   chan struct{}
 	done   chan struct{}
+	// nextVacuum is when the sweep may vacuum next (the goroutine's own).
+	nextVacuum time.Time
 
 	closeOnce sync.Once
 	closeErr  error
@@ -112,6 +127,9 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	if cfg.ConnectTimeout <= 0 {
 		cfg.ConnectTimeout = 10 * time.Second
+	}
+	if cfg.VacuumInterval == 0 {
+		cfg.VacuumInterval = 2 * time.Second
 	}
 	if cfg.OpTimeout <= 0 {
 		cfg.OpTimeout = 30 * time.Second

@@ -150,3 +150,52 @@ func TestSweepLease(t *testing.T) {
 		t.Fatalf("lease row: %s term %d live %v", h, term, live)
 	}
 }
+
+// TestSweepVacuums: the lease holder vacuums the message table once per
+// VacuumInterval (when it has enough dead rows; here always); other
+// engines never do, nor does one with a negative interval.
+func TestSweepVacuums(t *testing.T) {
+	schema := pgtest.Shared(t).NewSchema(t)
+	start := func(node string, interval time.Duration, always bool) *sweeper {
+		s := &sweeper{clk: clock.NewFake(enginetest.Start), ticks: make(chan sweepResult, 1)}
+		s.Engine = open(t, schema, Config{Clock: s.clk, Node: node, SweepInterval: time.Second, VacuumInterval: interval,
+			onSweep: func(r sweepResult) { s.ticks <- r }, vacuumAlways: always})
+		return s
+	}
+	a := start("node-a", 10*time.Second, true)
+	b := start("node-b", 10*time.Second, true)
+	if r := a.tick(t, time.Second); !r.Held || !r.Vacuumed {
+		t.Fatalf("the holder's first sweep: %+v; want held and vacuumed", r)
+	}
+	if r := b.tick(t, 20*time.Second); r.Held || r.Vacuumed {
+		t.Fatalf("a non-holder: %+v; want neither", r)
+	}
+	if r := a.tick(t, 9*time.Second); r.Vacuumed {
+		t.Fatalf("vacuumed again before the interval: %+v", r)
+	}
+	if r := a.tick(t, time.Second); !r.Vacuumed {
+		t.Fatalf("not vacuumed once the interval passed: %+v", r)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// With the dead-row threshold: a table with few dead rows is left to
+	// autovacuum.
+	c := start("node-c", time.Second, false)
+	if r := c.tick(t, time.Second); !r.Held || r.Vacuumed || r.Err != nil {
+		t.Fatalf("a table with few dead rows: %+v; want held, not vacuumed", r)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	d := start("node-d", -1, true)
+	for range 3 {
+		if r := d.tick(t, time.Minute); !r.Held || r.Vacuumed {
+			t.Fatalf("VacuumInterval < 0: %+v; want held, never vacuumed", r)
+		}
+	}
+}

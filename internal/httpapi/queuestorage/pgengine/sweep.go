@@ -1,6 +1,9 @@
 package pgengine
 
-import "strconv"
+import (
+	"context"
+	"strconv"
+)
 
 // sweepBatch is how many expired messages one statement deletes.
 const sweepBatch = 1000
@@ -24,13 +27,18 @@ WHERE m.queue = x.queue AND m.id = x.id`
 
 // sweepResult is what one sweep tick did (for tests).
 type sweepResult struct {
-	Held    bool  // this engine held the lease
-	Term    int64 // its term, when held
-	Deleted int64 // expired messages deleted
-	Err     error
+	Held     bool  // this engine held the lease
+	Term     int64 // its term, when held
+	Deleted  int64 // expired messages deleted
+	Vacuumed bool  // it vacuumed the message table
+	Err      error
 }
 
-// maintain runs the expiry sweep every SweepInterval until Close.
+// vacuumDeadRows is how many dead rows make the sweep vacuum.
+const vacuumDeadRows = 10000
+
+// maintain runs the expiry sweep (and the vacuum) every SweepInterval
+// until Close.
 func (e *Engine) maintain() {
 	defer close(e.done)
 	t := e.clk.NewTimer(e.cfg.SweepInterval)
@@ -75,8 +83,33 @@ func (e *Engine) sweep() (r sweepResult) {
 		}
 		r.Deleted += tag.RowsAffected()
 		if tag.RowsAffected() < sweepBatch {
-			return r
+			break
 		}
 	}
+	if e.cfg.VacuumInterval > 0 && !now.Before(e.nextVacuum) {
+		e.nextVacuum = now.Add(e.cfg.VacuumInterval)
+		r.Vacuumed, r.Err = e.vacuum(ctx)
+	}
 	return r
+}
+
+// vacuum vacuums the message table if the statistics count enough dead
+// rows (they lag by up to some seconds). SKIP_LOCKED: a vacuum already
+// running (autovacuum, or a node whose lease just ended) is enough.
+func (e *Engine) vacuum(ctx context.Context) (bool, error) {
+	if !e.cfg.vacuumAlways {
+		var dead int64
+		err := e.pool.QueryRow(ctx, `SELECT coalesce((SELECT n_dead_tup FROM pg_stat_user_tables
+			WHERE relid = 'baton_sq_messages'::regclass), 0)`).Scan(&dead)
+		if err != nil {
+			return false, storeErr("reading the message table's statistics", err)
+		}
+		if dead < vacuumDeadRows {
+			return false, nil
+		}
+	}
+	if _, err := e.pool.Exec(ctx, `VACUUM (SKIP_LOCKED) baton_sq_messages`); err != nil {
+		return false, storeErr("vacuuming the message table", err)
+	}
+	return true, nil
 }
