@@ -3,7 +3,9 @@ package queuestorage
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/batonmq/baton/internal/broker"
@@ -14,6 +16,9 @@ import (
 type brokerEngine struct {
 	b  *broker.Broker
 	sq *broker.StorageQueues
+	// mdMu makes UpdateMetadata's read and write one step (the broker runs
+	// on one node).
+	mdMu sync.Mutex
 }
 
 // NewBrokerEngine returns an Engine over b.
@@ -55,14 +60,14 @@ func (e *brokerEngine) Queue(ctx context.Context, name string) (*Queue, error) {
 	return toQueue(info), nil
 }
 
-func (e *brokerEngine) Queues(ctx context.Context, prefix string) []*Queue {
+func (e *brokerEngine) Queues(ctx context.Context, prefix string) ([]*Queue, error) {
 	var out []*Queue
 	for _, info := range e.b.ListEntities(broker.KindStorageQueue) {
 		if strings.HasPrefix(info.Name, prefix) {
 			out = append(out, toQueue(info))
 		}
 	}
-	return out
+	return out, nil
 }
 
 func (e *brokerEngine) DeleteQueue(ctx context.Context, name string) error {
@@ -72,8 +77,14 @@ func (e *brokerEngine) DeleteQueue(ctx context.Context, name string) error {
 	return e.b.DeleteEntity(ctx, name)
 }
 
-func (e *brokerEngine) SetMetadata(ctx context.Context, name string, md map[string]string) error {
-	return e.sq.SetMetadata(ctx, name, md)
+func (e *brokerEngine) UpdateMetadata(ctx context.Context, name string, update func(map[string]string) map[string]string) error {
+	e.mdMu.Lock()
+	defer e.mdMu.Unlock()
+	info, err := e.info(name)
+	if err != nil {
+		return err
+	}
+	return e.sq.SetMetadata(ctx, name, update(maps.Clone(info.Metadata)))
 }
 
 func (e *brokerEngine) Put(ctx context.Context, name string, text []byte, visibility, ttl time.Duration) (*Message, error) {

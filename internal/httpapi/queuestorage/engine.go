@@ -17,11 +17,14 @@ type Engine interface {
 	// Queue returns one queue.
 	Queue(ctx context.Context, name string) (*Queue, error)
 	// Queues returns the queues whose names start with prefix, sorted.
-	Queues(ctx context.Context, prefix string) []*Queue
+	Queues(ctx context.Context, prefix string) ([]*Queue, error)
 	// DeleteQueue deletes a queue and its messages.
 	DeleteQueue(ctx context.Context, name string) error
-	// SetMetadata replaces a queue's metadata.
-	SetMetadata(ctx context.Context, name string, metadata map[string]string) error
+	// UpdateMetadata replaces a queue's metadata with what update makes of
+	// it, atomically: no other change of the metadata, on any node, comes
+	// between the read and the write. update gets a map it may modify (nil
+	// when there is no metadata) and must not keep it.
+	UpdateMetadata(ctx context.Context, name string, update func(map[string]string) map[string]string) error
 	// Put adds a message; ttl < 0 never expires. It must not keep text
 	// after it returns: the handler reuses that memory.
 	Put(ctx context.Context, name string, text []byte, visibility, ttl time.Duration) (*Message, error)

@@ -78,7 +78,7 @@ func (e *memEngine) Queue(ctx context.Context, name string) (*Queue, error) {
 	return &Queue{Name: name, Metadata: copyMD(q.md), ApproximateCount: int64(len(q.msgs))}, nil
 }
 
-func (e *memEngine) Queues(ctx context.Context, prefix string) []*Queue {
+func (e *memEngine) Queues(ctx context.Context, prefix string) ([]*Queue, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var out []*Queue
@@ -88,7 +88,7 @@ func (e *memEngine) Queues(ctx context.Context, prefix string) []*Queue {
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
+	return out, nil
 }
 
 func (e *memEngine) DeleteQueue(ctx context.Context, name string) error {
@@ -102,14 +102,14 @@ func (e *memEngine) DeleteQueue(ctx context.Context, name string) error {
 	return nil
 }
 
-func (e *memEngine) SetMetadata(ctx context.Context, name string, md map[string]string) error {
+func (e *memEngine) UpdateMetadata(ctx context.Context, name string, update func(map[string]string) map[string]string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	q, err := e.queue(name)
 	if err != nil {
 		return err
 	}
-	q.md = copyMD(md)
+	q.md = copyMD(update(copyMD(q.md)))
 	e.calls++
 	return nil
 }

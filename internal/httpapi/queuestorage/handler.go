@@ -13,7 +13,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/batonmq/baton/internal/clock"
@@ -66,10 +65,6 @@ type Handler struct {
 	log      *slog.Logger
 	maxBytes int64
 	props    *serviceStore
-
-	// mdMu serialises read-modify-write of queue metadata (Set Metadata
-	// keeps the reserved "$acl" key, Set ACL keeps the user's keys).
-	mdMu sync.Mutex
 }
 
 // New returns a handler. It fails on an invalid account key.

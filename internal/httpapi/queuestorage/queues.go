@@ -49,7 +49,10 @@ func (h *Handler) listQueues(q *request) error {
 		}
 	}
 	start := strings.TrimPrefix(marker, "/"+q.account+"/")
-	all := h.engine.Queues(q.r.Context(), q.account+"/"+prefix)
+	all, err := h.engine.Queues(q.r.Context(), q.account+"/"+prefix)
+	if err != nil {
+		return fmt.Errorf("listing queues: %w", err)
+	}
 	var b strings.Builder
 	b.WriteString(`<?xml version="1.0" encoding="utf-8"?><EnumerationResults ServiceEndpoint="`)
 	escape(&b, serviceEndpoint(q))
@@ -235,17 +238,13 @@ func (h *Handler) setMetadata(q *request) error {
 	if err != nil {
 		return err
 	}
-	h.mdMu.Lock()
-	defer h.mdMu.Unlock()
-	ctx := q.r.Context()
-	qu, err := h.engine.Queue(ctx, q.entity())
+	err = h.engine.UpdateMetadata(q.r.Context(), q.entity(), func(old map[string]string) map[string]string {
+		if v := old[aclKey]; v != "" {
+			md[aclKey] = v
+		}
+		return md
+	})
 	if err != nil {
-		return fmt.Errorf("reading queue %s: %w", q.queue, err)
-	}
-	if v := qu.Metadata[aclKey]; v != "" {
-		md[aclKey] = v
-	}
-	if err := h.engine.SetMetadata(ctx, q.entity(), md); err != nil {
 		return fmt.Errorf("setting metadata of %s: %w", q.queue, err)
 	}
 	return writeEmpty(q, http.StatusNoContent)
@@ -272,21 +271,18 @@ func (h *Handler) setACL(q *request) error {
 	if err != nil {
 		return xmlError(err)
 	}
-	h.mdMu.Lock()
-	defer h.mdMu.Unlock()
-	ctx := q.r.Context()
-	qu, err := h.engine.Queue(ctx, q.entity())
+	acl := encodeACL(items)
+	err = h.engine.UpdateMetadata(q.r.Context(), q.entity(), func(old map[string]string) map[string]string {
+		md := map[string]string{}
+		for _, k := range sortedUserKeys(old) {
+			md[k] = old[k]
+		}
+		if acl != "" {
+			md[aclKey] = acl
+		}
+		return md
+	})
 	if err != nil {
-		return fmt.Errorf("reading queue %s: %w", q.queue, err)
-	}
-	md := map[string]string{}
-	for _, k := range sortedUserKeys(qu.Metadata) {
-		md[k] = qu.Metadata[k]
-	}
-	if v := encodeACL(items); v != "" {
-		md[aclKey] = v
-	}
-	if err := h.engine.SetMetadata(ctx, q.entity(), md); err != nil {
 		return fmt.Errorf("setting the ACL of %s: %w", q.queue, err)
 	}
 	return writeEmpty(q, http.StatusNoContent)

@@ -53,6 +53,7 @@ func Run(t *testing.T, newEngine NewEngine) {
 		{"MissingQueue", testMissingQueue},
 		{"TextNotKept", testTextNotKept},
 		{"ConcurrentGets", testConcurrentGets},
+		{"ConcurrentMetadataUpdates", testConcurrentMetadataUpdates},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -114,6 +115,15 @@ func (f *fixture) queue(name string) *queuestorage.Queue {
 		f.t.Fatalf("Queue(%q): %v", name, err)
 	}
 	return q
+}
+
+func (f *fixture) queues(prefix string) []*queuestorage.Queue {
+	f.t.Helper()
+	qs, err := f.e.Queues(f.ctx, prefix)
+	if err != nil {
+		f.t.Fatalf("Queues(%q): %v", prefix, err)
+	}
+	return qs
 }
 
 func (f *fixture) count(name string) int64 {

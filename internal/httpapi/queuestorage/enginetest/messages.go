@@ -344,7 +344,7 @@ func testTTLExpiry(f *fixture) {
 	if c := f.count(queue); c != 1 {
 		f.t.Fatalf("count at expiry %d; want 1 (the expired message is not counted)", c)
 	}
-	for _, q := range f.e.Queues(f.ctx, queue) {
+	for _, q := range f.queues(queue) {
 		if q.ApproximateCount != 1 {
 			f.t.Fatalf("Queues counts %d", q.ApproximateCount)
 		}

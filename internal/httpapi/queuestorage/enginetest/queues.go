@@ -3,7 +3,10 @@ package enginetest
 // Cases about queues: creation, metadata, listing, deletion, counts.
 
 import (
+	"fmt"
+	"maps"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/batonmq/baton/internal/broker"
@@ -38,21 +41,29 @@ func testMetadata(f *fixture) {
 		f.t.Fatalf("metadata after create = %q; want %q", got, md)
 	}
 	md2 := map[string]string{"$acl": "x", "other": "y"}
-	if err := f.e.SetMetadata(f.ctx, queue, md2); err != nil {
+	var seen map[string]string
+	if err := f.e.UpdateMetadata(f.ctx, queue, func(old map[string]string) map[string]string {
+		seen = maps.Clone(old)
+		old["scribbled"] = "by the update" // the update's own copy
+		return md2
+	}); err != nil {
 		f.t.Fatal(err)
 	}
+	if !sameMD(seen, md) {
+		f.t.Fatalf("UpdateMetadata was given %q; want the stored %q", seen, md)
+	}
 	if got := f.queue(queue).Metadata; !sameMD(got, md2) {
-		f.t.Fatalf("metadata after SetMetadata = %q; want %q (replaced as a whole)", got, md2)
+		f.t.Fatalf("metadata after UpdateMetadata = %q; want %q (replaced as a whole)", got, md2)
 	}
 	md2["other"] = "changed by the caller"
 	if got := f.queue(queue).Metadata; got["other"] != "y" {
 		f.t.Fatalf("the engine kept the caller's map: %q", got)
 	}
-	if err := f.e.SetMetadata(f.ctx, queue, nil); err != nil {
+	if err := f.e.UpdateMetadata(f.ctx, queue, func(map[string]string) map[string]string { return nil }); err != nil {
 		f.t.Fatal(err)
 	}
 	if got := f.queue(queue).Metadata; len(got) != 0 {
-		f.t.Fatalf("metadata after SetMetadata(nil) = %q; want none", got)
+		f.t.Fatalf("metadata after an update to none = %q; want none", got)
 	}
 	f.create("devstoreaccount1/none", nil)
 	if got := f.queue("devstoreaccount1/none").Metadata; len(got) != 0 {
@@ -66,7 +77,7 @@ func testListByPrefix(f *fixture) {
 	}
 	names := func(prefix string) string {
 		var out []string
-		for _, q := range f.e.Queues(f.ctx, prefix) {
+		for _, q := range f.queues(prefix) {
 			if q.Metadata["name"] != q.Name {
 				f.t.Fatalf("Queues(%q): %q has metadata %q", prefix, q.Name, q.Metadata)
 			}
@@ -88,7 +99,7 @@ func testListByPrefix(f *fixture) {
 	}
 	f.put("acct/b", "one", 0, 0)
 	f.put("acct/b", "two", time.Minute, 0)
-	for _, q := range f.e.Queues(f.ctx, "acct/b") {
+	for _, q := range f.queues("acct/b") {
 		if q.ApproximateCount != 2 {
 			f.t.Errorf("Queues: %s counts %d; want 2", q.Name, q.ApproximateCount)
 		}
@@ -107,7 +118,7 @@ func testDeleteQueue(f *fixture) {
 	_, err = f.e.Get(f.ctx, queue, 1, time.Second)
 	f.wantCode("Get after delete", err, broker.CodeNotFound)
 	f.wantCode("DeleteQueue again", f.e.DeleteQueue(f.ctx, queue), broker.CodeNotFound)
-	if qs := f.e.Queues(f.ctx, queue); len(qs) != 0 {
+	if qs := f.queues(queue); len(qs) != 0 {
 		f.t.Fatalf("Queues lists a deleted queue: %v", qs)
 	}
 	// A new queue of the same name starts empty.
@@ -168,7 +179,10 @@ func testMissingQueue(f *fixture) {
 	_, err := f.e.Queue(f.ctx, missing)
 	f.wantCode("Queue", err, code)
 	f.wantCode("DeleteQueue", f.e.DeleteQueue(f.ctx, missing), code)
-	f.wantCode("SetMetadata", f.e.SetMetadata(f.ctx, missing, map[string]string{"a": "b"}), code)
+	f.wantCode("UpdateMetadata", f.e.UpdateMetadata(f.ctx, missing, func(map[string]string) map[string]string {
+		f.t.Error("UpdateMetadata of a missing queue called its update")
+		return nil
+	}), code)
 	_, err = f.e.Put(f.ctx, missing, []byte("x"), 0, 0)
 	f.wantCode("Put", err, code)
 	_, err = f.e.Put(f.ctx, missing, []byte("x"), -time.Second, 0)
@@ -189,4 +203,36 @@ func testMissingQueue(f *fixture) {
 	f.wantCode("Clear", f.e.Clear(f.ctx, missing), code)
 	// The message of the queue that exists is untouched.
 	f.wantTexts("Peek", f.peek(queue, 32), "m")
+}
+
+// testConcurrentMetadataUpdates: updates that each add their own key,
+// all at once, leave every key: none is lost between a read and a write.
+func testConcurrentMetadataUpdates(f *fixture) {
+	f.create(queue, nil)
+	const n = 16
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- f.e.UpdateMetadata(f.ctx, queue, func(old map[string]string) map[string]string {
+				if old == nil {
+					old = map[string]string{}
+				}
+				old[fmt.Sprint("k", i)] = "v"
+				return old
+			})
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			f.t.Fatal(err)
+		}
+	}
+	if got := f.queue(queue).Metadata; len(got) != n {
+		f.t.Fatalf("after %d concurrent updates each adding a key, the metadata has %d keys: %q", n, len(got), got)
+	}
 }

@@ -3,7 +3,8 @@ package pgengine
 import (
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
+
+	"github.com/batonmq/baton/internal/broker"
 )
 
 // Message ids are random (version 4) UUIDs in canonical lower-case form;
@@ -20,38 +21,14 @@ func newUUID() [16]byte {
 }
 
 // formatUUID renders u in canonical lower-case form.
-func formatUUID(u [16]byte) string {
-	var b [36]byte
-	hex.Encode(b[0:8], u[0:4])
-	b[8] = '-'
-	hex.Encode(b[9:13], u[4:6])
-	b[13] = '-'
-	hex.Encode(b[14:18], u[6:8])
-	b[18] = '-'
-	hex.Encode(b[19:23], u[8:10])
-	b[23] = '-'
-	hex.Encode(b[24:], u[10:])
-	return string(b[:])
-}
+func formatUUID(u [16]byte) string { return broker.LockToken(u).String() }
 
 // parseUUID parses a message id: the canonical 36-character form, in any
 // case (the broker folds ids to lower case). Anything else is no id of
 // ours.
 func parseUUID(s string) ([16]byte, bool) {
-	var u [16]byte
-	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
-		return u, false
-	}
-	var h [32]byte
-	copy(h[0:8], s[0:8])
-	copy(h[8:12], s[9:13])
-	copy(h[12:16], s[14:18])
-	copy(h[16:20], s[19:23])
-	copy(h[20:], s[24:])
-	if _, err := hex.Decode(u[:], h[:]); err != nil {
-		return [16]byte{}, false
-	}
-	return u, true
+	t, err := broker.ParseLockToken(s)
+	return t, err == nil
 }
 
 // newReceipt returns a fresh pop receipt's 16 bytes (never all zero).

@@ -178,8 +178,8 @@ func TestClosed(t *testing.T) {
 	if err := e.CreateQueue(ctx, "a/r", nil); broker.CodeOf(err) != broker.CodeClosed {
 		t.Fatalf("CreateQueue after Close: %v", err)
 	}
-	if qs := e.Queues(ctx, ""); qs != nil {
-		t.Fatalf("Queues after Close: %v", qs)
+	if qs, err := e.Queues(ctx, ""); broker.CodeOf(err) != broker.CodeClosed {
+		t.Fatalf("Queues after Close: %v %v", qs, err)
 	}
 }
 

@@ -106,20 +106,8 @@ func (e *Engine) Queue(ctx context.Context, name string) (*queuestorage.Queue, e
 }
 
 // Queues returns the queues whose names start with prefix, sorted by
-// their case-folded names. The interface has no error: a database error
-// is logged and gives no queues (ListQueues returns it).
-func (e *Engine) Queues(ctx context.Context, prefix string) []*queuestorage.Queue {
-	qs, err := e.ListQueues(ctx, prefix)
-	if err != nil {
-		e.log.Warn("pgengine: listing storage queues failed", "prefix", prefix, "err", err)
-		return nil
-	}
-	return qs
-}
-
-// ListQueues is Queues with its error: CodeStoreUnavailable when the
-// database fails.
-func (e *Engine) ListQueues(ctx context.Context, prefix string) ([]*queuestorage.Queue, error) {
+// their case-folded names.
+func (e *Engine) Queues(ctx context.Context, prefix string) ([]*queuestorage.Queue, error) {
 	ctx, cancel, err := e.begin(ctx)
 	if err != nil {
 		return nil, err
@@ -161,20 +149,40 @@ func (e *Engine) DeleteQueue(ctx context.Context, name string) error {
 	return nil
 }
 
-// SetMetadata replaces a queue's metadata (nil or empty clears it).
-func (e *Engine) SetMetadata(ctx context.Context, name string, metadata map[string]string) error {
+// UpdateMetadata replaces a queue's metadata with update's answer in one
+// short transaction that holds the queue's row, so that two nodes updating
+// at once (Set Metadata keeps the ACL, Set ACL keeps the metadata) do not
+// lose each other's change.
+func (e *Engine) UpdateMetadata(ctx context.Context, name string, update func(map[string]string) map[string]string) error {
 	ctx, cancel, err := e.begin(ctx)
 	if err != nil {
 		return err
 	}
 	defer cancel()
-	keys, vals := metaArrays(metadata)
-	tag, err := e.pool.Exec(ctx, `UPDATE baton_sq_queues SET meta_keys = $2, meta_values = $3 WHERE key = $1`,
-		broker.EntityKey(name), keys, vals)
+	key := broker.EntityKey(name)
+	found := false
+	err = pgx.BeginFunc(ctx, e.pool, func(tx pgx.Tx) error {
+		var keys, vals [][]byte
+		err := tx.QueryRow(ctx, `SELECT meta_keys, meta_values FROM baton_sq_queues WHERE key = $1 FOR UPDATE`, key).Scan(&keys, &vals)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		found = true
+		old, err := metaMap(keys, vals)
+		if err != nil {
+			return err
+		}
+		keys, vals = metaArrays(update(old))
+		_, err = tx.Exec(ctx, `UPDATE baton_sq_queues SET meta_keys = $2, meta_values = $3 WHERE key = $1`, key, keys, vals)
+		return err
+	})
 	if err != nil {
 		return storeErr("setting a queue's metadata", err)
 	}
-	if tag.RowsAffected() == 0 {
+	if !found {
 		return notFound(name)
 	}
 	return nil
