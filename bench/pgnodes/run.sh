@@ -7,6 +7,12 @@
 # N nodes in turn (`--amqp a,b,c`): a connection to a standby node is
 # forwarded byte for byte to the active one (docs/scale-out.md).
 #
+# FACE=sq measures Storage Queues instead (the official azqueue SDK, Put;
+# Get 32 + Delete each): the nodes run with --shared-storage-queues, so
+# every node serves the requests it receives itself from the shared tables
+# (multi-active), and the embedded store's row is the broker's own Storage
+# Queues on the file store.
+#
 # PostgreSQL runs privately: initdb into a temp dir (as "nobody" under
 # root: PostgreSQL refuses root), Unix socket only, fsync and
 # synchronous_commit on (its defaults). Each node count gets a fresh schema
@@ -14,15 +20,22 @@
 #
 #   bench/pgnodes/run.sh
 #
-# Environment: ROUNDS (2; the order of the configurations alternates),
-# DURATION (8s), WARMUP (2s), BACKLOG (50000), NODES ("embedded 1 2 3"),
+# Environment: FACE (sb or sq), ROUNDS (2; the order of the configurations
+# alternates), DURATION (8s), WARMUP (2s), BACKLOG (50000; 20000 with
+# FACE=sq), NODES ("embedded 1 2 3"),
 # OUT (results directory; default a temp dir), BATON (a baton binary to use
 # instead of building this tree).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-ROUNDS=${ROUNDS:-2} DURATION=${DURATION:-8s} WARMUP=${WARMUP:-2s} BACKLOG=${BACKLOG:-50000}
+FACE=${FACE:-sb}
+case $FACE in
+sb) BACKLOG=${BACKLOG:-50000} ;;
+sq) BACKLOG=${BACKLOG:-20000} ;;
+*) echo "FACE must be sb or sq" >&2; exit 2 ;;
+esac
+ROUNDS=${ROUNDS:-2} DURATION=${DURATION:-8s} WARMUP=${WARMUP:-2s}
 NODES=${NODES:-embedded 1 2 3}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/baton-pgnodes.XXXXXX")
@@ -68,19 +81,22 @@ pgversion=$(psql -At -c 'SHOW server_version')
 log "PostgreSQL $pgversion (fsync $(psql -At -c 'SHOW fsync'), synchronous_commit $(psql -At -c 'SHOW synchronous_commit'))"
 
 # cpu_ticks PID...: user + system ticks of these processes and of every
-# PostgreSQL process (the postmaster's children come and go).
+# PostgreSQL process (the postmaster's children come and go: the live ones
+# are read, the exited ones are in the postmaster's reaped-children times).
 cpu_ticks() {
 	python3 - "$pg_main" "$@" <<-'EOF'
 		import os, sys
 		pg, pids = int(sys.argv[1]), [int(p) for p in sys.argv[2:]]
-		def ticks(p):
+		def ticks(p, reaped=False):
 		    try:
 		        f = open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()
 		    except OSError:
 		        return 0, None
-		    return int(f[11]) + int(f[12]), int(f[1])
+		    # utime + stime, and with reaped the children it has waited for
+		    # (cutime + cstime): backends that exited during the run.
+		    return int(f[11]) + int(f[12]) + (int(f[13]) + int(f[14]) if reaped else 0), int(f[1])
 		own = sum(ticks(p)[0] for p in pids)
-		db = ticks(pg)[0]
+		db = ticks(pg, True)[0]
 		for d in os.listdir("/proc"):
 		    if d.isdigit():
 		        t, ppid = ticks(int(d))
@@ -131,31 +147,56 @@ bench() {
 	done
 }
 
+# face_args PORT: the face flags of `baton serve` for FACE, on PORT.
+face_args() {
+	if [[ $FACE == sq ]]; then
+		echo --queue-addr "127.0.0.1:$1" --amqp-addr off
+	else
+		echo --amqp-addr "127.0.0.1:$1" --queue-addr off
+	fi
+}
+
+# client_args ADDRS: the load generator's flags for FACE and these
+# comma-separated host:port addresses.
+client_args() {
+	if [[ $FACE == sq ]]; then
+		local u=() a
+		for a in ${1//,/ }; do u+=("http://$a/devstoreaccount1"); done
+		echo --driver azqueue --queue-url "$(IFS=,; echo "${u[*]}")"
+	else
+		echo --amqp "$1"
+	fi
+}
+
 run_embedded() {
-	local data="$tmp/data/embedded-r$round" amqp mgmt pid
-	amqp=$(free_port) mgmt=$(free_port)
-	"$baton" serve --data-dir "$data" --amqp-addr "127.0.0.1:$amqp" --mgmt-addr "127.0.0.1:$mgmt" --amqps-addr off \
-		--queue-addr off --eventgrid-addr off --log-level warn >"$OUT/embedded-r$round.log" 2>&1 &
+	local data="$tmp/data/embedded-r$round" port mgmt pid
+	port=$(free_port) mgmt=$(free_port)
+	# shellcheck disable=SC2046
+	"$baton" serve --data-dir "$data" $(face_args "$port") --mgmt-addr "127.0.0.1:$mgmt" --amqps-addr off \
+		--eventgrid-addr off --log-level warn >"$OUT/embedded-r$round.log" 2>&1 &
 	pid=$!
 	pids+=("$pid")
 	wait_ready "$pid" http_ok "http://127.0.0.1:$mgmt/readyz"
-	bench embedded "$pid" -- --amqp "127.0.0.1:$amqp" --mgmt "http://127.0.0.1:$mgmt" --broker-pid "$pid"
+	# shellcheck disable=SC2046
+	bench embedded "$pid" -- $(client_args "127.0.0.1:$port") --mgmt "http://127.0.0.1:$mgmt" --broker-pid "$pid"
 	stop "$pid"
 }
 
 run_nodes() {
-	local n=$1 schema="bench_r${round}_n$1" i amqp mgmt pid ps=() addrs=() mgmt0
+	local n=$1 schema="bench_r${round}_n$1" i port mgmt pid ps=() addrs=() mgmt0 shared=()
 	psql -c "CREATE SCHEMA $schema"
 	local store="postgres://postgres@/postgres?host=$tmp/pg/sock&sslmode=disable&search_path=$schema"
+	[[ $FACE == sq ]] && shared=(--shared-storage-queues)
 	for ((i = 0; i < n; i++)); do
-		amqp=$(free_port) mgmt=$(free_port)
-		"$baton" serve --standby --store "$store" --data-dir "$tmp/data/n$n-$i-r$round" --amqp-addr "127.0.0.1:$amqp" \
-			--mgmt-addr "127.0.0.1:$mgmt" --amqps-addr off --queue-addr off --eventgrid-addr off --log-level warn \
+		port=$(free_port) mgmt=$(free_port)
+		# shellcheck disable=SC2046
+		"$baton" serve --standby "${shared[@]}" --store "$store" --data-dir "$tmp/data/n$n-$i-r$round" $(face_args "$port") \
+			--mgmt-addr "127.0.0.1:$mgmt" --amqps-addr off --eventgrid-addr off --log-level warn \
 			>"$OUT/n$n-$i-r$round.log" 2>&1 &
 		pid=$!
 		pids+=("$pid")
 		ps+=("$pid")
-		addrs+=("127.0.0.1:$amqp")
+		addrs+=("127.0.0.1:$port")
 		if ((i == 0)); then
 			# The first node takes the store; the others then stand by.
 			wait_ready "$pid" http_ok "http://127.0.0.1:$mgmt/api/v1/node/active"
@@ -164,7 +205,8 @@ run_nodes() {
 			wait_ready "$pid" http_ok "http://127.0.0.1:$mgmt/api/v1/node"
 		fi
 	done
-	bench "pg-${n}node" "${ps[@]}" -- --amqp "$(IFS=,; echo "${addrs[*]}")" --mgmt "$mgmt0" --broker-pid "${ps[0]}"
+	# shellcheck disable=SC2046
+	bench "pg-${n}node" "${ps[@]}" -- $(client_args "$(IFS=,; echo "${addrs[*]}")") --mgmt "$mgmt0" --broker-pid "${ps[0]}"
 	for pid in "${ps[@]}"; do stop "$pid"; done
 }
 
@@ -182,7 +224,12 @@ done
 
 # ---- table -------------------------------------------------------------------
 echo
-echo "Baton on PostgreSQL $pgversion, 1/2/3 nodes (--standby), beside the embedded store; go-amqp v1.7.0, 1 KiB,"
+if [[ $FACE == sq ]]; then
+	echo "Storage Queues: Baton on PostgreSQL $pgversion, 1/2/3 nodes (--standby --shared-storage-queues: every node serves),"
+	echo "beside the embedded store; azqueue v1.0.0, 1 KiB,"
+else
+	echo "Baton on PostgreSQL $pgversion, 1/2/3 nodes (--standby), beside the embedded store; go-amqp v1.7.0, 1 KiB,"
+fi
 echo "fsync before ack everywhere; $(nproc) cores; $ROUNDS rounds, best round per row; CPU over the whole"
 echo "workload run (warm-up included; a backlog run's fill and drain share one figure)"
 python3 - "$rows" <<-'EOF'
