@@ -37,6 +37,8 @@
 // entity metadata under the reserved key "$acl" (a metadata name must be a
 // C# identifier, so no user key can collide); they are hidden from Get
 // Metadata and List Queues. Service properties (CORS rules, logging and
-// metrics settings) are kept per account in an XML file in
-// Config.StateDir (service-<account>.xml), or in memory when it is empty.
+// metrics settings) are kept per account by the Engine when it is a
+// PropertiesKeeper (pgengine: shared by every node, re-read at most once a
+// second), else in an XML file in Config.StateDir (service-<account>.xml),
+// or in memory when that is empty.
 package queuestorage

@@ -41,6 +41,21 @@ type Engine interface {
 	Clear(ctx context.Context, name string) error
 }
 
+// PropertiesKeeper is an Engine that also keeps the accounts' service
+// properties (the document Set Queue Service Properties stores: CORS,
+// logging and metrics settings), so that every node serving the engine's
+// queues answers with the same ones. The face then caches an account's
+// document for propsRefresh; without a keeper it keeps the documents in
+// Config.StateDir.
+type PropertiesKeeper interface {
+	// ServiceProperties returns an account's stored document, or nil.
+	ServiceProperties(ctx context.Context, account string) ([]byte, error)
+	// UpdateServiceProperties replaces an account's document with what
+	// update makes of the stored one (nil when there is none), atomically
+	// across nodes.
+	UpdateServiceProperties(ctx context.Context, account string, update func(old []byte) ([]byte, error)) error
+}
+
 // Queue is a queue as the face sees it.
 type Queue struct {
 	Name     string            // "<account>/<queue>"

@@ -45,7 +45,8 @@ type Config struct {
 	// switch; Azure answers them 401 NoAuthenticationInformation).
 	AllowAnonymous bool
 	// StateDir keeps service properties (CORS rules) per account in
-	// service-<account>.json; empty keeps them in memory.
+	// service-<account>.xml, unless the Engine is a PropertiesKeeper;
+	// empty keeps them in memory.
 	StateDir string
 	// Clock tells the time (SAS expiry, message times); nil is the wall clock.
 	Clock clock.Clock
@@ -105,7 +106,8 @@ func New(cfg Config) (*Handler, error) {
 			h.macs[name] = append(h.macs[name], newKeyMAC(k))
 		}
 	}
-	h.props = newServiceStore(cfg.StateDir)
+	keeper, _ := cfg.Engine.(PropertiesKeeper)
+	h.props = newServiceStore(cfg.StateDir, keeper, h.clock)
 	return h, nil
 }
 

@@ -1,6 +1,7 @@
 package queuestorage
 
 import (
+	"context"
 	"encoding/xml"
 	"fmt"
 	"net/http"
@@ -9,6 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
+
+	"github.com/batonmq/baton/internal/clock"
 )
 
 // serviceProperties is StorageServiceProperties (§2.2, §3.2). Optional
@@ -62,49 +66,85 @@ func defaultServiceProperties() *serviceProperties {
 	}
 }
 
-// serviceStore keeps service properties per account, in memory and, with a
-// directory, in service-<account>.json files written atomically.
+// serviceStore keeps service properties per account: in the engine when
+// it is a PropertiesKeeper (shared by every node; cached here for
+// propsRefresh, as Azure's own changes take a while to apply), else in
+// memory and, with a directory, in service-<account>.xml files there.
 type serviceStore struct {
-	dir string
-	mu  sync.Mutex
-	m   map[string]*serviceProperties
+	dir    string
+	keeper PropertiesKeeper
+	clk    clock.Clock
+	mu     sync.Mutex
+	m      map[string]*serviceProperties
+	at     map[string]time.Time // when the keeper's document was read
 }
 
-func newServiceStore(dir string) *serviceStore {
-	return &serviceStore{dir: dir, m: map[string]*serviceProperties{}}
+// propsRefresh is how long a node serves a keeper's document before it
+// reads it again: a change made on another node applies here within it.
+const propsRefresh = time.Second
+
+func newServiceStore(dir string, keeper PropertiesKeeper, clk clock.Clock) *serviceStore {
+	return &serviceStore{dir: dir, keeper: keeper, clk: clk, m: map[string]*serviceProperties{}, at: map[string]time.Time{}}
 }
 
 func (s *serviceStore) path(account string) string {
 	return filepath.Join(s.dir, "service-"+account+".xml")
 }
 
-// get returns a copy of an account's properties.
-func (s *serviceStore) get(account string) *serviceProperties {
+// get returns a copy of an account's properties. A keeper that fails is
+// an error unless a document read before can stand in.
+func (s *serviceStore) get(ctx context.Context, account string) (*serviceProperties, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.getLocked(account)
-}
-
-// REQUIRES: s.mu held.
-func (s *serviceStore) getLocked(account string) *serviceProperties {
-	p, ok := s.m[account]
-	if !ok {
-		p = defaultServiceProperties()
-		if s.dir != "" {
-			if data, err := os.ReadFile(s.path(account)); err == nil {
-				var stored serviceProperties
-				if xml.Unmarshal(data, &stored) == nil {
-					merge(p, &stored)
-				}
-			}
-		}
-		s.m[account] = p
+	p, err := s.getLocked(ctx, account)
+	if err != nil {
+		return nil, err
 	}
 	cp := *p
 	if p.Cors != nil {
 		cp.Cors = &corsList{Rules: append([]corsRule(nil), p.Cors.Rules...)}
 	}
-	return &cp
+	return &cp, nil
+}
+
+// parseStored returns the defaults with a stored document's sections
+// merged over them; an unreadable document counts as none.
+func parseStored(data []byte) *serviceProperties {
+	p := defaultServiceProperties()
+	var stored serviceProperties
+	if len(data) > 0 && xml.Unmarshal(data, &stored) == nil {
+		merge(p, &stored)
+	}
+	return p
+}
+
+// REQUIRES: s.mu held.
+func (s *serviceStore) getLocked(ctx context.Context, account string) (*serviceProperties, error) {
+	p, ok := s.m[account]
+	if s.keeper != nil {
+		if ok && s.clk.Now().Sub(s.at[account]) < propsRefresh {
+			return p, nil
+		}
+		data, err := s.keeper.ServiceProperties(ctx, account)
+		if err != nil {
+			if ok {
+				return p, nil // the last document read, until the keeper answers
+			}
+			return nil, fmt.Errorf("queuestorage: reading the service properties: %w", err)
+		}
+		p = parseStored(data)
+		s.m[account], s.at[account] = p, s.clk.Now()
+		return p, nil
+	}
+	if !ok {
+		var data []byte
+		if s.dir != "" {
+			data, _ = os.ReadFile(s.path(account))
+		}
+		p = parseStored(data)
+		s.m[account] = p
+	}
+	return p, nil
 }
 
 // merge copies the sections present in in over p.
@@ -124,10 +164,28 @@ func merge(p, in *serviceProperties) {
 }
 
 // set merges in and persists the result.
-func (s *serviceStore) set(account string, in *serviceProperties) error {
+func (s *serviceStore) set(ctx context.Context, account string, in *serviceProperties) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := s.getLocked(account)
+	if s.keeper != nil {
+		var p *serviceProperties
+		err := s.keeper.UpdateServiceProperties(ctx, account, func(old []byte) ([]byte, error) {
+			p = parseStored(old)
+			merge(p, in)
+			return marshalDoc(p), nil
+		})
+		if err != nil {
+			return fmt.Errorf("queuestorage: storing the service properties: %w", err)
+		}
+		s.m[account], s.at[account] = p, s.clk.Now()
+		return nil
+	}
+	p, err := s.getLocked(ctx, account)
+	if err != nil {
+		return err
+	}
+	cp := *p
+	p = &cp
 	merge(p, in)
 	if s.dir != "" {
 		if err := os.MkdirAll(s.dir, 0o755); err != nil {
@@ -146,7 +204,11 @@ func (s *serviceStore) set(account string, in *serviceProperties) error {
 }
 
 func (h *Handler) getServiceProperties(q *request) error {
-	return writeXML(q, http.StatusOK, marshalDoc(h.props.get(q.account)))
+	props, err := h.props.get(q.r.Context(), q.account)
+	if err != nil {
+		return err
+	}
+	return writeXML(q, http.StatusOK, marshalDoc(props))
 }
 
 var corsMethods = map[string]bool{"DELETE": true, "GET": true, "HEAD": true, "MERGE": true, "POST": true, "OPTIONS": true, "PUT": true, "PATCH": true}
@@ -179,7 +241,7 @@ func (h *Handler) setServiceProperties(q *request) error {
 			}
 		}
 	}
-	if err := h.props.set(q.account, &in); err != nil {
+	if err := h.props.set(q.r.Context(), q.account, &in); err != nil {
 		return err
 	}
 	return writeEmpty(q, http.StatusAccepted)
@@ -257,7 +319,10 @@ func (h *Handler) preflight(q *request) error {
 		}
 		return newError("InvalidHeaderValue", "HeaderName", name, "HeaderValue", "").withMessage("A CORS preflight request needs the Origin and Access-Control-Request-Method headers.")
 	}
-	props := h.props.get(q.account)
+	props, err := h.props.get(q.r.Context(), q.account)
+	if err != nil {
+		return err
+	}
 	var rules []corsRule
 	if props.Cors != nil {
 		rules = props.Cors.Rules
@@ -306,9 +371,9 @@ func (h *Handler) corsHeaders(q *request) {
 	if origin == "" {
 		return
 	}
-	props := h.props.get(q.account)
-	if props.Cors == nil {
-		return
+	props, err := h.props.get(q.r.Context(), q.account)
+	if err != nil || props.Cors == nil {
+		return // without the rules, no CORS headers (the request goes on)
 	}
 	rule, ok := matchCORS(props.Cors.Rules, origin, q.r.Method)
 	if !ok {

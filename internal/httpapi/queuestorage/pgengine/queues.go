@@ -198,3 +198,52 @@ func (e *Engine) queueExists(ctx context.Context, key string) (bool, error) {
 	}
 	return ok, nil
 }
+
+var _ queuestorage.PropertiesKeeper = (*Engine)(nil)
+
+// ServiceProperties returns an account's stored service properties
+// document, or nil.
+func (e *Engine) ServiceProperties(ctx context.Context, account string) ([]byte, error) {
+	ctx, cancel, err := e.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	var doc []byte
+	err = e.pool.QueryRow(ctx, `SELECT properties FROM baton_sq_service WHERE account = $1`, account).Scan(&doc)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, storeErr("reading the service properties", err)
+	}
+	return doc, nil
+}
+
+// UpdateServiceProperties replaces an account's document with update's
+// answer in one short transaction holding the account's row (made first
+// if missing, so that two nodes setting the first document also take
+// turns).
+func (e *Engine) UpdateServiceProperties(ctx context.Context, account string, update func(old []byte) ([]byte, error)) error {
+	ctx, cancel, err := e.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	err = pgx.BeginFunc(ctx, e.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO baton_sq_service (account) VALUES ($1) ON CONFLICT DO NOTHING`, account); err != nil {
+			return err
+		}
+		var old []byte
+		if err := tx.QueryRow(ctx, `SELECT properties FROM baton_sq_service WHERE account = $1 FOR UPDATE`, account).Scan(&old); err != nil {
+			return err
+		}
+		doc, err := update(old)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE baton_sq_service SET properties = $2 WHERE account = $1`, account, doc)
+		return err
+	})
+	return storeErr("storing the service properties", err)
+}

@@ -7,12 +7,14 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
 
+	"github.com/batonmq/baton/internal/clock"
 	"github.com/batonmq/baton/internal/httpapi/queuestorage"
 	"github.com/batonmq/baton/internal/store/pgstore/pgtest"
 )
@@ -25,11 +27,18 @@ type sdkNode struct {
 
 func startSDKNode(t *testing.T, dsn, node string) *sdkNode {
 	t.Helper()
+	return startSDKNodeClock(t, dsn, node, nil)
+}
+
+// startSDKNodeClock is startSDKNode with the face on clk (nil: the wall
+// clock); the engine keeps the wall clock.
+func startSDKNodeClock(t *testing.T, dsn, node string, clk clock.Clock) *sdkNode {
+	t.Helper()
 	e, err := Open(context.Background(), Config{DSN: dsn, Node: node})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := queuestorage.New(queuestorage.Config{Engine: e})
+	h, err := queuestorage.New(queuestorage.Config{Engine: e, Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,4 +172,44 @@ func metaValue(md map[string]*string, name string) string {
 		}
 	}
 	return ""
+}
+
+// TestSDKServicePropertiesAcrossNodes: service properties set through one
+// node apply on the other (within the face's refresh), and a Set that
+// names one section keeps the sections another node set, even when this
+// node's cached copy predates them.
+func TestSDKServicePropertiesAcrossNodes(t *testing.T) {
+	pg := pgtest.Require(t, pgtest.Options{})
+	ctx := context.Background()
+	clkA := clock.NewFake(time.Now())
+	a, b := startSDKNodeClock(t, pg.DSN(), "node-a", clkA).svc, startSDKNode(t, pg.DSN(), "node-b").svc
+	if p, err := b.GetServiceProperties(ctx, nil); err != nil || len(p.CORS) != 0 {
+		t.Fatalf("node B before any Set: %v %+v", err, p) // B caches the defaults
+	}
+	if _, err := a.SetProperties(ctx, &azqueue.SetPropertiesOptions{CORS: []*azqueue.CORSRule{{
+		AllowedOrigins: to.Ptr("http://app.example"), AllowedMethods: to.Ptr("GET"), MaxAgeInSeconds: to.Ptr(int32(30)),
+	}}}); err != nil {
+		t.Fatal(err)
+	}
+	// B's cached defaults are not what a Set on B merges over.
+	if _, err := b.SetProperties(ctx, &azqueue.SetPropertiesOptions{Logging: &azqueue.Logging{
+		Read: to.Ptr(true), Write: to.Ptr(false), Delete: to.Ptr(false), RetentionPolicy: &azqueue.RetentionPolicy{Enabled: to.Ptr(false)},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	check := func(n *azqueue.ServiceClient, who string) {
+		t.Helper()
+		p, err := n.GetServiceProperties(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.CORS) != 1 || *p.CORS[0].AllowedOrigins != "http://app.example" || p.Logging == nil || !*p.Logging.Read {
+			t.Fatalf("%s: properties lack a node's section: CORS %v, logging %+v", who, p.CORS, p.Logging)
+		}
+	}
+	check(b, "node B, which set the logging")
+	// A read its own document when it set it; after the refresh it reads
+	// the one B stored.
+	clkA.Advance(2 * time.Second)
+	check(a, "node A after the refresh")
 }
