@@ -17,6 +17,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/eventgrid/azeventgrid"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/batonmq/baton/internal/config"
 	"github.com/batonmq/baton/internal/httpapi/queuestorage"
@@ -34,7 +35,8 @@ var sqLine = regexp.MustCompile(`Storage Queues: (http://\S+/devstoreaccount1)`)
 // Go SDK (azqueue) puts through all three and competing consumers on all
 // three share one queue. Midway the active node is killed with SIGKILL.
 // Checked: the queue is created through a standby and seen by the others;
-// every acknowledged put is received and deleted; no two claims of one
+// every acknowledged put is received and deleted (and whatever is left is
+// a put whose answer died with the killed node); no two claims of one
 // message overlap (a message comes back only once the visibility timeout
 // of its last claim has passed); a message whose delete was acknowledged
 // never comes back; the claims the killed node's consumers held come back
@@ -118,7 +120,7 @@ func TestPGSharedStorageQueues(t *testing.T) {
 		perNode = 200
 		vis     = 3 // seconds: a claim the killed node held comes back after it
 	)
-	led := &sqLedger{acked: map[string]bool{}, claims: map[string][]sqClaim{}, deleted: map[string]bool{}}
+	led := &sqLedger{acked: map[string]bool{}, claims: map[string][]sqClaim{}, deleted: map[string]bool{}, inDoubt: map[string]bool{}}
 
 	// Producers: one per node, all acknowledged puts are recorded.
 	var pwg sync.WaitGroup
@@ -167,6 +169,9 @@ func TestPGSharedStorageQueues(t *testing.T) {
 					}
 					for _, m := range got.Messages {
 						led.claim(*m.MessageID, sqClaim{who: who, until: *m.TimeNextVisible, count: *m.DequeueCount})
+						if n == a {
+							led.deleting(*m.MessageID) // in doubt if A dies before it answers
+						}
 						if _, err := q.DeleteMessage(cctx, *m.MessageID, *m.PopReceipt, nil); err != nil {
 							if n == a || cctx.Err() != nil {
 								return
@@ -189,7 +194,7 @@ func TestPGSharedStorageQueues(t *testing.T) {
 		t.Helper()
 		for !cond() {
 			if tctx.Err() != nil {
-				t.Fatalf("timed out waiting for %s (%s)\n%s", what, led.summary(), dump())
+				t.Fatalf("timed out waiting for %s (%s; not deleted: %s)\n%s\n%s", what, led.summary(), led.undeleted(), dbState(url), dump())
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
@@ -215,9 +220,11 @@ func TestPGSharedStorageQueues(t *testing.T) {
 	a.p.kill()
 	nodes = nodes[1:]
 	pwg.Wait()
+	// Every acknowledged put is deleted, or its delete went through A as A
+	// died (then it was deleted, or it comes back and is deleted again).
 	eventually("every acknowledged put deleted", led.allDeleted)
-	// A put whose answer died with A may have landed too: the consumers
-	// go on until the queue is empty.
+	// A put or a delete whose answer died with A may have taken effect or
+	// not: the consumers go on until the queue is empty.
 	eventually("the queue to empty", func() bool {
 		props, err := b.svc.NewQueueClient(queue).GetProperties(tctx, nil)
 		return err == nil && *props.ApproximateMessagesCount == 0
@@ -248,6 +255,28 @@ func TestPGSharedStorageQueues(t *testing.T) {
 	})
 
 	led.check(t, vis*time.Second)
+	// What is left can only be a put whose answer died with A (PostgreSQL
+	// may even commit it after A died, until its backend notices).
+	left := b.svc.NewQueueClient(queue)
+	for {
+		r, err := left.DequeueMessages(tctx, &azqueue.DequeueMessagesOptions{NumberOfMessages: to.Ptr(int32(32)), VisibilityTimeout: to.Ptr(int32(60))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Messages) == 0 {
+			break
+		}
+		for _, m := range r.Messages {
+			if led.isAcked(*m.MessageID) || !strings.HasPrefix(*m.MessageText, "m-A-") || *m.DequeueCount != 1 {
+				t.Errorf("message %s (%q, dequeue count %d) left in the queue: not an unanswered put through node A\n%s",
+					*m.MessageID, *m.MessageText, *m.DequeueCount, dbState(url))
+			}
+			t.Logf("left: %q, put through node A as it died", *m.MessageText)
+			if _, err := left.DeleteMessage(tctx, *m.MessageID, *m.PopReceipt, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	for i, n := range nodes {
 		props, err := n.svc.NewQueueClient(queue).GetProperties(tctx, nil)
 		if err != nil {
@@ -274,10 +303,13 @@ type sqLedger struct {
 	acked   map[string]bool
 	claims  map[string][]sqClaim
 	deleted map[string]bool
+	inDoubt map[string]bool // deletes sent through node A, which may have died before answering
 	notes   []string
 }
 
 func (l *sqLedger) ack(id string) { l.mu.Lock(); l.acked[id] = true; l.mu.Unlock() }
+
+func (l *sqLedger) isAcked(id string) bool { l.mu.Lock(); defer l.mu.Unlock(); return l.acked[id] }
 
 func (l *sqLedger) claim(id string, c sqClaim) {
 	l.mu.Lock()
@@ -288,7 +320,14 @@ func (l *sqLedger) claim(id string, c sqClaim) {
 	l.claims[id] = append(l.claims[id], c)
 }
 
-func (l *sqLedger) delete(id string) { l.mu.Lock(); l.deleted[id] = true; l.mu.Unlock() }
+func (l *sqLedger) delete(id string) {
+	l.mu.Lock()
+	l.deleted[id] = true
+	delete(l.inDoubt, id) // answered
+	l.mu.Unlock()
+}
+
+func (l *sqLedger) deleting(id string) { l.mu.Lock(); l.inDoubt[id] = true; l.mu.Unlock() }
 
 func (l *sqLedger) note(s string) { l.mu.Lock(); l.notes = append(l.notes, s); l.mu.Unlock() }
 
@@ -298,11 +337,59 @@ func (l *sqLedger) allDeleted() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for id := range l.acked {
-		if !l.deleted[id] {
+		if !l.deleted[id] && !l.inDoubt[id] {
 			return false
 		}
 	}
 	return len(l.acked) > 0
+}
+
+// undeleted lists the acknowledged puts not deleted yet, with their claims.
+func (l *sqLedger) undeleted() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for id := range l.acked {
+		if !l.deleted[id] {
+			out = append(out, fmt.Sprintf("%s claims %+v", id, l.claims[id]))
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
+// dbState describes the shared tables and the database's sessions, for a
+// failure's report.
+func dbState(url string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return "database: " + err.Error()
+	}
+	defer conn.Close(ctx)
+	var b strings.Builder
+	dumpRows := func(title, sql string) {
+		fmt.Fprintf(&b, "--- %s\n", title)
+		rows, err := conn.Query(ctx, sql)
+		if err != nil {
+			fmt.Fprintf(&b, "%v\n", err)
+			return
+		}
+		defer rows.Close()
+		for rows.Next() {
+			vals, err := rows.Values()
+			if err != nil {
+				fmt.Fprintf(&b, "%v\n", err)
+				return
+			}
+			fmt.Fprintln(&b, vals...)
+		}
+	}
+	dumpRows("messages (queue, id, visible_at, expires_at, dequeue_count) at "+time.Now().UTC().Format(time.RFC3339Nano),
+		`SELECT queue, id::text, visible_at, expires_at, dequeue_count FROM baton_sq_messages ORDER BY queue, visible_at LIMIT 50`)
+	dumpRows("row locks and sessions", `SELECT pid, application_name, state, wait_event_type, wait_event, xact_start, left(query, 120)
+		FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+	return b.String()
 }
 
 func (l *sqLedger) summary() string {
@@ -312,7 +399,7 @@ func (l *sqLedger) summary() string {
 	for _, cs := range l.claims {
 		again += len(cs) - 1
 	}
-	return fmt.Sprintf("%d puts acknowledged, %d messages claimed (%d claims again), %d deleted", len(l.acked), len(l.claims), again, len(l.deleted))
+	return fmt.Sprintf("%d puts acknowledged, %d messages claimed (%d claims again), %d deleted, %d deletes in doubt through the killed node", len(l.acked), len(l.claims), again, len(l.deleted), len(l.inDoubt))
 }
 
 // check verifies that the claims of each message follow one another: a
