@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,7 +35,8 @@ type Config struct {
 	Logger *slog.Logger
 	// Node names this node as a lease holder (default host:pid).
 	Node string
-	// MaxConns bounds the pool (default 16).
+	// MaxConns bounds the pool (default: the DSN's pool_max_conns, else
+	// 16).
 	MaxConns int32
 	// SweepInterval is the time between two expiry sweeps (default 1 s).
 	SweepInterval time.Duration
@@ -119,9 +122,6 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		host, _ := os.Hostname()
 		cfg.Node = fmt.Sprintf("%s:%d", host, os.Getpid())
 	}
-	if cfg.MaxConns <= 0 {
-		cfg.MaxConns = 16
-	}
 	if cfg.SweepInterval <= 0 {
 		cfg.SweepInterval = time.Second
 	}
@@ -142,7 +142,12 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgengine: %w", err)
 	}
-	pcfg.MaxConns = cfg.MaxConns
+	switch {
+	case cfg.MaxConns > 0:
+		pcfg.MaxConns = cfg.MaxConns
+	case !dsnSets(cfg.DSN, "pool_max_conns"):
+		pcfg.MaxConns = 16
+	}
 	// Generic plans: the statements are few, prepared once per connection,
 	// and written so that their generic plans use the right indexes (see
 	// getSQL, sweepSQL). Left to choose, PostgreSQL keeps planning Get anew
@@ -273,4 +278,18 @@ func checkText(name string, text []byte) error {
 		return &broker.Error{Code: broker.CodeMessageTooLarge, Message: fmt.Sprintf("the message text is %d bytes; storage queue %q allows %d", len(text), name, maxTextBytes)}
 	}
 	return nil
+}
+
+// dsnSets reports whether a connection string (a URL or key=value pairs)
+// sets the parameter key.
+func dsnSets(dsn, key string) bool {
+	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		return u.Query().Has(key)
+	}
+	for _, f := range strings.Fields(dsn) {
+		if k, _, ok := strings.Cut(f, "="); ok && strings.TrimSpace(k) == key {
+			return true
+		}
+	}
+	return false
 }

@@ -77,3 +77,20 @@ func TestReceipts(t *testing.T) {
 		}
 	}
 }
+
+// TestDSNSets: pool_max_conns in a connection string is the operator's
+// choice; the engine's default applies only without it.
+func TestDSNSets(t *testing.T) {
+	for dsn, want := range map[string]bool{
+		"postgres://u:p@h:5432/db?pool_max_conns=4":             true,
+		"postgresql://h/db?sslmode=disable&pool_max_conns=2":    true,
+		"postgres://h/db?sslmode=disable":                       false,
+		"host=/tmp dbname=x pool_max_conns=3":                   true,
+		"host=/tmp dbname=x":                                    false,
+		"postgres://h/db?application_name=pool_max_conns_is_me": false,
+	} {
+		if got := dsnSets(dsn, "pool_max_conns"); got != want {
+			t.Errorf("dsnSets(%q) = %v, want %v", dsn, got, want)
+		}
+	}
+}

@@ -295,3 +295,31 @@ func TestDeleteRacesGetAcrossNodes(t *testing.T) {
 	}
 	t.Logf("deleted by A: %d, got by B: %d", len(deleted), len(gotByB))
 }
+
+// TestPoolSize: the pool holds 16 connections unless the connection
+// string's pool_max_conns or Config.MaxConns says otherwise.
+func TestPoolSize(t *testing.T) {
+	srv := pgtest.Shared(t)
+	schema := srv.NewSchema(t)
+	for _, tc := range []struct {
+		dsn  string
+		max  int32
+		want int32
+	}{
+		{srv.DSN(), 0, 16},
+		{srv.DSN() + " pool_max_conns=3", 0, 3},
+		{srv.URL() + "&pool_max_conns=5", 0, 5},
+		{srv.DSN() + " pool_max_conns=3", 7, 7},
+	} {
+		e, err := Open(context.Background(), Config{DSN: tc.dsn, Schema: schema, MaxConns: tc.max, Node: "pool"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := e.pool.Config().MaxConns; got != tc.want {
+			t.Errorf("%q with MaxConns %d: pool of %d; want %d", tc.dsn, tc.max, got, tc.want)
+		}
+		if err := e.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
