@@ -67,10 +67,12 @@ func SchemaVersion() int {
 // lockKey names an advisory lock of this schema: purpose, then the schema.
 const lockKeySQL = `hashtextextended('baton:' || $1 || ':' || current_schema(), 0)`
 
-// migrate brings the schema on conn up to date. It holds a session advisory
-// lock meanwhile, so that nodes starting at the same moment apply each
+// Migrate brings the schema on conn (its current_schema()) up to date and
+// returns the versions it applied. It holds a session advisory lock
+// meanwhile, so that nodes starting at the same moment (stores and the
+// other components that keep state in the schema, pgengine) apply each
 // migration once: the others wait, then find nothing left to do.
-func migrate(ctx context.Context, conn *pgx.Conn) (applied []int, err error) {
+func Migrate(ctx context.Context, conn *pgx.Conn) (applied []int, err error) {
 	ms, err := migrations()
 	if err != nil {
 		return nil, err

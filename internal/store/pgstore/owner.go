@@ -86,7 +86,7 @@ func NewObserver(ctx context.Context, cfg Config) (*Observer, error) {
 	if len(app) > 63 {
 		app = app[:63]
 	}
-	pcfg, err := poolConfig(cfg, app)
+	pcfg, err := PoolConfig(cfg, app)
 	if err != nil {
 		return nil, err
 	}

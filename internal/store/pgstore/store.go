@@ -153,7 +153,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if len(s.appName) > 63 { // what the server keeps of it
 		s.appName = s.appName[:63]
 	}
-	pcfg, err := poolConfig(cfg, s.appName)
+	pcfg, err := PoolConfig(cfg, s.appName)
 	if err != nil {
 		return nil, err
 	}
@@ -175,14 +175,15 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	return s, nil
 }
 
-// poolConfig parses cfg.DSN and sets what every connection of a store or
-// an observer needs: the connect timeout, the schema, the application
+// PoolConfig parses cfg.DSN and sets what every connection of a store, an
+// observer or another component keeping state in the schema (pgengine)
+// needs: the connect timeout, the schema, the application
 // name, and TCP keepalives on both ends, so that PostgreSQL ends the
 // session of a node whose machine died (releasing its owner lock, so a
 // standby takes over) and a node notices a database that vanished. The
 // DSN's own tcp_keepalives_* settings win. (On a Unix socket PostgreSQL
 // ignores them.)
-func poolConfig(cfg Config, appName string) (*pgxpool.Config, error) {
+func PoolConfig(cfg Config, appName string) (*pgxpool.Config, error) {
 	pcfg, err := pgxpool.ParseConfig(cfg.DSN)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: connection string: %w", err)
@@ -214,7 +215,7 @@ func (s *Store) start(ctx context.Context) error {
 			return fmt.Errorf("pgstore: creating schema %q: %w", s.cfg.Schema, err)
 		}
 	}
-	applied, err := migrate(ctx, conn.Conn())
+	applied, err := Migrate(ctx, conn.Conn())
 	if err != nil {
 		return err
 	}
