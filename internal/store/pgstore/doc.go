@@ -44,10 +44,10 @@
 // number), baton_message (fixed fields, settlement fields, body),
 // baton_session, baton_dedup, baton_removed (removals whose rows are kept
 // a few seconds for receive-and-delete body reads) and baton_owner (the
-// fencing epoch and the owner's endpoints). Migration 4 adds tables the
-// store does not use: baton_sq_queues, baton_sq_messages and baton_leases,
-// where the multi-active Storage Queue engine (queuestorage/pgengine) keeps
-// its state (PoolConfig and Migrate, shared.go, serve it). docs/format/pgstore.md
+// fencing epoch and the owner's endpoints). Migrations 4 and 5 add tables
+// the store does not use: baton_sq_queues, baton_sq_messages, baton_leases
+// and baton_sq_service, where the multi-active Storage Queue engine (queuestorage/pgengine) keeps
+// its state (PoolConfig and Migrate serve it). docs/format/pgstore.md
 // documents tables and blobs.
 //
 // # Bodies
