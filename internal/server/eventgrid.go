@@ -94,8 +94,11 @@ func (s *Server) startEventGrid(ctx context.Context) (err error) {
 	}
 	base := f.urls[0]
 	var sqPut func(context.Context, string, []byte, time.Duration) error
-	if s.sharedSQ != nil {
-		sqPut = s.sharedQueuePut
+	if e := s.sharedSQ; e != nil {
+		sqPut = func(ctx context.Context, queue string, text []byte, ttl time.Duration) error {
+			_, err := e.Put(ctx, queue, text, 0, ttl)
+			return err
+		}
 	}
 	pm, err := push.New(push.Config{
 		Broker: s.broker, Clock: s.clock, Logger: s.log.With("component", "push"), StorageQueuePut: sqPut,

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"time"
 
 	"github.com/batonmq/baton/internal/httpapi/queuestorage/pgengine"
 	"github.com/batonmq/baton/internal/store/pgstore"
@@ -40,12 +39,6 @@ func (s *Server) openSharedQueues(ctx context.Context) error {
 	}
 	s.sharedSQ = e
 	return nil
-}
-
-// sharedQueuePut puts an Event Grid push delivery on a shared storage queue.
-func (s *Server) sharedQueuePut(ctx context.Context, queue string, text []byte, ttl time.Duration) error {
-	_, err := s.sharedSQ.Put(ctx, queue, text, 0, ttl)
-	return err
 }
 
 // closeSharedQueues closes the shared Storage Queue engine, if open.
