@@ -53,7 +53,7 @@ type PropertiesKeeper interface {
 	// UpdateServiceProperties replaces an account's document with what
 	// update makes of the stored one (nil when there is none), atomically
 	// across nodes.
-	UpdateServiceProperties(ctx context.Context, account string, update func(old []byte) ([]byte, error)) error
+	UpdateServiceProperties(ctx context.Context, account string, update func(old []byte) []byte) error
 }
 
 // Queue is a queue as the face sees it.

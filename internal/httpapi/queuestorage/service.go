@@ -169,10 +169,10 @@ func (s *serviceStore) set(ctx context.Context, account string, in *servicePrope
 	defer s.mu.Unlock()
 	if s.keeper != nil {
 		var p *serviceProperties
-		err := s.keeper.UpdateServiceProperties(ctx, account, func(old []byte) ([]byte, error) {
+		err := s.keeper.UpdateServiceProperties(ctx, account, func(old []byte) []byte {
 			p = parseStored(old)
 			merge(p, in)
-			return marshalDoc(p), nil
+			return marshalDoc(p)
 		})
 		if err != nil {
 			return fmt.Errorf("queuestorage: storing the service properties: %w", err)

@@ -224,7 +224,7 @@ func (e *Engine) ServiceProperties(ctx context.Context, account string) ([]byte,
 // answer in one short transaction holding the account's row (made first
 // if missing, so that two nodes setting the first document also take
 // turns).
-func (e *Engine) UpdateServiceProperties(ctx context.Context, account string, update func(old []byte) ([]byte, error)) error {
+func (e *Engine) UpdateServiceProperties(ctx context.Context, account string, update func(old []byte) []byte) error {
 	ctx, cancel, err := e.begin(ctx)
 	if err != nil {
 		return err
@@ -238,11 +238,7 @@ func (e *Engine) UpdateServiceProperties(ctx context.Context, account string, up
 		if err := tx.QueryRow(ctx, `SELECT properties FROM baton_sq_service WHERE account = $1 FOR UPDATE`, account).Scan(&old); err != nil {
 			return err
 		}
-		doc, err := update(old)
-		if err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `UPDATE baton_sq_service SET properties = $2 WHERE account = $1`, account, doc)
+		_, err := tx.Exec(ctx, `UPDATE baton_sq_service SET properties = $2 WHERE account = $1`, account, update(old))
 		return err
 	})
 	return storeErr("storing the service properties", err)
