@@ -175,8 +175,10 @@ func (s *Server) startActive(ctx context.Context) error {
 			}
 		}()
 	}
-	if n := len(b.ListEntities(broker.KindStorageQueue)); n > 0 && s.cfg.SharedStorageQueues {
-		s.log.Warn("this store's broker holds storage queues made without sharedStorageQueues; they are not served while it is on (docs/scale-out.md)", "queues", n)
+	if s.cfg.SharedStorageQueues { // the broker's own storage queues, if any, are hidden
+		if n := len(b.ListEntities(broker.KindStorageQueue)); n > 0 {
+			s.log.Warn("this store's broker holds storage queues made without sharedStorageQueues; they are not served while it is on (docs/scale-out.md)", "queues", n)
+		}
 	}
 	if s.queue == nil { // a standby's shared Storage Queues already serve
 		if err := s.openSharedQueues(ctx); err != nil {
