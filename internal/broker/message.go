@@ -184,6 +184,10 @@ func mergeProperties(old, upd map[string]any) map[string]any {
 	return out
 }
 
+// ValidatePropertyValue checks that application property k's value v has
+// one of the types a Store can keep.
+func ValidatePropertyValue(k string, v any) error { return validatePropertyValue(k, v) }
+
 // validatePropertyValue checks that v has one of the types a Store can keep.
 func validatePropertyValue(k string, v any) error {
 	switch v.(type) {

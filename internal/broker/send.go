@@ -173,10 +173,16 @@ func (qs *queueSend) finishLocked(err error) {
 
 // checkMessageLocked validates one message of a batch against the entity.
 func (e *entity) checkMessageLocked(m *Message, i int) error {
-	p := &e.def.Properties
-	l := &e.b.limits
+	return CheckMessage(&e.def, e.b.limits, m, i)
+}
+
+// CheckMessage checks message i of a send to the queue or topic def under
+// limits l: its size, ids, session and properties. Engines that keep
+// entities elsewhere make the same checks with it.
+func CheckMessage(def *Entity, l Limits, m *Message, i int) error {
+	p := &def.Properties
 	if int64(len(m.Body)) > p.MaxMessageSizeInKilobytes<<10 {
-		return errorf(CodeMessageTooLarge, "message %d is %d bytes; entity %q allows %d KB", i, len(m.Body), e.def.Name, p.MaxMessageSizeInKilobytes)
+		return errorf(CodeMessageTooLarge, "message %d is %d bytes; entity %q allows %d KB", i, len(m.Body), def.Name, p.MaxMessageSizeInKilobytes)
 	}
 	if len(m.MessageID) > l.MaxMessageIDLength {
 		return errorf(CodeInvalidArgument, "message %d: MessageId is longer than %d characters", i, l.MaxMessageIDLength)
@@ -185,7 +191,7 @@ func (e *entity) checkMessageLocked(m *Message, i int) error {
 		return errorf(CodeInvalidArgument, "message %d: SessionId is longer than %d characters", i, l.MaxMessageIDLength)
 	}
 	if p.RequiresSession && m.SessionID == "" {
-		return errorf(CodeInvalidArgument, "message %d has no SessionId; entity %q requires sessions", i, e.def.Name)
+		return errorf(CodeInvalidArgument, "message %d has no SessionId; entity %q requires sessions", i, def.Name)
 	}
 	if m.TimeToLive < 0 {
 		return errorf(CodeInvalidArgument, "message %d: TimeToLive %v is negative", i, m.TimeToLive)
@@ -197,6 +203,10 @@ func (e *entity) checkMessageLocked(m *Message, i int) error {
 	}
 	return nil
 }
+
+// Expiry is when a message enqueued at t expires: its TTL, capped by the
+// entity's default ttl; zero means never.
+func Expiry(t time.Time, ttl, def time.Duration) time.Time { return expiry(t, ttl, def) }
 
 // expiry computes when a message enqueued at t expires: the message's TTL,
 // capped by the entity's default; zero means never.

@@ -152,3 +152,28 @@ func decodeDef(b []byte) (*broker.Entity, error) {
 	}
 	return def, nil
 }
+
+// Exported forms of the blob codec, for the other components that keep
+// messages and definitions in the schema (internal/pgbroker) and write the
+// same blobs.
+
+// EncodeHeader returns the header blob of m.
+func EncodeHeader(m *broker.Message) []byte { return appendHeader(nil, m) }
+
+// DecodeHeader reads a header blob into m.
+func DecodeHeader(b []byte, m *broker.Message) error { return decodeHeader(b, m) }
+
+// EncodeUpdate returns the update blob of m (its settlement fields).
+func EncodeUpdate(m *broker.Message) ([]byte, error) {
+	u := updateOf(m)
+	return appendUpdate(nil, &u)
+}
+
+// DecodeUpdate reads an update blob into m.
+func DecodeUpdate(b []byte, m *broker.Message) error { return decodeUpdate(b, m) }
+
+// EncodeDef returns the definition blob of d.
+func EncodeDef(d *broker.Entity) ([]byte, error) { return appendDef(nil, d) }
+
+// DecodeDef reads a definition blob.
+func DecodeDef(b []byte) (*broker.Entity, error) { return decodeDef(b) }

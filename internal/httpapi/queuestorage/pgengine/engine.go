@@ -86,7 +86,7 @@ type Engine struct {
 	pool  *pgxpool.Pool
 	clk   clock.Clock
 	log   *slog.Logger
-	lease *Lease
+	lease *pgstore.Lease
 
 	// The maintenance goroutine: ctx ends its statements at Close, stop
 	// ends its loop, done is closed when it has returned.
@@ -169,7 +169,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		pool:  pool,
 		clk:   cfg.Clock,
 		log:   cfg.Logger,
-		lease: NewLease(pool, sweepLease, cfg.Node, max(leaseTTL, 3*cfg.SweepInterval)),
+		lease: pgstore.NewLease(pool, sweepLease, cfg.Node, max(leaseTTL, 3*cfg.SweepInterval)),
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
 	}

@@ -1,4 +1,4 @@
-package pgengine
+package pgstore
 
 import (
 	"context"
@@ -53,7 +53,7 @@ func (l *Lease) Acquire(ctx context.Context) (term int64, held bool, err error) 
 		return 0, false, nil
 	}
 	if err != nil {
-		return 0, false, fmt.Errorf("pgengine: lease %s: %w", l.name, err)
+		return 0, false, fmt.Errorf("pgstore: lease %s: %w", l.name, err)
 	}
 	return term, true, nil
 }
@@ -63,7 +63,7 @@ func (l *Lease) Acquire(ctx context.Context) (term int64, held bool, err error) 
 func (l *Lease) Release(ctx context.Context) error {
 	_, err := l.pool.Exec(ctx, `UPDATE baton_leases SET expires_at = '-infinity' WHERE name = $1 AND holder = $2`, l.name, l.holder)
 	if err != nil {
-		return fmt.Errorf("pgengine: releasing lease %s: %w", l.name, err)
+		return fmt.Errorf("pgstore: releasing lease %s: %w", l.name, err)
 	}
 	return nil
 }
