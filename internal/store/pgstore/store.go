@@ -532,3 +532,17 @@ func Redact(dsn string) string {
 	}
 	return strings.Join(parts, " ")
 }
+
+// DSNSets reports whether a connection string (a URL or key=value pairs)
+// sets the parameter key.
+func DSNSets(dsn, key string) bool {
+	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		return u.Query().Has(key)
+	}
+	for _, f := range strings.Fields(dsn) {
+		if k, _, ok := strings.Cut(f, "="); ok && strings.TrimSpace(k) == key {
+			return true
+		}
+	}
+	return false
+}

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -145,7 +143,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	switch {
 	case cfg.MaxConns > 0:
 		pcfg.MaxConns = cfg.MaxConns
-	case !dsnSets(cfg.DSN, "pool_max_conns"):
+	case !pgstore.DSNSets(cfg.DSN, "pool_max_conns"):
 		pcfg.MaxConns = 16
 	}
 	// Generic plans: the statements are few, prepared once per connection,
@@ -278,18 +276,4 @@ func checkText(name string, text []byte) error {
 		return &broker.Error{Code: broker.CodeMessageTooLarge, Message: fmt.Sprintf("the message text is %d bytes; storage queue %q allows %d", len(text), name, maxTextBytes)}
 	}
 	return nil
-}
-
-// dsnSets reports whether a connection string (a URL or key=value pairs)
-// sets the parameter key.
-func dsnSets(dsn, key string) bool {
-	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
-		return u.Query().Has(key)
-	}
-	for _, f := range strings.Fields(dsn) {
-		if k, _, ok := strings.Cut(f, "="); ok && strings.TrimSpace(k) == key {
-			return true
-		}
-	}
-	return false
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/batonmq/baton/internal/broker"
+	"github.com/batonmq/baton/internal/store/pgstore"
 )
 
 func TestUUIDs(t *testing.T) {
@@ -89,8 +90,8 @@ func TestDSNSets(t *testing.T) {
 		"host=/tmp dbname=x":                                    false,
 		"postgres://h/db?application_name=pool_max_conns_is_me": false,
 	} {
-		if got := dsnSets(dsn, "pool_max_conns"); got != want {
-			t.Errorf("dsnSets(%q) = %v, want %v", dsn, got, want)
+		if got := pgstore.DSNSets(dsn, "pool_max_conns"); got != want {
+			t.Errorf("DSNSets(%q) = %v, want %v", dsn, got, want)
 		}
 	}
 }
