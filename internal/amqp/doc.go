@@ -15,6 +15,11 @@
 // Config.TLSConfig, anything else gets the AMQP protocol header back and is
 // closed.
 //
+// Config.Broker is a broker.Engine: the in-memory *broker.Broker, or any
+// other engine. Transactions (txn.go) need an engine that is also a
+// broker.Transactor; on any other engine the coordinator rejects each
+// declare with amqp:not-implemented.
+//
 // # Design
 //
 // Goroutines: per connection a reader (decodes frames, runs open/begin/end/

@@ -34,6 +34,8 @@ func TestAMQPError(t *testing.T) {
 		{&broker.Error{Code: broker.CodeMessageTooLarge}, frames.ErrCondMessageSizeExceeded},
 		{&broker.Error{Code: broker.CodeSessionLockLost}, frames.ErrCondSessionLockLost},
 		{&broker.Error{Code: broker.CodeEntityDisabled}, frames.ErrCondEntityDisabled},
+		{&broker.Error{Code: broker.CodeNotImplemented, Message: "topics are not available on this engine"}, frames.ErrCondNotImplemented},
+		{&broker.Error{Code: broker.CodeStoreUnavailable}, frames.ErrCondServerBusy},
 		{&frames.Error{Condition: frames.ErrCondNotFound}, frames.ErrCondNotFound},
 		{context.Canceled, frames.ErrCondDetachForced},
 		{errors.New("boom"), frames.ErrCondInternalError},
@@ -41,6 +43,9 @@ func TestAMQPError(t *testing.T) {
 		if got := amqpError(tc.err); got.Condition != tc.want {
 			t.Errorf("amqpError(%v) = %v, want %v", tc.err, got.Condition, tc.want)
 		}
+	}
+	if got := amqpError(&broker.Error{Code: broker.CodeNotImplemented, Message: "topics are not available on this engine"}); got.Description != "topics are not available on this engine" {
+		t.Errorf("not-implemented description %q", got.Description)
 	}
 	if amqpError(nil) != nil {
 		t.Error("amqpError(nil) != nil")

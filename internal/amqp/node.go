@@ -79,7 +79,7 @@ func (f ResolverFunc) Resolve(ctx context.Context, req *AttachRequest) (Node, er
 // (case-insensitive). Its handlers may be replaced: the CBS and management
 // implementations plug in here.
 type DefaultResolver struct {
-	Broker *broker.Broker
+	Broker broker.Engine
 	// CBS answers $cbs requests; nil accepts every put-token (AcceptAllCBS).
 	CBS RPCHandler
 	// Management answers <entity>/$management requests; nil answers

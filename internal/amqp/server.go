@@ -21,7 +21,7 @@ import (
 type Config struct {
 	// Broker is the engine links map onto (required unless Resolver is
 	// set and never returns an EntityNode).
-	Broker *broker.Broker
+	Broker broker.Engine
 	Logger *slog.Logger // default: discard
 	Clock  clock.Clock  // default: clock.Real
 

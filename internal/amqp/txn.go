@@ -31,7 +31,11 @@ import (
 // amqp:transaction:timeout when the commit fails); fail=true rolls back.
 // A transaction its coordinator link no longer holds (the link detached,
 // the session ended, the connection dropped) is rolled back. An unknown
-// txn-id is amqp:transaction:unknown-id.
+// txn-id is amqp:transaction:unknown-id. On a broker engine that is not a
+// broker.Transactor the coordinator still attaches (clients open it lazily,
+// on their first transaction) but every declare is rejected with
+// amqp:not-implemented, so the error reaches the operation that asked for
+// the transaction and the connection stays usable.
 //
 // Staging runs on the session mux (it takes entity locks briefly and does
 // no I/O), so a transfer or disposition is part of the transaction before
@@ -55,6 +59,10 @@ const (
 	descDeclare   uint64 = 0x31
 	descDischarge uint64 = 0x32
 )
+
+// descNoTxns describes the amqp:not-implemented that rejects a declare
+// when the broker engine is not a broker.Transactor.
+const descNoTxns = "transactions are not available on this engine (the broker engine this server runs does not support AMQP transactions)"
 
 // maxOpenTxns bounds the transactions one connection may hold open (each
 // may stage up to broker.DefaultTxnMaxOperations operations).
@@ -222,7 +230,12 @@ func (l *link) onControl(d *inDelivery) {
 			l.settleIncoming(d, frames.Rejected{Error: txnError(frames.ErrCondNotImplemented, "distributed transactions (declare with a global-id) are not supported")})
 			return
 		}
-		e := &txnEntry{tx: c.cfg.Broker.BeginTxn(broker.TxnOptions{}), owner: l}
+		tr, ok := c.cfg.Broker.(broker.Transactor)
+		if !ok {
+			l.settleIncoming(d, frames.Rejected{Error: &frames.Error{Condition: frames.ErrCondNotImplemented, Description: descNoTxns}})
+			return
+		}
+		e := &txnEntry{tx: tr.BeginTxn(broker.TxnOptions{}), owner: l}
 		if !c.txns.add(e) {
 			l.settleIncoming(d, frames.Rejected{Error: txnError(frames.ErrCondResourceLimitExceeded,
 				"the connection holds %d open transactions already; discharge some first", maxOpenTxns)})
