@@ -51,7 +51,7 @@ type CBSConfig struct {
 	Clock clock.Clock
 	// Broker, when set, is asked whether the audience's entity exists; a
 	// missing entity is answered with 404 (Go's CodeNotFound).
-	Broker *broker.Broker
+	Broker broker.Engine
 }
 
 // CBS answers put-token requests and keeps the claims of one connection.
@@ -59,7 +59,7 @@ type CBSConfig struct {
 type CBS struct {
 	keys   map[string]string
 	clock  clock.Clock
-	broker *broker.Broker
+	broker broker.Engine
 
 	mu     sync.Mutex
 	claims map[string]time.Time // entity path (lower case) → expiry; guarded by mu

@@ -41,6 +41,7 @@ func TestErrorResponse(t *testing.T) {
 		{&broker.Error{Code: broker.CodeQuotaExceeded}, 403, "amqp:resource-limit-exceeded"},
 		{&broker.Error{Code: broker.CodeMessageTooLarge}, 413, "amqp:link:message-size-exceeded"},
 		{&broker.Error{Code: broker.CodeInvalidArgument}, 400, "com.microsoft:argument-error"},
+		{&broker.Error{Code: broker.CodeNotImplemented, Message: "rules are not available on this engine"}, 501, "amqp:not-implemented"},
 		{&broker.Error{Code: broker.Code(99)}, 500, "amqp:internal-error"},
 		{argErrorf("x"), 400, "com.microsoft:argument-error"},
 		{&encoding.DecodeError{Reason: "bad", Err: encoding.ErrInvalid}, 400, "com.microsoft:argument-error"},
@@ -52,6 +53,9 @@ func TestErrorResponse(t *testing.T) {
 		if resp.StatusCode != tc.status || resp.ErrorCondition != tc.cond || resp.StatusDescription == "" || resp.Body != nil {
 			t.Errorf("%v: got %+v, want %d %s", tc.err, resp, tc.status, tc.cond)
 		}
+	}
+	if d := errorResponse(&broker.Error{Code: broker.CodeNotImplemented, Message: "rules are not available on this engine"}, "t/Subscriptions/s").StatusDescription; d != "rules are not available on this engine" {
+		t.Errorf("not-implemented description %q", d)
 	}
 	if d := errorResponse(&broker.Error{Code: broker.CodeNotFound, Message: "entity \"q\" not found"}, "q/$DeadLetterQueue").StatusDescription; d != "The messaging entity 'q/$DeadLetterQueue' could not be found." {
 		t.Errorf("not-found description %q", d)

@@ -69,7 +69,7 @@ type Response struct {
 // Config configures a Management.
 type Config struct {
 	// Broker is required.
-	Broker *broker.Broker
+	Broker broker.Engine
 	// Clock defaults to clock.Real.
 	Clock clock.Clock
 	// Logger defaults to a logger that discards.
@@ -79,7 +79,7 @@ type Config struct {
 // Management answers the requests of every entity's $management node. It
 // is safe for concurrent use.
 type Management struct {
-	broker *broker.Broker
+	broker broker.Engine
 	clock  clock.Clock
 	log    *slog.Logger
 }

@@ -27,7 +27,7 @@ const apiVersion = "2024-05"
 // Config configures the administration API handler.
 type Config struct {
 	// Broker is the engine the API manages. Required.
-	Broker *broker.Broker
+	Broker broker.Engine
 	// Logger receives one line per request that fails with a 5xx status;
 	// nil discards.
 	Logger *slog.Logger
@@ -54,7 +54,7 @@ type Config struct {
 
 // Handler serves the administration API.
 type Handler struct {
-	b        *broker.Broker
+	b        broker.Engine
 	log      *slog.Logger
 	clock    clock.Clock
 	ns       string

@@ -191,7 +191,11 @@ func (h *Handler) writeQueue(w http.ResponseWriter, r *http.Request, status int,
 // listQueues serves GET /$Resources/Queues?$skip=N&$top=M, a feed of queue
 // entries sorted by name.
 func (h *Handler) listQueues(w http.ResponseWriter, r *http.Request) {
-	all := h.b.ListEntities(broker.KindQueue)
+	all, err := h.b.Entities(r.Context(), broker.KindQueue)
+	if err != nil {
+		h.brokerFail(w, r, err)
+		return
+	}
 	h.writeFeed(w, r, "Queues", "$Resources/Queues", len(all), func(x *xmlWriter, i int) {
 		x.openEntry(h.queueMeta(r, all[i]))
 		x.queueDescription(all[i])

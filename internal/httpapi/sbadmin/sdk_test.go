@@ -37,6 +37,13 @@ type sdkFixture struct {
 
 func setupSDK(t *testing.T, keys map[string]string) *sdkFixture {
 	t.Helper()
+	return setupSDKEngine(t, keys, nil)
+}
+
+// setupSDKEngine is setupSDK with the handler over wrap(broker) when wrap
+// is not nil.
+func setupSDKEngine(t *testing.T, keys map[string]string, wrap func(broker.Engine) broker.Engine) *sdkFixture {
+	t.Helper()
 	// The fake clock runs at about the real time: the SDK signs its tokens
 	// with the wall clock.
 	start := time.Now().UTC().Truncate(time.Second)
@@ -54,7 +61,11 @@ func setupSDK(t *testing.T, keys map[string]string) *sdkFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := sbadmin.New(sbadmin.Config{Broker: b, Clock: f.clock, Namespace: "sbtest", Keys: keys})
+	var e broker.Engine = b
+	if wrap != nil {
+		e = wrap(b)
+	}
+	h := sbadmin.New(sbadmin.Config{Broker: e, Clock: f.clock, Namespace: "sbtest", Keys: keys})
 	f.srv = httptest.NewUnstartedServer(h)
 	f.srv.TLS = f.bundle.TLSConfig()
 	f.srv.StartTLS()

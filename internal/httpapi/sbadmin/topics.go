@@ -28,7 +28,11 @@ func (h *Handler) writeTopic(w http.ResponseWriter, r *http.Request, status int,
 // listTopics serves GET /$Resources/Topics?$skip=N&$top=M, a feed of topic
 // entries sorted by name.
 func (h *Handler) listTopics(w http.ResponseWriter, r *http.Request) {
-	all := h.b.ListEntities(broker.KindTopic)
+	all, err := h.b.Entities(r.Context(), broker.KindTopic)
+	if err != nil {
+		h.brokerFail(w, r, err)
+		return
+	}
 	h.writeFeed(w, r, "Topics", "$Resources/Topics", len(all), func(x *xmlWriter, i int) {
 		x.openEntry(h.queueMeta(r, all[i]))
 		x.topicDescription(all[i], h.topicStatsOf(all[i]))
