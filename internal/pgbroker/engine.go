@@ -1,0 +1,276 @@
+package pgbroker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/batonmq/baton/internal/broker"
+	"github.com/batonmq/baton/internal/clock"
+	"github.com/batonmq/baton/internal/store/pgstore"
+)
+
+// Config configures an Engine. Zero values take defaults.
+type Config struct {
+	// DSN is a PostgreSQL connection string, as for pgstore.Config.DSN.
+	DSN string
+	// Schema, when set, holds the tables (created if missing, first on the
+	// search_path). Empty: the connection's own search_path.
+	Schema string
+	// Clock gives "now" to every operation (default clock.Real). Nodes
+	// sharing a database must keep their clocks in sync (NTP).
+	Clock  clock.Clock
+	Logger *slog.Logger
+	// Node names this node as a lease holder (default host:pid).
+	Node string
+	// Limits are the namespace's limits (default broker.DefaultLimits).
+	Limits broker.Limits
+	// MaxConns bounds the pool (default: the DSN's pool_max_conns, else 16).
+	MaxConns int32
+	// MaintainInterval is the time between two maintenance ticks of the
+	// lease holder: scheduled activation, the TTL sweep, dedup cleanup
+	// (default 250 ms).
+	MaintainInterval time.Duration
+	// PollInterval is how often a waiting receiver looks again without a
+	// wake-up (locks that lapse, notifications lost while the listening
+	// connection was down; default 1 s).
+	PollInterval time.Duration
+	// EntityTTL is how long a node trusts its cached copy of an entity's
+	// definition (default 1 s): another node's update or delete applies
+	// here within it.
+	EntityTTL time.Duration
+	// ConnectTimeout bounds each connection attempt (default 10 s).
+	ConnectTimeout time.Duration
+	// OpTimeout bounds each statement, on top of its context (default
+	// 30 s): a database that stops answering fails the operation with
+	// CodeStoreUnavailable instead of hanging it.
+	OpTimeout time.Duration
+
+	// onMaintain, when set (tests), is called after each maintenance tick.
+	onMaintain func(maintainResult)
+}
+
+// maintainLease names the lease of the maintenance work.
+const maintainLease = "sb-maintain"
+
+// leaseTTL is how long the maintenance lease lasts without renewal.
+const leaseTTL = 5 * time.Second
+
+// Engine is a broker.Engine on PostgreSQL for queues (topics, auto-forward
+// and transactions answer CodeNotImplemented). It is safe for concurrent
+// use, and any number of Engines, on any number of nodes, may share one
+// schema.
+type Engine struct {
+	cfg   Config
+	pool  *pgxpool.Pool
+	clk   clock.Clock
+	log   *slog.Logger
+	lease *pgstore.Lease
+
+	ents  entityCache
+	wakes wakeups
+
+	// ctx ends background statements at Close; stop ends the loops; wg
+	// counts the background goroutines.
+	ctx    context.Context
+	cancel context.CancelFunc
+	stop   chan struct{}
+	wg     sync.WaitGroup
+	// drain is closed by Drain: waiting receives return at once, empty.
+	drain     chan struct{}
+	drainOnce sync.Once
+
+	closeOnce sync.Once
+	closeErr  error
+	mu        sync.RWMutex
+	closed    bool
+}
+
+var _ broker.Engine = (*Engine)(nil)
+
+// Open connects, applies pgstore's migrations (which create the tables),
+// and starts the listener, the notifier and the maintenance loop. A
+// database that cannot be reached is an error; the password of the DSN is
+// never part of it.
+func Open(ctx context.Context, cfg Config) (*Engine, error) {
+	if cfg.DSN == "" {
+		return nil, errors.New("pgbroker: no connection string")
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Node == "" {
+		host, _ := os.Hostname()
+		cfg.Node = fmt.Sprintf("%s:%d", host, os.Getpid())
+	}
+	if cfg.Limits == (broker.Limits{}) {
+		cfg.Limits = broker.DefaultLimits()
+	}
+	if cfg.MaintainInterval <= 0 {
+		cfg.MaintainInterval = 250 * time.Millisecond
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = time.Second
+	}
+	if cfg.EntityTTL <= 0 {
+		cfg.EntityTTL = time.Second
+	}
+	if cfg.ConnectTimeout <= 0 {
+		cfg.ConnectTimeout = 10 * time.Second
+	}
+	if cfg.OpTimeout <= 0 {
+		cfg.OpTimeout = 30 * time.Second
+	}
+	app := "baton-sb " + cfg.Node
+	if len(app) > 63 {
+		app = app[:63]
+	}
+	pcfg, err := pgstore.PoolConfig(pgstore.Config{DSN: cfg.DSN, Schema: cfg.Schema, ConnectTimeout: cfg.ConnectTimeout}, app)
+	if err != nil {
+		return nil, fmt.Errorf("pgbroker: %w", err)
+	}
+	switch {
+	case cfg.MaxConns > 0:
+		pcfg.MaxConns = cfg.MaxConns
+	case !pgstore.DSNSets(cfg.DSN, "pool_max_conns"):
+		pcfg.MaxConns = 16
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("pgbroker: %w (database %s)", err, pgstore.Redact(cfg.DSN))
+	}
+	if err := prepare(ctx, pool, cfg); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("%w (database %s)", err, pgstore.Redact(cfg.DSN))
+	}
+	e := &Engine{
+		cfg:   cfg,
+		pool:  pool,
+		clk:   cfg.Clock,
+		log:   cfg.Logger,
+		lease: pgstore.NewLease(pool, maintainLease, cfg.Node, max(leaseTTL, 4*cfg.MaintainInterval)),
+		stop:  make(chan struct{}),
+		drain: make(chan struct{}),
+	}
+	e.ents.init(cfg.EntityTTL)
+	e.wakes.init()
+	e.ctx, e.cancel = context.WithCancel(context.Background())
+	e.wg.Add(3)
+	go e.listen()
+	go e.notify()
+	go e.maintain()
+	return e, nil
+}
+
+// prepare creates the schema if asked to and migrates it.
+func prepare(ctx context.Context, pool *pgxpool.Pool, cfg Config) error {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("pgbroker: connecting: %w", err)
+	}
+	defer conn.Release()
+	if cfg.Schema != "" {
+		if _, err := conn.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+pgx.Identifier{cfg.Schema}.Sanitize()); err != nil {
+			return fmt.Errorf("pgbroker: creating schema %q: %w", cfg.Schema, err)
+		}
+	}
+	applied, err := pgstore.Migrate(ctx, conn.Conn())
+	if err != nil {
+		return fmt.Errorf("pgbroker: %w", err)
+	}
+	if len(applied) > 0 {
+		cfg.Logger.Info("pgbroker: schema migrated", "versions", applied)
+	}
+	return nil
+}
+
+// Close stops the background goroutines, ends waiting receives with
+// broker.ErrClosed, releases the maintenance lease (so that another node
+// takes it at once) and closes the pool.
+func (e *Engine) Close() error {
+	e.closeOnce.Do(func() {
+		e.mu.Lock()
+		e.closed = true
+		e.mu.Unlock()
+		close(e.stop)
+		e.cancel()
+		e.wg.Wait()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := e.lease.Release(ctx); err != nil {
+			e.closeErr = fmt.Errorf("pgbroker: releasing the maintenance lease: %w", err)
+		}
+		e.pool.Close()
+	})
+	return e.closeErr
+}
+
+// Drain makes waiting receives and session accepts return now, empty, and
+// later ones not wait (a server shutting down lets its requests finish).
+func (e *Engine) Drain() { e.drainOnce.Do(func() { close(e.drain) }) }
+
+// Now is the engine's clock.
+func (e *Engine) Now() time.Time { return e.clk.Now() }
+
+// Limits are the namespace's limits.
+func (e *Engine) Limits() broker.Limits { return e.cfg.Limits }
+
+// begin starts an operation: it fails after Close, and bounds ctx by
+// OpTimeout. The caller calls the returned cancel.
+func (e *Engine) begin(ctx context.Context) (context.Context, context.CancelFunc, error) {
+	e.mu.RLock()
+	closed := e.closed
+	e.mu.RUnlock()
+	if closed {
+		return nil, nil, broker.ErrClosed
+	}
+	ctx, cancel := context.WithTimeout(ctx, e.cfg.OpTimeout)
+	return ctx, cancel, nil
+}
+
+// now is the operation's time, to the microsecond (what a timestamptz
+// keeps), in UTC.
+func (e *Engine) now() time.Time { return e.clk.Now().UTC().Truncate(time.Microsecond) }
+
+// inTx runs f in one transaction, committed when f returns nil.
+func (e *Engine) inTx(ctx context.Context, f func(pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, e.pool, f)
+}
+
+// storeErr turns a database error into CodeStoreUnavailable; errors that
+// carry a broker code (and a caller's cancellation) pass through.
+func storeErr(what string, err error) error {
+	if err == nil || broker.CodeOf(err) != broker.CodeUnknown {
+		return err
+	}
+	return &broker.Error{Code: broker.CodeStoreUnavailable, Message: "Service Bus database unavailable while " + what, Err: err}
+}
+
+// pgCode returns err's SQLSTATE, or "".
+func pgCode(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return ""
+}
+
+func errorf(code broker.Code, format string, args ...any) error {
+	return &broker.Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// notImplemented is the answer to what this engine does not do.
+func notImplemented(what string) error {
+	return errorf(broker.CodeNotImplemented, "%s is not implemented with shared Service Bus entities (--shared-service-bus)", what)
+}

@@ -1,0 +1,138 @@
+package pgbroker
+
+import (
+	"context"
+	"strconv"
+)
+
+// maintainBatch bounds the rows one maintenance statement touches.
+const maintainBatch = 1000
+
+// activateSQL makes scheduled messages due at $1 active. They keep their
+// sequence numbers; their locked_until (the scheduled time) is past, so
+// they are available at once.
+var activateSQL = `
+WITH c AS (
+	SELECT entity, seq FROM baton_sb_messages WHERE state = 2 AND locked_until <= $1
+	ORDER BY locked_until LIMIT ` + strconv.Itoa(maintainBatch) + ` FOR UPDATE SKIP LOCKED
+)
+UPDATE baton_sb_messages m SET state = 0 FROM c WHERE m.entity = c.entity AND m.seq = c.seq
+RETURNING m.entity`
+
+// expireSQL removes messages expired at $1 that nobody holds: into the
+// dead-letter sub-queue where the entity says so, deleted otherwise.
+var expireSQL = `
+WITH c AS MATERIALIZED (
+	SELECT m.entity, m.seq, e.dlq_expired FROM baton_sb_messages m JOIN baton_sb_entities e ON e.id = m.entity
+	WHERE m.expires_at <= $1 AND m.state IN (0, 1) AND m.locked_until <= $1
+	ORDER BY m.expires_at LIMIT ` + strconv.Itoa(maintainBatch) + ` FOR UPDATE OF m SKIP LOCKED
+), del AS (
+	DELETE FROM baton_sb_messages m USING c WHERE NOT c.dlq_expired AND m.entity = c.entity AND m.seq = c.seq
+	RETURNING 1
+), dl AS (
+	UPDATE baton_sb_messages m SET state = 3, lock_token = NULL,
+		dl_reason = 'TTLExpiredException'::bytea, dl_desc = 'The message expired and was dead lettered.'::bytea
+	FROM c WHERE c.dlq_expired AND m.entity = c.entity AND m.seq = c.seq
+	RETURNING 1
+)
+SELECT (SELECT count(*) FROM del) + (SELECT count(*) FROM dl)`
+
+// dedupSweepSQL forgets message ids whose detection window passed.
+var dedupSweepSQL = `
+DELETE FROM baton_sb_dedup WHERE ctid IN (
+	SELECT ctid FROM baton_sb_dedup WHERE expires_at <= $1 LIMIT ` + strconv.Itoa(maintainBatch) + `)`
+
+// maintainResult is what one maintenance tick did (for tests).
+type maintainResult struct {
+	Held      bool  // this engine held the lease
+	Term      int64 // its term, when held
+	Activated int64 // scheduled messages made active
+	Expired   int64 // messages expired
+	Err       error
+}
+
+// maintain runs the lease holder's work every MaintainInterval until Close:
+// one node at a time does it, chosen by the lease row; when that node dies
+// its lease lapses and another takes over. The work is in SKIP LOCKED
+// batches, so two nodes that both believe they hold the lease for a moment
+// only share it.
+func (e *Engine) maintain() {
+	defer e.wg.Done()
+	t := e.clk.NewTimer(e.cfg.MaintainInterval)
+	defer t.Stop()
+	failing := false
+	for {
+		select {
+		case <-e.stop:
+			return
+		case <-t.C():
+		}
+		r := e.maintainOnce(e.ctx)
+		switch {
+		case r.Err != nil && !failing && e.ctx.Err() == nil:
+			failing = true
+			e.log.Warn("pgbroker: Service Bus maintenance failed; retrying every interval", "err", r.Err, "interval", e.cfg.MaintainInterval)
+		case r.Err == nil && failing:
+			failing = false
+			e.log.Info("pgbroker: Service Bus maintenance works again")
+		}
+		if e.cfg.onMaintain != nil {
+			e.cfg.onMaintain(r)
+		}
+		t.Reset(e.cfg.MaintainInterval)
+	}
+}
+
+// maintainOnce takes or renews the lease and, holding it, activates due
+// scheduled messages, expires messages and forgets old message ids.
+func (e *Engine) maintainOnce(ctx context.Context) (r maintainResult) {
+	r.Term, r.Held, r.Err = e.lease.Acquire(ctx)
+	if r.Err != nil || !r.Held {
+		return r
+	}
+	now := e.now()
+	for range 10 {
+		rows, err := e.pool.Query(ctx, activateSQL, now)
+		if err != nil {
+			r.Err = err
+			return r
+		}
+		touched := map[int64]bool{}
+		var n int
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				break
+			}
+			touched[id] = true
+			n++
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			r.Err = err
+			return r
+		}
+		for id := range touched {
+			e.wakes.changed(id)
+		}
+		r.Activated += int64(n)
+		if n < maintainBatch {
+			break
+		}
+	}
+	for range 10 {
+		var n int64
+		if err := e.pool.QueryRow(ctx, expireSQL, now).Scan(&n); err != nil {
+			r.Err = err
+			return r
+		}
+		r.Expired += n
+		if n < maintainBatch {
+			break
+		}
+	}
+	if _, err := e.pool.Exec(ctx, dedupSweepSQL, now); err != nil {
+		r.Err = err
+	}
+	return r
+}

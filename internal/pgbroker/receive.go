@@ -1,0 +1,312 @@
+package pgbroker
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/batonmq/baton/internal/broker"
+)
+
+// claimWhere selects what a receive may take: entity $1, state $2, not
+// locked at $3 (a lapsed lock counts as unlocked), unexpired unless
+// dead-lettered; $4 is the session (NULL: any message, for entities
+// without sessions).
+const claimWhere = `
+	entity = $1 AND state = $2 AND locked_until <= $3
+	AND (expires_at IS NULL OR expires_at > $3 OR state = 3)
+	AND ($4::bytea IS NULL OR session_id = $4)`
+
+// lapsed is true for a row whose last lock lapsed unsettled: that delivery
+// failed.
+const lapsed = `(m.lock_token IS NOT NULL)::int`
+
+// claimSQL locks up to $5 messages in sequence order until $6; $7 is the
+// entity's MaxDeliveryCount. A message whose lapsed locks reach it goes to
+// the dead-letter sub-queue instead (state 3, unlocked), as the broker does
+// when such a lock expires; the caller does not deliver those. The session
+// lock, when $4 is set, must be held by $8 until after $3.
+var claimSQL = `
+WITH c AS MATERIALIZED (
+	SELECT seq FROM baton_sb_messages WHERE ` + claimWhere + `
+	AND ($4::bytea IS NULL OR EXISTS (SELECT 1 FROM baton_sb_sessions s
+		WHERE s.entity = $1 AND s.session_id = $4 AND s.lock_token = $8 AND s.locked_until > $3))
+	ORDER BY seq LIMIT $5 FOR UPDATE SKIP LOCKED
+), d AS (
+	SELECT c.seq, m.state = 0 AND m.delivery_count + ` + lapsed + ` >= $7 AS dead
+	FROM c JOIN baton_sb_messages m ON m.entity = $1 AND m.seq = c.seq
+)
+UPDATE baton_sb_messages m SET
+	delivery_count = m.delivery_count + ` + lapsed + `,
+	state = CASE WHEN d.dead THEN 3 ELSE m.state END,
+	lock_token = CASE WHEN d.dead THEN NULL ELSE gen_random_uuid() END,
+	locked_until = CASE WHEN d.dead THEN $3 ELSE $6 END,
+	dl_reason = CASE WHEN d.dead THEN 'MaxDeliveryCountExceeded'::bytea ELSE m.dl_reason END,
+	dl_desc = CASE WHEN d.dead THEN convert_to('Message could not be consumed after ' || $7 || ' delivery attempts.', 'UTF8') ELSE m.dl_desc END
+FROM d WHERE m.entity = $1 AND m.seq = d.seq
+RETURNING ` + msgCols
+
+// takeSQL is claimSQL for ReceiveAndDelete: the messages are deleted.
+var takeSQL = `
+WITH c AS MATERIALIZED (
+	SELECT seq FROM baton_sb_messages WHERE ` + claimWhere + `
+	AND ($4::bytea IS NULL OR EXISTS (SELECT 1 FROM baton_sb_sessions s
+		WHERE s.entity = $1 AND s.session_id = $4 AND s.lock_token = $6 AND s.locked_until > $3))
+	ORDER BY seq LIMIT $5 FOR UPDATE SKIP LOCKED
+)
+DELETE FROM baton_sb_messages m USING c WHERE m.entity = $1 AND m.seq = c.seq
+RETURNING ` + msgCols
+
+// Receive takes up to MaxMessages messages, waiting up to Wait for the
+// first. In PeekLock mode they are locked until now + the lock duration;
+// in ReceiveAndDelete mode they are deleted before they are returned.
+func (e *Engine) Receive(ctx context.Context, path string, opts broker.ReceiveOptions) ([]*broker.Message, error) {
+	if opts.MaxMessages <= 0 {
+		opts.MaxMessages = 1
+	}
+	if opts.MaxMessages > e.cfg.Limits.MaxReceiveBatch {
+		return nil, errorf(broker.CodeInvalidArgument, "MaxMessages %d is over the limit of %d", opts.MaxMessages, e.cfg.Limits.MaxReceiveBatch)
+	}
+	if opts.LockDuration < 0 || opts.LockDuration > 7*24*time.Hour {
+		return nil, errorf(broker.CodeInvalidArgument, "LockDuration %v out of range", opts.LockDuration)
+	}
+	var deadline <-chan time.Time
+	for {
+		msgs, id, err := e.receiveOnce(ctx, path, opts)
+		if err != nil || len(msgs) > 0 || opts.Wait <= 0 {
+			return msgs, err
+		}
+		if deadline == nil {
+			t := e.clk.NewTimer(opts.Wait)
+			defer t.Stop()
+			deadline = t.C()
+		}
+		// Wait for a commit on this entity (here or on another node), or
+		// poll: locks lapse without an event.
+		ch := e.wakes.watch(id)
+		msgs, _, err = e.receiveOnce(ctx, path, opts)
+		if err != nil || len(msgs) > 0 {
+			return msgs, err
+		}
+		poll := e.clk.NewTimer(e.cfg.PollInterval)
+		select {
+		case <-ch:
+		case <-poll.C():
+		case <-deadline:
+			poll.Stop()
+			return nil, nil
+		case <-ctx.Done():
+			poll.Stop()
+			return nil, ctx.Err()
+		case <-e.stop:
+			poll.Stop()
+			return nil, broker.ErrClosed
+		case <-e.drain:
+			poll.Stop()
+			return nil, nil
+		}
+		poll.Stop()
+	}
+}
+
+// receiveOnce is one attempt of Receive; it also returns the entity's id
+// to wait on.
+func (e *Engine) receiveOnce(ctx context.Context, path string, opts broker.ReceiveOptions) ([]*broker.Message, int64, error) {
+	ctx, cancel, err := e.begin(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer cancel()
+	en, dlq, err := e.lookup(ctx, path)
+	if err != nil {
+		return nil, 0, err
+	}
+	p := &en.def.Properties
+	if p.Status == broker.StatusDisabled || p.Status == broker.StatusReceiveDisabled {
+		return nil, 0, errorf(broker.CodeEntityDisabled, "entity %q is %s; receives are refused", en.def.Name, p.Status)
+	}
+	state := stActive
+	var sid []byte
+	var stok *[16]byte
+	switch {
+	case dlq:
+		if opts.Session != nil {
+			return nil, 0, errorf(broker.CodeInvalidArgument, "the dead-letter sub-queue has no sessions")
+		}
+		state = stDeadLettered
+	case p.RequiresSession:
+		if opts.Session == nil {
+			return nil, 0, errorf(broker.CodeInvalidArgument, "entity %q requires sessions; accept a session to receive", en.def.Name)
+		}
+		sid = []byte(opts.Session.SessionID)
+		t := [16]byte(opts.Session.Token)
+		stok = &t
+	case opts.Session != nil:
+		return nil, 0, errorf(broker.CodeInvalidArgument, "entity %q does not require sessions", en.def.Name)
+	}
+	lock := p.LockDuration
+	if opts.LockDuration > 0 {
+		lock = opts.LockDuration
+	}
+	for {
+		now := e.now()
+		var rows pgx.Rows
+		if opts.Mode == broker.ReceiveAndDelete {
+			rows, err = e.pool.Query(ctx, takeSQL, en.id, state, now, sid, opts.MaxMessages, stok)
+		} else {
+			rows, err = e.pool.Query(ctx, claimSQL, en.id, state, now, sid, opts.MaxMessages, now.Add(lock), p.MaxDeliveryCount, stok)
+		}
+		if err != nil {
+			return nil, 0, storeErr("receiving from "+path, err)
+		}
+		all, err := pgx.CollectRows(rows, scanMsg)
+		if err != nil {
+			return nil, 0, storeErr("receiving from "+path, err)
+		}
+		out := all[:0]
+		dead := false
+		for _, m := range all {
+			if m.DeadLettered && !dlq {
+				dead = true // moved to the dead-letter sub-queue by this claim
+				continue
+			}
+			if opts.Mode == broker.ReceiveAndDelete {
+				m.LockToken, m.LockedUntil = broker.LockToken{}, time.Time{}
+			}
+			out = append(out, m)
+		}
+		slices.SortFunc(out, func(a, b *broker.Message) int { return compare(a.SequenceNumber, b.SequenceNumber) })
+		if len(out) == 0 && sid != nil {
+			if err := e.checkSession(ctx, en, opts.Session, now); err != nil {
+				return nil, 0, err
+			}
+		}
+		if len(out) > 0 || !dead {
+			return out, en.id, nil
+		}
+	}
+}
+
+func compare(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// ReceiveDeferred takes deferred messages by sequence number: locked in
+// PeekLock mode, deleted in ReceiveAndDelete mode. Every number must be a
+// deferred message of the entity (of sess's session, with sessions).
+func (e *Engine) ReceiveDeferred(ctx context.Context, path string, seqs []int64, mode broker.ReceiveMode, sess *broker.SessionLock) ([]*broker.Message, error) {
+	ctx, cancel, err := e.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	en, dlq, err := e.lookup(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	if dlq {
+		return nil, errorf(broker.CodeInvalidArgument, "the dead-letter sub-queue has no deferred messages")
+	}
+	p := &en.def.Properties
+	var sid []byte
+	if p.RequiresSession {
+		if sess == nil {
+			return nil, errorf(broker.CodeInvalidArgument, "entity %q requires sessions; accept a session to receive", en.def.Name)
+		}
+		sid = []byte(sess.SessionID)
+	}
+	uniq := slices.Compact(slices.Sorted(slices.Values(seqs)))
+	now := e.now()
+	var out []*broker.Message
+	err = e.inTx(ctx, func(tx pgx.Tx) error {
+		if sess != nil {
+			if err := e.checkSessionTx(ctx, tx, en, sess, now); err != nil {
+				return err
+			}
+		}
+		where := `m.entity = $1 AND m.seq = ANY($2) AND m.state = 1 AND ($3::bytea IS NULL OR m.session_id = $3) AND m.locked_until <= $4`
+		var rows pgx.Rows
+		if mode == broker.ReceiveAndDelete {
+			rows, err = tx.Query(ctx, `DELETE FROM baton_sb_messages m WHERE `+where+` RETURNING `+msgCols, en.id, uniq, sid, now)
+		} else {
+			rows, err = tx.Query(ctx, `UPDATE baton_sb_messages m SET lock_token = gen_random_uuid(), locked_until = $5 WHERE `+where+` RETURNING `+msgCols,
+				en.id, uniq, sid, now, now.Add(p.LockDuration))
+		}
+		if err != nil {
+			return err
+		}
+		if out, err = pgx.CollectRows(rows, scanMsg); err != nil {
+			return err
+		}
+		if len(out) != len(uniq) {
+			return errorf(broker.CodeMessageNotFound, "%d of the %d sequence numbers are not deferred messages of %q available now", len(uniq)-len(out), len(uniq), en.def.Name)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, storeErr("receiving deferred messages", err)
+	}
+	slices.SortFunc(out, func(a, b *broker.Message) int { return compare(a.SequenceNumber, b.SequenceNumber) })
+	if mode == broker.ReceiveAndDelete {
+		for _, m := range out {
+			m.LockToken, m.LockedUntil = broker.LockToken{}, time.Time{}
+		}
+	}
+	return out, nil
+}
+
+// Peek returns up to max messages from sequence number from on, without
+// locking them: active, deferred and scheduled ones (or the dead-letter
+// sub-queue's), of one session when sessionID is set.
+func (e *Engine) Peek(ctx context.Context, path string, from int64, max int, sessionID string) ([]*broker.Message, error) {
+	ctx, cancel, err := e.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	if max <= 0 {
+		max = 1
+	}
+	if max > e.cfg.Limits.MaxPeekBatch {
+		return nil, errorf(broker.CodeInvalidArgument, "peek of %d messages is over the limit of %d", max, e.cfg.Limits.MaxPeekBatch)
+	}
+	en, dlq, err := e.lookup(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	states := []int16{stActive, stDeferred, stScheduled}
+	if dlq {
+		states = []int16{stDeadLettered}
+	}
+	var sid []byte
+	if sessionID != "" {
+		sid = []byte(sessionID)
+	}
+	now := e.now()
+	rows, err := e.pool.Query(ctx, `SELECT `+msgCols+` FROM baton_sb_messages m
+		WHERE m.entity = $1 AND m.seq >= $2 AND m.state = ANY($3) AND ($4::bytea IS NULL OR m.session_id = $4)
+		AND (m.expires_at IS NULL OR m.expires_at > $5 OR m.state = 3)
+		ORDER BY m.seq LIMIT `+strconv.Itoa(max), en.id, from, states, sid, now)
+	if err != nil {
+		return nil, storeErr("peeking "+path, err)
+	}
+	out, err := pgx.CollectRows(rows, scanMsg)
+	if err != nil {
+		return nil, storeErr("peeking "+path, err)
+	}
+	for _, m := range out {
+		if !m.LockedUntil.After(now) {
+			m.LockToken, m.LockedUntil = broker.LockToken{}, time.Time{}
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,283 @@
+package pgbroker
+
+import (
+	"bytes"
+	"context"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/batonmq/baton/internal/broker"
+	"github.com/batonmq/baton/internal/store/pgstore"
+)
+
+// Message states in baton_sb_messages.state.
+const (
+	stActive       int16 = 0
+	stDeferred     int16 = 1
+	stScheduled    int16 = 2
+	stDeadLettered int16 = 3
+)
+
+// msgCols are the columns every statement that returns messages returns,
+// in scanMsg's order.
+const msgCols = `m.seq, m.state, m.lock_token, m.locked_until, m.delivery_count, m.dl_reason, m.dl_desc, m.hdr, m.upd, m.body`
+
+// scanMsg reads one row of msgCols into a message.
+func scanMsg(row pgx.CollectableRow) (*broker.Message, error) {
+	var (
+		m            broker.Message
+		state        int16
+		token        *[16]byte
+		until        time.Time
+		reason, desc []byte
+		hdr, upd     []byte
+		count        int32
+	)
+	if err := row.Scan(&m.SequenceNumber, &state, &token, &until, &count, &reason, &desc, &hdr, &upd, &m.Body); err != nil {
+		return nil, err
+	}
+	if err := pgstore.DecodeHeader(hdr, &m); err != nil {
+		return nil, err
+	}
+	if err := pgstore.DecodeUpdate(upd, &m); err != nil {
+		return nil, err
+	}
+	m.DeliveryCount = count // the column is the truth; the blob's copy is not kept up to date
+	m.State = broker.StateActive
+	switch state {
+	case stDeferred:
+		m.State = broker.StateDeferred
+	case stScheduled:
+		m.State = broker.StateScheduled
+	}
+	m.DeadLettered = state == stDeadLettered
+	m.LockToken, m.LockedUntil = broker.LockToken{}, time.Time{}
+	if token != nil && state != stScheduled {
+		m.LockToken, m.LockedUntil = *token, until
+	}
+	if reason != nil {
+		// As the broker's dead-lettering: the reason and description are
+		// also application properties (later changes win).
+		m.DeadLetterReason, m.DeadLetterDescription = string(reason), string(desc)
+		props := map[string]any{"DeadLetterReason": m.DeadLetterReason, "DeadLetterErrorDescription": m.DeadLetterDescription}
+		maps.Copy(props, m.Properties)
+		m.Properties = props
+	}
+	return &m, nil
+}
+
+// sendSQL takes len(batch) sequence numbers from the entity's counter (its
+// row lock orders concurrent sends: numbers are gap-free and commit in
+// order) and inserts the batch in one statement.
+const sendSQL = `
+WITH e AS (
+	UPDATE baton_sb_entities SET next_seq = next_seq + $2 WHERE id = $1 RETURNING next_seq - $2 AS base
+)
+INSERT INTO baton_sb_messages (entity, seq, state, session_id, locked_until, delivery_count, expires_at, hdr, upd, body)
+SELECT $1, e.base + m.i - 1, m.state, m.sid, m.until, 0, m.exp, m.hdr, m.upd, m.body
+FROM e, unnest($3::smallint[], $4::bytea[], $5::timestamptz[], $6::timestamptz[], $7::bytea[], $8::bytea[], $9::bytea[])
+	WITH ORDINALITY AS m(state, sid, until, exp, hdr, upd, body, i)
+RETURNING seq`
+
+// dedupSQL records message ids for duplicate detection and returns those
+// that were not duplicates (new, or whose window had passed).
+const dedupSQL = `
+INSERT INTO baton_sb_dedup AS d (entity, message_id, expires_at)
+SELECT $1, unnest($2::bytea[]), $3
+ON CONFLICT (entity, message_id) DO UPDATE SET expires_at = excluded.expires_at WHERE d.expires_at <= $4
+RETURNING message_id`
+
+// Send enqueues a batch atomically: every message is durable and visible,
+// or none is. It returns the sequence numbers in batch order; a duplicate
+// gets 0. Messages with a future ScheduledEnqueueTime are scheduled.
+func (e *Engine) Send(ctx context.Context, path string, msgs []*broker.Message) ([]int64, error) {
+	ctx, cancel, err := e.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	en, dlq, err := e.lookup(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	if dlq {
+		return nil, errorf(broker.CodeInvalidArgument, "cannot send to a dead-letter sub-queue")
+	}
+	if len(msgs) == 0 {
+		return nil, nil
+	}
+	p := &en.def.Properties
+	if p.Status == broker.StatusDisabled || p.Status == broker.StatusSendDisabled {
+		return nil, errorf(broker.CodeEntityDisabled, "entity %q is %s; sends are refused", en.def.Name, p.Status)
+	}
+	for i, m := range msgs {
+		if err := broker.CheckMessage(en.def, e.cfg.Limits, m, i); err != nil {
+			return nil, err
+		}
+	}
+	now := e.now()
+	seqs := make([]int64, len(msgs))
+	err = e.inTx(ctx, func(tx pgx.Tx) error {
+		keep, err := e.dedup(ctx, tx, en, msgs, now)
+		if err != nil {
+			return err
+		}
+		if len(keep) == 0 {
+			return nil
+		}
+		var (
+			states           = make([]int16, len(keep))
+			sids             = make([][]byte, len(keep))
+			untils, exps     = make([]time.Time, len(keep)), make([]*time.Time, len(keep))
+			hdrs, upds, body = make([][]byte, len(keep)), make([][]byte, len(keep)), make([][]byte, len(keep))
+		)
+		for j, i := range keep {
+			m := *msgs[i]
+			m.EnqueuedTime, m.State, states[j], untils[j] = now, broker.StateActive, stActive, now
+			if m.ScheduledEnqueueTime.After(now) {
+				m.State, states[j] = broker.StateScheduled, stScheduled
+				m.EnqueuedTime = m.ScheduledEnqueueTime.UTC().Truncate(time.Microsecond)
+				untils[j] = m.EnqueuedTime
+			}
+			m.ExpiresAt = broker.Expiry(m.EnqueuedTime, m.TimeToLive, p.DefaultMessageTimeToLive)
+			if !m.ExpiresAt.IsZero() {
+				t := m.ExpiresAt
+				exps[j] = &t
+			}
+			m.BodySize = int64(len(m.Body))
+			m.DeliveryCount, m.DeadLettered, m.DeadLetterReason, m.DeadLetterDescription, m.DeadLetterSource = 0, false, "", "", ""
+			m.TopicSeq, m.SharedBody = 0, false
+			if m.SessionID != "" {
+				sids[j] = []byte(m.SessionID)
+			}
+			hdrs[j] = pgstore.EncodeHeader(&m)
+			if upds[j], err = pgstore.EncodeUpdate(&m); err != nil {
+				return errorf(broker.CodeInvalidArgument, "message %d: %v", i, err)
+			}
+			body[j] = m.Body
+			if body[j] == nil {
+				body[j] = []byte{}
+			}
+		}
+		rows, err := tx.Query(ctx, sendSQL, en.id, len(keep), states, sids, untils, exps, hdrs, upds, body)
+		if err != nil {
+			return err
+		}
+		got, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return err
+		}
+		if len(got) != len(keep) {
+			e.ents.drop(en.def.Key())
+			return errorf(broker.CodeNotFound, "entity %q not found", en.def.Name)
+		}
+		slices.Sort(got)
+		for j, i := range keep {
+			seqs[i] = got[j]
+		}
+		return nil
+	})
+	if err != nil {
+		if pgCode(err) == "23503" { // the entity was deleted meanwhile
+			e.ents.drop(en.def.Key())
+			return nil, errorf(broker.CodeNotFound, "entity %q not found", en.def.Name)
+		}
+		return nil, storeErr("sending to "+en.def.Name, err)
+	}
+	e.wakes.changed(en.id)
+	return seqs, nil
+}
+
+// dedup returns the indexes of the messages to enqueue: all of them, or,
+// with duplicate detection, those whose message id was not seen within
+// the window (recorded now, in tx).
+func (e *Engine) dedup(ctx context.Context, tx pgx.Tx, en *ent, msgs []*broker.Message, now time.Time) ([]int, error) {
+	p := &en.def.Properties
+	keep := make([]int, 0, len(msgs))
+	if !p.RequiresDuplicateDetection {
+		for i := range msgs {
+			keep = append(keep, i)
+		}
+		return keep, nil
+	}
+	// The ids, each once and sorted (two sends locking the same ids in
+	// different orders could deadlock).
+	var ids [][]byte
+	seen := map[string]bool{}
+	for _, m := range msgs {
+		if m.MessageID != "" && !seen[m.MessageID] {
+			seen[m.MessageID] = true
+			ids = append(ids, []byte(m.MessageID))
+		}
+	}
+	fresh := map[string]bool{}
+	if len(ids) > 0 {
+		slices.SortFunc(ids, bytes.Compare)
+		rows, err := tx.Query(ctx, dedupSQL, en.id, ids, now.Add(p.DuplicateDetectionHistoryTimeWindow), now)
+		if err != nil {
+			return nil, err
+		}
+		got, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range got {
+			fresh[string(id)] = true
+		}
+	}
+	for i, m := range msgs {
+		if m.MessageID == "" {
+			keep = append(keep, i)
+			continue
+		}
+		if fresh[m.MessageID] {
+			keep = append(keep, i)
+			delete(fresh, m.MessageID) // a repeat later in the batch is a duplicate
+		}
+	}
+	return keep, nil
+}
+
+// Schedule enqueues msgs to become available at t and returns their
+// sequence numbers (usable with CancelScheduled).
+func (e *Engine) Schedule(ctx context.Context, path string, msgs []*broker.Message, t time.Time) ([]int64, error) {
+	cp := make([]*broker.Message, len(msgs))
+	for i, m := range msgs {
+		c := *m
+		c.ScheduledEnqueueTime = t
+		cp[i] = &c
+	}
+	return e.Send(ctx, path, cp)
+}
+
+// CancelScheduled removes scheduled messages. Every sequence number must
+// be a scheduled message of the entity; otherwise nothing changes.
+func (e *Engine) CancelScheduled(ctx context.Context, path string, seqs []int64) error {
+	ctx, cancel, err := e.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	en, dlq, err := e.lookup(ctx, path)
+	if err != nil {
+		return err
+	}
+	if dlq {
+		return errorf(broker.CodeInvalidArgument, "a dead-letter sub-queue has no scheduled messages")
+	}
+	uniq := slices.Compact(slices.Sorted(slices.Values(seqs)))
+	err = e.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM baton_sb_messages WHERE entity = $1 AND seq = ANY($2) AND state = 2`, en.id, uniq)
+		if err != nil {
+			return err
+		}
+		if n := tag.RowsAffected(); n != int64(len(uniq)) {
+			return errorf(broker.CodeMessageNotFound, "%d of the %d sequence numbers are not scheduled messages of %q", int64(len(uniq))-n, len(uniq), en.def.Name)
+		}
+		return nil
+	})
+	return storeErr("cancelling scheduled messages", err)
+}
