@@ -28,6 +28,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	standby := fs.Bool("standby", false, "run as one of several nodes on the --store database: forward connections to the active node and take over when it goes (docs/scale-out.md)")
 	advertise := fs.String("advertise-host", "", "with --standby: the `host` other nodes use to reach this node's faces (default: each listener's host when specific, else 127.0.0.1)")
 	sharedSQ := fs.Bool("shared-storage-queues", false, "with --store: keep Storage Queues in tables that every node serves directly, standby or active (docs/scale-out.md)")
+	sharedSB := fs.Bool("shared-service-bus", false, "with --store: keep Service Bus queues in tables that every node serves directly, standby or active; topics and transactions are not available (docs/scale-out.md)")
 	mgmtAddr := fs.String("mgmt-addr", "", "management API `address` (default 127.0.0.1:8088; \"off\" disables)")
 	amqpAddr := fs.String("amqp-addr", "", "Service Bus AMQP + admin HTTPS `address` (default :5672; \"off\" disables)")
 	amqpsAddr := fs.String("amqps-addr", "", "Service Bus AMQP over TLS `address` (default :5671; \"off\" disables)")
@@ -71,6 +72,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			cfg.AdvertiseHost = *advertise
 		case "shared-storage-queues":
 			cfg.SharedStorageQueues = *sharedSQ
+		case "shared-service-bus":
+			cfg.SharedServiceBus = *sharedSB
 		case "mgmt-addr":
 			cfg.Listen.Mgmt = *mgmtAddr
 			if *mgmtAddr == "off" {

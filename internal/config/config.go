@@ -50,6 +50,10 @@ type Config struct {
 	// Store that every node serves directly (multi-active), instead of in
 	// the active node's broker (store.go).
 	SharedStorageQueues bool `json:"sharedStorageQueues,omitempty"`
+	// SharedServiceBus keeps Service Bus queues in tables of the
+	// PostgreSQL Store that every node serves directly (multi-active),
+	// instead of in the active node's broker (store.go).
+	SharedServiceBus bool `json:"sharedServiceBus,omitempty"`
 	// Listen addresses of the faces.
 	Listen Listen `json:"listen"`
 	// Log settings.
@@ -383,6 +387,13 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 			return fmt.Errorf("config: BATON_SHARED_STORAGE_QUEUES=%q: %w", v, err)
 		}
 		c.SharedStorageQueues = b
+	}
+	if v := getenv("BATON_SHARED_SERVICE_BUS"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("config: BATON_SHARED_SERVICE_BUS=%q: %w", v, err)
+		}
+		c.SharedServiceBus = b
 	}
 	if v := getenv("BATON_SYNC_INTERVAL"); v != "" {
 		d, err := ParseDuration(v)

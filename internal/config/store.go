@@ -16,7 +16,8 @@ import (
 // as one of an active/standby group on that database, and "advertiseHost"
 // (--advertise-host) says where the others reach it, and
 // "sharedStorageQueues" (--shared-storage-queues) keeps Storage Queues in
-// tables that every node serves directly.
+// tables that every node serves directly, and "sharedServiceBus"
+// (--shared-service-bus) does the same for Service Bus queues.
 
 // PostgresStore reports whether the store is a PostgreSQL database.
 func (c *Config) PostgresStore() bool { return c.Store != "" }
@@ -29,7 +30,13 @@ func (c *Config) validateStore() error {
 		if c.SharedStorageQueues {
 			return errors.New("sharedStorageQueues: shared Storage Queues live in a PostgreSQL store (--store postgres://…)")
 		}
+		if c.SharedServiceBus {
+			return errors.New("sharedServiceBus: shared Service Bus queues live in a PostgreSQL store (--store postgres://…)")
+		}
 		return nil
+	}
+	if c.SharedServiceBus && (len(c.Queues) > 0 || len(c.Topics) > 0) {
+		return errors.New("sharedServiceBus: entities declared in the config file are not supported with shared Service Bus queues yet; create queues with the administration API (topics are not supported)")
 	}
 	if _, _, err := net.SplitHostPort(c.AdvertiseHost); err == nil || strings.ContainsAny(c.AdvertiseHost, "/ []") {
 		return fmt.Errorf("advertiseHost %q: a host name or IP address, without a port or brackets", c.AdvertiseHost)

@@ -74,7 +74,7 @@ func (s *Server) startAMQPS(srv *amqp.Server, admin http.Handler, tlsCfg *tls.Co
 // AMQPSAddr returns the AMQPS listener's address ("127.0.0.1:5671"), or ""
 // when it is off.
 func (s *Server) AMQPSAddr() string {
-	if s.sb != nil {
+	if s.sb != nil && !s.cfg.SharedServiceBus {
 		return s.sb.addr(faceAMQPS)
 	}
 	if a := s.amqpsAddr.Load(); a != nil {

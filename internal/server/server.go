@@ -32,6 +32,7 @@ import (
 	"github.com/batonmq/baton/internal/devtls"
 	"github.com/batonmq/baton/internal/httpapi/mgmt"
 	"github.com/batonmq/baton/internal/httpapi/queuestorage/pgengine"
+	"github.com/batonmq/baton/internal/pgbroker"
 	"github.com/batonmq/baton/internal/store/filestore"
 	"github.com/batonmq/baton/internal/store/memstore"
 	"github.com/batonmq/baton/internal/store/pgstore"
@@ -60,6 +61,7 @@ type Server struct {
 
 	queue    *queueFace       // Azure Queue Storage face (queuestorage.go)
 	sharedSQ *pgengine.Engine // its engine when shared in PostgreSQL (sharedqueues.go)
+	sharedSB *pgbroker.Engine // the Service Bus face's engine when shared in PostgreSQL (sharedsb.go)
 
 	eventGrid *eventGridFace // Event Grid face and push workers (eventgrid.go)
 
@@ -111,6 +113,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		if err != nil {
 			s.closeAll()
 			s.closeSharedQueues()
+			s.closeSharedSB()
 		}
 	}()
 	return s.startActive(ctx)
@@ -149,8 +152,13 @@ func (s *Server) startActive(ctx context.Context) error {
 	if err := s.declareEntities(ctx); err != nil {
 		return err
 	}
-	if err := s.startServiceBus(ctx); err != nil {
-		return err
+	if s.amqpSrv == nil { // a standby's shared Service Bus already serves
+		if err := s.openSharedSB(ctx); err != nil {
+			return err
+		}
+		if err := s.startServiceBus(ctx); err != nil {
+			return err
+		}
 	}
 	if addr := s.cfg.Listen.Mgmt; addr != "" {
 		ln, err := s.listen(faceMgmt, addr)
@@ -295,6 +303,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if s.broker != nil {
 		s.broker.Drain() // waiting receives return now, so requests can finish
 	}
+	if s.sharedSB != nil {
+		s.sharedSB.Drain()
+	}
 	var errs []error
 	if s.amqpSrv != nil {
 		if err := s.amqpSrv.Shutdown(ctx); err != nil {
@@ -302,6 +313,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 		s.amqpSrv, s.amqpLn = nil, nil
 	}
+	errs = append(errs, s.closeSharedSB())
 	errs = append(errs, s.queue.shutdown(ctx))
 	errs = append(errs, s.stopEventGrid(ctx))
 	errs = append(errs, s.closeSharedQueues()) // after push, which writes through it

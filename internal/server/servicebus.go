@@ -29,16 +29,16 @@ func (s *Server) startServiceBus(ctx context.Context) error {
 		return err
 	}
 	s.tls = bundle
-	mgmtOps, err := servicebus.NewManagement(servicebus.Config{Broker: s.broker, Clock: s.clock, Logger: s.log.With("component", "sb-management")})
+	mgmtOps, err := servicebus.NewManagement(servicebus.Config{Broker: s.sbEngine(), Clock: s.clock, Logger: s.log.With("component", "sb-management")})
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
-	admin := sbadmin.New(sbadmin.Config{Broker: s.broker, Logger: s.log.With("component", "sbadmin"), Clock: s.clock, Keys: s.cfg.Keys})
+	admin := sbadmin.New(sbadmin.Config{Broker: s.sbEngine(), Logger: s.log.With("component", "sbadmin"), Clock: s.clock, Keys: s.cfg.Keys})
 	res := &sbResolver{
 		keys: s.cfg.Keys,
 		s:    s,
 		DefaultResolver: amqp.DefaultResolver{
-			Broker: s.broker,
+			Broker: s.sbEngine(),
 			CBS:    s.cbsHandler,
 			Management: func(ctx context.Context, req *amqp.Request) *amqp.Response {
 				return amqp.ServiceBusResponse(mgmtOps.Handle(ctx, amqp.ServiceBusRequest(req)))
@@ -46,7 +46,7 @@ func (s *Server) startServiceBus(ctx context.Context) error {
 		},
 	}
 	srv, err := amqp.NewServer(amqp.Config{
-		Broker:    s.broker,
+		Broker:    s.sbEngine(),
 		Logger:    s.log.With("component", "amqp"),
 		Clock:     s.clock,
 		TLSConfig: bundle.TLSConfig(),
@@ -99,7 +99,7 @@ func (s *Server) connCBS(ci *amqp.ConnInfo) *servicebus.CBS {
 	if c, ok := ci.Value(cbsKey{}).(*servicebus.CBS); ok {
 		return c
 	}
-	c := servicebus.NewCBS(servicebus.CBSConfig{Keys: s.cfg.Keys, Clock: s.clock, Broker: s.broker})
+	c := servicebus.NewCBS(servicebus.CBSConfig{Keys: s.cfg.Keys, Clock: s.clock, Broker: s.sbEngine()})
 	ci.SetValue(cbsKey{}, c)
 	return c
 }
@@ -189,7 +189,7 @@ func (r *sbResolver) authorize(req *amqp.AttachRequest, n amqp.Node) error {
 // AMQPAddr returns the Service Bus face's address ("127.0.0.1:5672"), or ""
 // when it is off.
 func (s *Server) AMQPAddr() string {
-	if s.sb != nil {
+	if s.sb != nil && !s.cfg.SharedServiceBus {
 		return s.sb.addr(faceAMQP)
 	}
 	if s.amqpLn == nil {

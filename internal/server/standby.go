@@ -120,7 +120,7 @@ func (s *Server) faceAddrs() [][2]string {
 		}
 	}
 	add(faceMgmt, l.Mgmt)
-	if l.AMQP != "" {
+	if l.AMQP != "" && !s.cfg.SharedServiceBus { // else served by every node (sharedsb.go)
 		add(faceAMQP, l.AMQP)
 		add(faceAMQPS, l.AMQPS)
 	}
@@ -183,6 +183,17 @@ func (s *Server) startStandby(ctx context.Context) (err error) {
 			return err
 		}
 		if err := s.startQueueStorage(ctx); err != nil {
+			s.closeSharedQueues()
+			return err
+		}
+	}
+	if s.cfg.SharedServiceBus { // served here at once, by every node
+		if err := s.openSharedSB(ctx); err != nil {
+			s.closeSharedQueues()
+			return err
+		}
+		if err := s.startServiceBus(ctx); err != nil {
+			s.closeSharedSB()
 			s.closeSharedQueues()
 			return err
 		}
