@@ -111,56 +111,11 @@ func TestPGHA(t *testing.T) {
 	}
 
 	// Sessions: sent through A; received by a session receiver on B and
-	// one on C taking turns, each accepting the next available session,
-	// taking up to 5 of its messages and releasing it: every session's
-	// messages arrive in order across the two nodes.
+	// one on C taking turns: every session's messages arrive in order
+	// across the two nodes.
 	clientA := a.client(t)
-	sessSender, err := clientA.NewSender("sess", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const sessions, perSession = 3, 20
-	for i := range perSession {
-		for s := range sessions {
-			m := &azservicebus.Message{SessionID: to.Ptr("s" + strconv.Itoa(s)), Body: []byte(strconv.Itoa(i))}
-			if err := sessSender.SendMessage(tctx, m, nil); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
 	clientB := b.client(t)
-	sessionClients := []*azservicebus.Client{clientB, c.client(t)}
-	next := map[string]int{} // session → the message due next
-	byNode := [2]int{}
-	for turn, got := 0, 0; got < sessions*perSession; turn++ {
-		if tctx.Err() != nil {
-			t.Fatalf("sessions: %d of %d received; next due %v", got, sessions*perSession, next)
-		}
-		node := turn % 2
-		actx, cancel := context.WithTimeout(tctx, 5*time.Second)
-		sr, err := sessionClients[node].AcceptNextSessionForQueue(actx, "sess", nil)
-		cancel()
-		if err != nil {
-			continue // no session free yet: the next turn tries again
-		}
-		rctx, cancel := context.WithTimeout(tctx, 2*time.Second)
-		msgs, _ := sr.ReceiveMessages(rctx, 5, nil)
-		cancel()
-		for _, m := range msgs {
-			id := sr.SessionID()
-			if n, _ := strconv.Atoi(string(m.Body)); n != next[id] {
-				t.Fatalf("session %s through node %c: message %d where %d was due", id, 'B'+node, n, next[id])
-			}
-			if err := sr.CompleteMessage(tctx, m, nil); err != nil {
-				t.Fatal(err)
-			}
-			next[id]++
-			got++
-			byNode[node]++
-		}
-		sr.Close(tctx)
-	}
-	t.Logf("sessions: %d messages in order, %d through B and %d through C", sessions*perSession, byNode[0], byNode[1])
+	sessionTurns(t, tctx, clientA, [2]*azservicebus.Client{clientB, c.client(t)})
 
 	// Phase 1: senders on A, competing receivers on B and C, and a
 	// receiver on B that keeps its locks until B is killed.
@@ -331,6 +286,59 @@ func TestPGHA(t *testing.T) {
 	if !regexp.MustCompile(`active: this node serves`).MatchString(c.proc.out.String()) {
 		t.Fatalf("node C did not log its take-over:\n%s", c.proc.out.String())
 	}
+}
+
+// sessionTurns sends 3 sessions of 20 messages through sendClient to queue
+// "sess"; a session receiver on each of the two clients (two nodes) takes
+// turns, each accepting the next available session, taking up to 5 of its
+// messages and releasing it: every session's messages must arrive in
+// order across the two nodes.
+func sessionTurns(t *testing.T, tctx context.Context, sendClient *azservicebus.Client, sessionClients [2]*azservicebus.Client) {
+	t.Helper()
+	sessSender, err := sendClient.NewSender("sess", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const sessions, perSession = 3, 20
+	for i := range perSession {
+		for s := range sessions {
+			m := &azservicebus.Message{SessionID: to.Ptr("s" + strconv.Itoa(s)), Body: []byte(strconv.Itoa(i))}
+			if err := sessSender.SendMessage(tctx, m, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	next := map[string]int{} // session → the message due next
+	byNode := [2]int{}
+	for turn, got := 0, 0; got < sessions*perSession; turn++ {
+		if tctx.Err() != nil {
+			t.Fatalf("sessions: %d of %d received; next due %v", got, sessions*perSession, next)
+		}
+		node := turn % 2
+		actx, cancel := context.WithTimeout(tctx, 5*time.Second)
+		sr, err := sessionClients[node].AcceptNextSessionForQueue(actx, "sess", nil)
+		cancel()
+		if err != nil {
+			continue // no session free yet: the next turn tries again
+		}
+		rctx, cancel := context.WithTimeout(tctx, 2*time.Second)
+		msgs, _ := sr.ReceiveMessages(rctx, 5, nil)
+		cancel()
+		for _, m := range msgs {
+			id := sr.SessionID()
+			if n, _ := strconv.Atoi(string(m.Body)); n != next[id] {
+				t.Fatalf("session %s through node %c: message %d where %d was due", id, 'B'+node, n, next[id])
+			}
+			if err := sr.CompleteMessage(tctx, m, nil); err != nil {
+				t.Fatal(err)
+			}
+			next[id]++
+			got++
+			byNode[node]++
+		}
+		sr.Close(tctx)
+	}
+	t.Logf("sessions: %d messages in order, %d through B and %d through C", sessions*perSession, byNode[0], byNode[1])
 }
 
 // queueEmpty: no message left in the queue, in any state (a completion
