@@ -78,7 +78,7 @@ type txnTable struct {
 // txnEntry is one declared transaction.
 type txnEntry struct {
 	id    []byte
-	tx    *broker.Txn
+	tx    broker.Tx
 	owner *link // the coordinator link that declared it
 	// discharging: a commit was asked for; work still staged in it is
 	// work the client sent before the discharge (see barrier).
@@ -235,7 +235,7 @@ func (l *link) onControl(d *inDelivery) {
 			l.settleIncoming(d, frames.Rejected{Error: &frames.Error{Condition: frames.ErrCondNotImplemented, Description: descNoTxns}})
 			return
 		}
-		e := &txnEntry{tx: tr.BeginTxn(broker.TxnOptions{}), owner: l}
+		e := &txnEntry{tx: tr.BeginTx(broker.TxnOptions{}), owner: l}
 		if !c.txns.add(e) {
 			l.settleIncoming(d, frames.Rejected{Error: txnError(frames.ErrCondResourceLimitExceeded,
 				"the connection holds %d open transactions already; discharge some first", maxOpenTxns)})

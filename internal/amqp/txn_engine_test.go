@@ -13,7 +13,7 @@ import (
 )
 
 // engineOnly is a broker engine without transactions: embedding the
-// interface leaves only Engine's methods, so BeginTxn is hidden.
+// interface leaves only Engine's methods, so BeginTx is hidden.
 type engineOnly struct{ broker.Engine }
 
 // TestTxnEngineWithoutTransactor: on an engine that is not a

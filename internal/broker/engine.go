@@ -51,12 +51,25 @@ type Engine interface {
 	ListSessions(ctx context.Context, path string, updatedSince time.Time, skip, top int) ([]string, error)
 }
 
-// Transactor is an Engine that runs AMQP transactions (BeginTxn). Faces
-// check for it and answer "not implemented" to a transaction's declare on an
-// engine without it.
+// Transactor is an Engine that runs AMQP transactions. Faces check for it
+// and answer "not implemented" to a transaction's declare on an engine
+// without it.
 type Transactor interface {
-	BeginTxn(opts TxnOptions) *Txn
+	BeginTx(opts TxnOptions) Tx
 }
+
+// Tx is one transaction: sends and settlements staged until Commit makes
+// them durable and visible together, or Rollback drops them. *Txn is the
+// broker's.
+type Tx interface {
+	Send(ctx context.Context, path string, msgs []*Message) error
+	Settle(ctx context.Context, path string, token LockToken, s Settlement) error
+	Commit(ctx context.Context) error
+	Rollback() error
+}
+
+// BeginTx is BeginTxn for Transactor.
+func (b *Broker) BeginTx(opts TxnOptions) Tx { return b.BeginTxn(opts) }
 
 var (
 	_ Engine     = (*Broker)(nil)
