@@ -477,16 +477,23 @@ func (b *Broker) sendTopic(ctx context.Context, t *entity, msgs []*Message, o se
 // plus one changed copy per matching rule with an action. REQUIRES: the
 // topic's mu.
 func (s *entity) matchViewLocked(m *Message, view *msgView) ([]*Message, error) {
+	return matchRules(s.rules, s.def.Properties.DeadLetteringOnFilterEvaluationExceptions, s.b.codec, m, view)
+}
+
+// matchRules is matchViewLocked for rules of a subscription with the given
+// DeadLetteringOnFilterEvaluationExceptions, rewriting changed AMQP
+// bodies with codec.
+func matchRules(rules []*compiledRule, dlqOnErr bool, codec MessageCodec, m *Message, view *msgView) ([]*Message, error) {
 	var out []*Message
 	plain := false
-	for _, r := range s.rules {
+	for _, r := range rules {
 		if r.never {
 			continue
 		}
 		if !r.always {
 			ok, err := r.match.Eval(view)
 			if err != nil {
-				if s.def.Properties.DeadLetteringOnFilterEvaluationExceptions {
+				if dlqOnErr {
 					c := m.clone()
 					deadLetterUpdate(c, "FilterEvaluationException", err.Error(), nil).Apply(c)
 					out = append(out, c)
@@ -502,7 +509,7 @@ func (s *entity) matchViewLocked(m *Message, view *msgView) ([]*Message, error) 
 			plain = true
 			continue
 		}
-		c, err := s.b.actionCopy(m, view.props, r)
+		c, err := actionCopy(codec, m, view.props, r)
 		if err != nil {
 			return nil, err
 		}
@@ -515,7 +522,7 @@ func (s *entity) matchViewLocked(m *Message, view *msgView) ([]*Message, error) 
 }
 
 // actionCopy applies rule r's action to a copy of m.
-func (b *Broker) actionCopy(m *Message, props map[string]any, r *compiledRule) (*Message, error) {
+func actionCopy(codec MessageCodec, m *Message, props map[string]any, r *compiledRule) (*Message, error) {
 	c := m.clone()
 	view := msgView{m: c, props: props, size: m.BodySize}
 	if err := r.action.Apply(&view); err != nil {
@@ -523,8 +530,8 @@ func (b *Broker) actionCopy(m *Message, props map[string]any, r *compiledRule) (
 	}
 	view.ownProps()
 	view.props["RuleName"] = r.name
-	if c.Format == FormatAMQP && b.codec != nil {
-		body, err := b.codec.Rewrite(c, view.props)
+	if c.Format == FormatAMQP && codec != nil {
+		body, err := codec.Rewrite(c, view.props)
 		if err != nil {
 			return nil, errorf(CodeInvalidArgument, "rule %q: %v", r.name, err)
 		}
@@ -539,10 +546,16 @@ func (b *Broker) actionCopy(m *Message, props map[string]any, r *compiledRule) (
 
 // appProperties returns the application properties filters see for m.
 func (b *Broker) appProperties(m *Message) (map[string]any, error) {
-	if m.Format != FormatAMQP || b.codec == nil {
+	return appProperties(b.codec, m)
+}
+
+// appProperties returns m's application properties as rules see them: the
+// body's (read with codec), merged with m.Properties.
+func appProperties(codec MessageCodec, m *Message) (map[string]any, error) {
+	if m.Format != FormatAMQP || codec == nil {
 		return m.Properties, nil
 	}
-	p, err := b.codec.AppProperties(m)
+	p, err := codec.AppProperties(m)
 	if err != nil {
 		return nil, err
 	}
