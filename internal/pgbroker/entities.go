@@ -105,7 +105,7 @@ func (e *Engine) GetEntity(name string) (*broker.EntityInfo, error) {
 		return nil, err
 	}
 	if dlq {
-		return nil, errorf(broker.CodeNotFound, "entity %q not found", name)
+		return nil, errorf(broker.CodeInvalidArgument, "a dead-letter sub-queue is not an entity; ask for %q", en.def.Name)
 	}
 	return e.info(ctx, en)
 }
@@ -115,6 +115,9 @@ const countsSQL = `SELECT state, count(*), coalesce(sum(octet_length(body)), 0) 
 
 // info returns en's definition with its counts.
 func (e *Engine) info(ctx context.Context, en *ent) (*broker.EntityInfo, error) {
+	if err := e.lapse(ctx, e.pool, en, e.now()); err != nil {
+		return nil, storeErr("counting messages", err)
+	}
 	rows, err := e.pool.Query(ctx, countsSQL, en.id)
 	if err != nil {
 		return nil, storeErr("counting messages", err)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/batonmq/baton/internal/broker"
 )
@@ -20,13 +21,16 @@ const claimWhere = `
 	AND (expires_at IS NULL OR expires_at > $3 OR state = 3)
 	AND ($4::bytea IS NULL OR session_id = $4)`
 
-// lapsed is true for a row whose last lock lapsed unsettled: that delivery
-// failed.
-const lapsed = `(m.lock_token IS NOT NULL)::int`
+// lapsed is 1 for a row whose last lock lapsed unsettled: that delivery
+// failed. As in the broker, only the main queue of an entity without
+// sessions counts it: a dead-lettered message's lapsed lock does not, and a
+// session message's lock ends with its session's, which counts nothing.
+const lapsed = `(m.lock_token IS NOT NULL AND m.state = 0 AND $4::bytea IS NULL)::int`
 
-// claimSQL locks up to $5 messages in sequence order until $6; $7 is the
-// entity's MaxDeliveryCount. A message whose lapsed locks reach it goes to
-// the dead-letter sub-queue instead (state 3, unlocked), as the broker does
+// claimSQL locks up to $5 messages in sequence order until $6 (a session
+// message: until its session's lock ends); $7 is the entity's
+// MaxDeliveryCount. A message whose lapsed locks reach it goes to the
+// dead-letter sub-queue instead (state 3, unlocked), as the broker does
 // when such a lock expires; the caller does not deliver those. The session
 // lock, when $4 is set, must be held by $8 until after $3.
 var claimSQL = `
@@ -36,18 +40,50 @@ WITH c AS MATERIALIZED (
 		WHERE s.entity = $1 AND s.session_id = $4 AND s.lock_token = $8 AND s.locked_until > $3))
 	ORDER BY seq LIMIT $5 FOR UPDATE SKIP LOCKED
 ), d AS (
-	SELECT c.seq, m.state = 0 AND m.delivery_count + ` + lapsed + ` >= $7 AS dead
+	SELECT c.seq, ` + lapsed + ` = 1 AND m.delivery_count + 1 >= $7 AS dead
 	FROM c JOIN baton_sb_messages m ON m.entity = $1 AND m.seq = c.seq
 )
 UPDATE baton_sb_messages m SET
 	delivery_count = m.delivery_count + ` + lapsed + `,
 	state = CASE WHEN d.dead THEN 3 ELSE m.state END,
 	lock_token = CASE WHEN d.dead THEN NULL ELSE gen_random_uuid() END,
-	locked_until = CASE WHEN d.dead THEN $3 ELSE $6 END,
+	locked_until = CASE WHEN d.dead THEN $3 ELSE coalesce((SELECT s.locked_until FROM baton_sb_sessions s
+		WHERE $4::bytea IS NOT NULL AND s.entity = $1 AND s.session_id = $4), $6) END,
 	dl_reason = CASE WHEN d.dead THEN 'MaxDeliveryCountExceeded'::bytea ELSE m.dl_reason END,
 	dl_desc = CASE WHEN d.dead THEN convert_to('Message could not be consumed after ' || $7 || ' delivery attempts.', 'UTF8') ELSE m.dl_desc END
 FROM d WHERE m.entity = $1 AND m.seq = d.seq
 RETURNING ` + msgCols
+
+// lapseSQL ends the lapsed locks of entity $1 at $2, as the broker does
+// when a lock expires: a message of the main queue counts a failed
+// delivery and goes to the dead-letter sub-queue at the entity's
+// MaxDeliveryCount; with sessions ($3) or in the dead-letter sub-queue it
+// is only unlocked. Peek, counts and ReceiveDeferred run it first, so that
+// they see what the broker would (a receive does the same in claimSQL).
+const lapseSQL = `
+WITH c AS MATERIALIZED (
+	SELECT seq FROM baton_sb_messages
+	WHERE entity = $1 AND lock_token IS NOT NULL AND locked_until <= $2 AND state IN (0, 1, 3)
+	FOR UPDATE SKIP LOCKED
+), d AS (
+	SELECT c.seq, (m.state <> 3 AND NOT $3) AS counts, m.state <> 3 AND NOT $3 AND m.delivery_count + 1 >= e.max_delivery AS dead, e.max_delivery
+	FROM c JOIN baton_sb_messages m ON m.entity = $1 AND m.seq = c.seq JOIN baton_sb_entities e ON e.id = $1
+)
+UPDATE baton_sb_messages m SET
+	lock_token = NULL,
+	delivery_count = m.delivery_count + d.counts::int,
+	state = CASE WHEN d.dead THEN 3 ELSE m.state END,
+	dl_reason = CASE WHEN d.dead THEN 'MaxDeliveryCountExceeded'::bytea ELSE m.dl_reason END,
+	dl_desc = CASE WHEN d.dead THEN convert_to('Message could not be consumed after ' || d.max_delivery || ' delivery attempts.', 'UTF8') ELSE m.dl_desc END
+FROM d WHERE m.entity = $1 AND m.seq = d.seq`
+
+// lapse runs lapseSQL on en.
+func (e *Engine) lapse(ctx context.Context, q interface {
+	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
+}, en *ent, now time.Time) error {
+	_, err := q.Exec(ctx, lapseSQL, en.id, now, en.def.Properties.RequiresSession)
+	return err
+}
 
 // takeSQL is claimSQL for ReceiveAndDelete: the messages are deleted.
 var takeSQL = `
@@ -228,10 +264,16 @@ func (e *Engine) ReceiveDeferred(ctx context.Context, path string, seqs []int64,
 	now := e.now()
 	var out []*broker.Message
 	err = e.inTx(ctx, func(tx pgx.Tx) error {
+		until := now.Add(p.LockDuration)
 		if sess != nil {
-			if err := e.checkSessionTx(ctx, tx, en, sess, now); err != nil {
+			held, err := e.checkSessionTx(ctx, tx, en, sess, now)
+			if err != nil {
 				return err
 			}
+			until = held // a session message's lock ends with its session's
+		}
+		if err := e.lapse(ctx, tx, en, now); err != nil {
+			return err
 		}
 		where := `m.entity = $1 AND m.seq = ANY($2) AND m.state = 1 AND ($3::bytea IS NULL OR m.session_id = $3) AND m.locked_until <= $4`
 		var rows pgx.Rows
@@ -239,7 +281,7 @@ func (e *Engine) ReceiveDeferred(ctx context.Context, path string, seqs []int64,
 			rows, err = tx.Query(ctx, `DELETE FROM baton_sb_messages m WHERE `+where+` RETURNING `+msgCols, en.id, uniq, sid, now)
 		} else {
 			rows, err = tx.Query(ctx, `UPDATE baton_sb_messages m SET lock_token = gen_random_uuid(), locked_until = $5 WHERE `+where+` RETURNING `+msgCols,
-				en.id, uniq, sid, now, now.Add(p.LockDuration))
+				en.id, uniq, sid, now, until)
 		}
 		if err != nil {
 			return err
@@ -292,6 +334,9 @@ func (e *Engine) Peek(ctx context.Context, path string, from int64, max int, ses
 		sid = []byte(sessionID)
 	}
 	now := e.now()
+	if err := e.lapse(ctx, e.pool, en, now); err != nil {
+		return nil, storeErr("peeking "+path, err)
+	}
 	rows, err := e.pool.Query(ctx, `SELECT `+msgCols+` FROM baton_sb_messages m
 		WHERE m.entity = $1 AND m.seq >= $2 AND m.state = ANY($3) AND ($4::bytea IS NULL OR m.session_id = $4)
 		AND (m.expires_at IS NULL OR m.expires_at > $5 OR m.state = 3)
@@ -304,9 +349,7 @@ func (e *Engine) Peek(ctx context.Context, path string, from int64, max int, ses
 		return nil, storeErr("peeking "+path, err)
 	}
 	for _, m := range out {
-		if !m.LockedUntil.After(now) {
-			m.LockToken, m.LockedUntil = broker.LockToken{}, time.Time{}
-		}
+		m.LockToken, m.LockedUntil = broker.LockToken{}, time.Time{} // as the broker: a peek shows no lock
 	}
 	return out, nil
 }

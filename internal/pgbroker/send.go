@@ -45,6 +45,10 @@ func scanMsg(row pgx.CollectableRow) (*broker.Message, error) {
 	if err := pgstore.DecodeUpdate(upd, &m); err != nil {
 		return nil, err
 	}
+	// The blob says dead-lettered when a settlement wrote it so (with the
+	// reason and description merged into its properties); a statement that
+	// dead-lettered the message (lapsed locks, TTL) set only the columns.
+	blobDead := m.DeadLettered
 	m.DeliveryCount = count // the column is the truth; the blob's copy is not kept up to date
 	m.State = broker.StateActive
 	switch state {
@@ -59,12 +63,17 @@ func scanMsg(row pgx.CollectableRow) (*broker.Message, error) {
 		m.LockToken, m.LockedUntil = *token, until
 	}
 	if reason != nil {
-		// As the broker's dead-lettering: the reason and description are
-		// also application properties (later changes win).
 		m.DeadLetterReason, m.DeadLetterDescription = string(reason), string(desc)
-		props := map[string]any{"DeadLetterReason": m.DeadLetterReason, "DeadLetterErrorDescription": m.DeadLetterDescription}
-		maps.Copy(props, m.Properties)
-		m.Properties = props
+		if !blobDead {
+			// As the broker's dead-lettering: the reason and description
+			// become application properties, over the message's own.
+			props := maps.Clone(m.Properties)
+			if props == nil {
+				props = map[string]any{}
+			}
+			props["DeadLetterReason"], props["DeadLetterErrorDescription"] = m.DeadLetterReason, m.DeadLetterDescription
+			m.Properties = props
+		}
 	}
 	return &m, nil
 }

@@ -148,14 +148,16 @@ func (e *Engine) checkSession(ctx context.Context, en *ent, l *broker.SessionLoc
 }
 
 // checkSessionTx is checkSession in tx, keeping the session row locked
-// until tx ends.
-func (e *Engine) checkSessionTx(ctx context.Context, tx pgx.Tx, en *ent, l *broker.SessionLock, now time.Time) error {
-	var one int
-	err := tx.QueryRow(ctx, heldSQL+` FOR UPDATE`, en.id, []byte(l.SessionID), [16]byte(l.Token), now).Scan(&one)
+// until tx ends; it returns when the lock ends.
+func (e *Engine) checkSessionTx(ctx context.Context, tx pgx.Tx, en *ent, l *broker.SessionLock, now time.Time) (time.Time, error) {
+	var until time.Time
+	err := tx.QueryRow(ctx, `SELECT locked_until FROM baton_sb_sessions
+		WHERE entity = $1 AND session_id = $2 AND lock_token = $3 AND locked_until > $4 FOR UPDATE`,
+		en.id, []byte(l.SessionID), [16]byte(l.Token), now).Scan(&until)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return sessionLost(l)
+		return until, sessionLost(l)
 	}
-	return err
+	return until, err
 }
 
 // sessionOp runs f on a held session of path, in one transaction.
@@ -174,7 +176,7 @@ func (e *Engine) sessionOp(ctx context.Context, path string, l *broker.SessionLo
 	}
 	now := e.now()
 	err = e.inTx(ctx, func(tx pgx.Tx) error {
-		if err := e.checkSessionTx(ctx, tx, en, l, now); err != nil {
+		if _, err := e.checkSessionTx(ctx, tx, en, l, now); err != nil {
 			return err
 		}
 		return f(ctx, tx, en, now)
@@ -188,8 +190,14 @@ func (e *Engine) RenewSessionLock(ctx context.Context, path string, l *broker.Se
 	var until time.Time
 	err := e.sessionOp(ctx, path, l, "renewing a session lock", func(ctx context.Context, tx pgx.Tx, en *ent, now time.Time) error {
 		until = now.Add(en.def.Properties.LockDuration)
-		_, err := tx.Exec(ctx, `UPDATE baton_sb_sessions SET locked_until = $3 WHERE entity = $1 AND session_id = $2`,
-			en.id, []byte(l.SessionID), until)
+		if _, err := tx.Exec(ctx, `UPDATE baton_sb_sessions SET locked_until = $3 WHERE entity = $1 AND session_id = $2`,
+			en.id, []byte(l.SessionID), until); err != nil {
+			return err
+		}
+		// The locks of the messages received under the session end with it.
+		_, err := tx.Exec(ctx, `UPDATE baton_sb_messages SET locked_until = $3
+			WHERE entity = $1 AND session_id = $2 AND state IN (0, 1) AND lock_token IS NOT NULL AND locked_until > $4`,
+			en.id, []byte(l.SessionID), until, now)
 		return err
 	})
 	return until, err
@@ -206,7 +214,9 @@ func (e *Engine) ReleaseSession(ctx context.Context, path string, l *broker.Sess
 			en.id, []byte(l.SessionID)); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `UPDATE baton_sb_messages SET lock_token = NULL, locked_until = $3
+		// Their locks lapse now; lapsed session locks count no delivery,
+		// and a late settlement is told the session lock was lost.
+		_, err := tx.Exec(ctx, `UPDATE baton_sb_messages SET locked_until = $3
 			WHERE entity = $1 AND session_id = $2 AND state IN (0, 1) AND lock_token IS NOT NULL AND locked_until > $3`,
 			en.id, []byte(l.SessionID), now)
 		return err
@@ -271,10 +281,10 @@ func (e *Engine) ListSessions(ctx context.Context, path string, updatedSince tim
 			SELECT session_id FROM baton_sb_sessions WHERE entity = $1 AND state IS NOT NULL
 			UNION
 			SELECT DISTINCT session_id FROM baton_sb_messages WHERE entity = $1 AND session_id IS NOT NULL AND state <> 3
-			ORDER BY 1 OFFSET $2 LIMIT $3`, en.id, skip, top)
+			ORDER BY 1 OFFSET $2 LIMIT NULLIF($3, 0)`, en.id, skip, top)
 	} else {
 		rows, err = e.pool.Query(ctx, `SELECT session_id FROM baton_sb_sessions
-			WHERE entity = $1 AND state IS NOT NULL AND updated_at > $4 ORDER BY 1 OFFSET $2 LIMIT $3`,
+			WHERE entity = $1 AND state IS NOT NULL AND updated_at > $4 ORDER BY 1 OFFSET $2 LIMIT NULLIF($3, 0)`,
 			en.id, skip, top, updatedSince.UTC())
 	}
 	if err != nil {

@@ -91,10 +91,32 @@ func (e *Engine) complete(ctx context.Context, en *ent, dlq bool, tokens []broke
 	}
 	for i, t := range tokens {
 		if !done[t] {
-			errs[i] = lockLost(t)
+			errs[i] = e.lostLock(ctx, e.pool, en, dlq, t)
 		}
 	}
 	return errs
+}
+
+// lostLock is the error for a token that locks nothing: CodeLockLost, or,
+// as the broker answers, CodeSessionLockLost for a message of a session
+// whose lock lapsed or was released (its token is kept until the next
+// claim).
+func (e *Engine) lostLock(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, en *ent, dlq bool, token broker.LockToken) error {
+	if dlq || !en.def.Properties.RequiresSession {
+		return lockLost(token)
+	}
+	var sid []byte
+	err := q.QueryRow(ctx, `SELECT session_id FROM baton_sb_messages WHERE entity = $1 AND lock_token = $2 AND state IN (0, 1)`,
+		en.id, [16]byte(token)).Scan(&sid)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return lockLost(token)
+	case err != nil:
+		return storeErr("settling a message", err)
+	}
+	return errorf(broker.CodeSessionLockLost, "the session lock of session %q was lost", sid)
 }
 
 // settleTx applies a settlement other than Complete in tx: it reads the
@@ -113,7 +135,7 @@ func (e *Engine) settleTx(ctx context.Context, tx pgx.Tx, en *ent, dlq bool, tok
 	}
 	m, err := pgx.CollectExactlyOneRow(rows, scanMsg)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return false, lockLost(token)
+		return false, e.lostLock(ctx, tx, en, dlq, token)
 	}
 	if err != nil {
 		return false, err
@@ -250,6 +272,9 @@ func (e *Engine) RenewLock(ctx context.Context, path string, tokens []broker.Loc
 	en, dlq, err := e.lookup(ctx, path)
 	if err != nil {
 		return nil, err
+	}
+	if !dlq && en.def.Properties.RequiresSession {
+		return nil, errorf(broker.CodeInvalidArgument, "message locks of a session entity are renewed with the session lock")
 	}
 	states := []int16{stActive, stDeferred}
 	if dlq {
