@@ -13,6 +13,17 @@
 # (multi-active), and the embedded store's row is the broker's own Storage
 # Queues on the file store.
 #
+# FACE=sbshared measures shared Service Bus queues: the nodes run with
+# --standby --shared-service-bus, so every node serves the AMQP connections
+# it receives itself from the shared tables (internal/pgbroker; nothing is
+# forwarded), dealt over the nodes as with FACE=sb. The queue is created
+# through the Service Bus administration API over HTTPS on the first node's
+# AMQP port (`bench run --sb-admin`, trusting that node's development CA in
+# its data dir's tls/): the management API talks to the active node's own
+# broker, which does not see shared queues. Those rows report no fsyncs per
+# message ("—"); the embedded row is the broker on the file store, as with
+# FACE=sb.
+#
 # PostgreSQL runs privately: initdb into a temp dir (as "nobody" under
 # root: PostgreSQL refuses root), Unix socket only, fsync and
 # synchronous_commit on (its defaults). Each node count gets a fresh schema
@@ -20,9 +31,9 @@
 #
 #   bench/pgnodes/run.sh
 #
-# Environment: FACE (sb or sq), ROUNDS (2; the order of the configurations
-# alternates), DURATION (8s), WARMUP (2s), BACKLOG (50000; 20000 with
-# FACE=sq), NODES ("embedded 1 2 3"),
+# Environment: FACE (sb, sq or sbshared), ROUNDS (2; the order of the
+# configurations alternates), DURATION (8s), WARMUP (2s), BACKLOG (50000;
+# 20000 with FACE=sq or sbshared), NODES ("embedded 1 2 3"),
 # OUT (results directory; default a temp dir), BATON (a baton binary to use
 # instead of building this tree).
 set -euo pipefail
@@ -32,8 +43,8 @@ root=$(cd "$here/../.." && pwd)
 FACE=${FACE:-sb}
 case $FACE in
 sb) BACKLOG=${BACKLOG:-50000} ;;
-sq) BACKLOG=${BACKLOG:-20000} ;;
-*) echo "FACE must be sb or sq" >&2; exit 2 ;;
+sq | sbshared) BACKLOG=${BACKLOG:-20000} ;;
+*) echo "FACE must be sb, sq or sbshared" >&2; exit 2 ;;
 esac
 ROUNDS=${ROUNDS:-2} DURATION=${DURATION:-8s} WARMUP=${WARMUP:-2s}
 NODES=${NODES:-embedded 1 2 3}
@@ -142,7 +153,9 @@ bench() {
 			    if p["name"] == "warmup":
 			        continue
 			    rate = p["recvRate"] if p["name"] == "drain" else p["sendRate"]
-			    print(f'{cfg}\t{j.get("result", j)["workload"]}\t{p["name"]}\t{rnd}\t{rate:.0f}\t{p.get("recvRate", 0):.0f}\t{nodes:.2f}\t{db:.2f}\t{p.get("syncsPerMessage", 0):.3f}')
+			    # syncs -1: not reported (shared Service Bus queues, --sb-admin).
+			    spm = "—" if p.get("syncs", 0) < 0 else f'{p.get("syncsPerMessage", 0):.3f}'
+			    print(f'{cfg}\t{j.get("result", j)["workload"]}\t{p["name"]}\t{rnd}\t{rate:.0f}\t{p.get("recvRate", 0):.0f}\t{nodes:.2f}\t{db:.2f}\t{spm}')
 		EOF
 	done
 }
@@ -157,7 +170,8 @@ face_args() {
 }
 
 # client_args ADDRS: the load generator's flags for FACE and these
-# comma-separated host:port addresses.
+# comma-separated host:port addresses (with FACE=sbshared and nodes, the
+# caller adds --sb-admin and the first node's CA).
 client_args() {
 	if [[ $FACE == sq ]]; then
 		local u=() a
@@ -167,6 +181,8 @@ client_args() {
 		echo --amqp "$1"
 	fi
 }
+
+tcp_ok() { python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 2).close()' "$1"; }
 
 run_embedded() {
 	local data="$tmp/data/embedded-r$round" port mgmt pid
@@ -186,7 +202,14 @@ run_nodes() {
 	local n=$1 schema="bench_r${round}_n$1" i port mgmt pid ps=() addrs=() mgmt0 shared=()
 	psql -c "CREATE SCHEMA $schema"
 	local store="postgres://postgres@/postgres?host=$tmp/pg/sock&sslmode=disable&search_path=$schema"
+	local admin=()
 	[[ $FACE == sq ]] && shared=(--shared-storage-queues)
+	if [[ $FACE == sbshared ]]; then
+		shared=(--shared-service-bus)
+		# The queue lives in the shared tables: made through the first
+		# node's administration API (HTTPS on its AMQP port).
+		admin=(--sb-admin --ca "$tmp/data/n$n-0-r$round/tls/ca.pem")
+	fi
 	for ((i = 0; i < n; i++)); do
 		port=$(free_port) mgmt=$(free_port)
 		# shellcheck disable=SC2046
@@ -204,9 +227,11 @@ run_nodes() {
 		else
 			wait_ready "$pid" http_ok "http://127.0.0.1:$mgmt/api/v1/node"
 		fi
+		# Shared Service Bus: every node's own AMQP listener.
+		if [[ $FACE == sbshared ]]; then wait_ready "$pid" tcp_ok "$port"; fi
 	done
 	# shellcheck disable=SC2046
-	bench "pg-${n}node" "${ps[@]}" -- $(client_args "$(IFS=,; echo "${addrs[*]}")") --mgmt "$mgmt0" --broker-pid "${ps[0]}"
+	bench "pg-${n}node" "${ps[@]}" -- $(client_args "$(IFS=,; echo "${addrs[*]}")") "${admin[@]}" --mgmt "$mgmt0" --broker-pid "${ps[0]}"
 	for pid in "${ps[@]}"; do stop "$pid"; done
 }
 
@@ -227,6 +252,9 @@ echo
 if [[ $FACE == sq ]]; then
 	echo "Storage Queues: Baton on PostgreSQL $pgversion, 1/2/3 nodes (--standby --shared-storage-queues: every node serves),"
 	echo "beside the embedded store; azqueue v1.0.0, 1 KiB,"
+elif [[ $FACE == sbshared ]]; then
+	echo "Shared Service Bus queues: Baton on PostgreSQL $pgversion, 1/2/3 nodes (--standby --shared-service-bus: every node serves),"
+	echo "beside the embedded store (its own broker); go-amqp v1.7.0, 1 KiB, fsyncs/msg not reported for the shared rows (—),"
 else
 	echo "Baton on PostgreSQL $pgversion, 1/2/3 nodes (--standby), beside the embedded store; go-amqp v1.7.0, 1 KiB,"
 fi

@@ -40,7 +40,8 @@ func runBenchRun(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	notes := fs.String("notes", "", "free text kept with the JSON result (the peer's configuration)")
 	amqpAddr := fs.String("amqp", "127.0.0.1:5672", "Baton's Service Bus face `host:port`; several nodes comma-separated (connections dealt over them in turn)")
 	mgmtURL := fs.String("mgmt", "http://127.0.0.1:8088", "Baton's management API `URL` (queues; fsync counters)")
-	caFile := fs.String("ca", "", "Baton's development CA `file` for the admin client (topics); empty: not verified")
+	caFile := fs.String("ca", "", "Baton's development CA `file` for the admin client (topics; queues with --sb-admin); empty: not verified")
+	sbAdmin := fs.Bool("sb-admin", false, "create queues through the Service Bus administration API (HTTPS on the first --amqp address) instead of --mgmt, and read no fsync counters: for nodes with --shared-service-bus, whose queues the management API does not see")
 	queueURL := fs.String("queue-url", "http://127.0.0.1:10001/devstoreaccount1", "Storage Queue service `URL` (Baton or Azurite); several nodes comma-separated (producers and consumers dealt over them in turn)")
 	rabbitURL := fs.String("rabbitmq-url", "amqp://guest:guest@127.0.0.1:5672/", "RabbitMQ AMQP 0.9.1 `URL`")
 	natsURL := fs.String("nats-url", "nats://127.0.0.1:4222", "NATS `URL` (JetStream enabled)")
@@ -89,7 +90,8 @@ func runBenchRun(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	cfg.Size, cfg.Rate, cfg.Duration, cfg.Warmup = *size, *rate, *duration, *warmup
 	cfg.Messages, cfg.MaxDeliveryCount, cfg.Prefix, cfg.BrokerPID = *messages, *maxDelivery, *prefix, *pid
 
-	d, err := benchDriver(*target, *driver, *amqpAddr, *mgmtURL, *caFile, *queueURL, *rabbitURL, *natsURL)
+	bo := loadgen.BatonOptions{AMQPAddr: *amqpAddr, MgmtURL: *mgmtURL, CAFile: *caFile, SBAdmin: *sbAdmin}
+	d, err := benchDriver(*target, *driver, bo, *queueURL, *rabbitURL, *natsURL)
 	if err != nil {
 		return err
 	}
@@ -137,8 +139,7 @@ func runBenchRun(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return nil
 }
 
-func benchDriver(target, driver, amqpAddr, mgmtURL, caFile, queueURL, rabbitURL, natsURL string) (loadgen.Driver, error) {
-	bo := loadgen.BatonOptions{AMQPAddr: amqpAddr, MgmtURL: mgmtURL, CAFile: caFile}
+func benchDriver(target, driver string, bo loadgen.BatonOptions, queueURL, rabbitURL, natsURL string) (loadgen.Driver, error) {
 	switch target {
 	case "baton":
 		switch driver {

@@ -312,3 +312,66 @@ func (d plainDriver) Producer(ctx context.Context, targets []string) (Producer, 
 	p, err := d.Driver.Producer(ctx, targets)
 	return struct{ Producer }{p}, err
 }
+
+// TestSBAdminAgainstBaton: with SBAdmin the queues are made through the
+// Service Bus administration API over HTTPS (the development CA trusted),
+// with no management URL at all, afresh on every run (a queue left by an
+// earlier run is deleted), with the delivery limit and the size quota set,
+// and no fsync counters are claimed.
+func TestSBAdminAgainstBaton(t *testing.T) {
+	o := startBaton(t)
+	o.MgmtURL, o.SBAdmin = "", true
+	if o.CAFile == "" {
+		t.Fatal("the test Baton has no development CA")
+	}
+	d, err := NewAMQPDriver(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ac, err := d.adminClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A queue left by an earlier run, with the default quota: Run must
+	// delete it and create it afresh.
+	if _, err := ac.CreateQueue(t.Context(), "adm-backlog", nil); err != nil {
+		t.Fatal(err)
+	}
+	cfg := tiny(t, "backlog")
+	cfg.Prefix, cfg.Messages = "adm", 200
+	res, err := Run(t.Context(), d, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, dr := res.Phases[0], res.Phases[1]
+	if f.Sent != 200 || dr.Received != 200 {
+		t.Errorf("fill sent %d, drain received %d; want 200 each", f.Sent, dr.Received)
+	}
+	if f.Syncs != -1 || dr.Syncs != -1 {
+		t.Errorf("fsyncs %d and %d; want -1 (not reported through the administration API)", f.Syncs, dr.Syncs)
+	}
+	q, err := ac.GetQueue(t.Context(), "adm-backlog", nil)
+	if err != nil || q == nil {
+		t.Fatalf("queue after the run: %v, %v", q, err)
+	}
+	if got := q.MaxSizeInMegabytes; got == nil || *got != maxQueueMB {
+		t.Errorf("max size %d MB (nil: unset); want %d", deref(got), maxQueueMB)
+	}
+
+	cfg = tiny(t, "churn")
+	cfg.Prefix, cfg.MaxDeliveryCount, cfg.Rate = "adm", 2, 200
+	if _, err := Run(t.Context(), d, cfg); err != nil {
+		t.Fatal(err)
+	}
+	q, err = ac.GetQueue(t.Context(), "adm-churn", nil)
+	if err != nil || q == nil || deref(q.MaxDeliveryCount) != 2 {
+		t.Fatalf("churn queue: %v, %v; want max delivery count 2", q, err)
+	}
+}
+
+func deref(p *int32) int32 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
