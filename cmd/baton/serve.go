@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/batonmq/baton/internal/config"
@@ -114,7 +115,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if cfg.Standby {
-		fmt.Fprintf(stdout, "Baton is listening as a standby node: it forwards connections to the active node and takes over when that one goes.\n  store:          %s\n", srv.StoreDescription())
+		var shared []string
+		if cfg.SharedServiceBus {
+			shared = append(shared, "Service Bus")
+		}
+		if cfg.SharedStorageQueues {
+			shared = append(shared, "Storage Queues")
+		}
+		what := "it forwards connections to the active node"
+		if len(shared) > 0 {
+			what = "it serves " + strings.Join(shared, " and ") + " itself from the shared tables, forwards the other faces' connections to the active node,"
+		}
+		fmt.Fprintf(stdout, "Baton is listening as a standby node: %s and takes over when that one goes.\n  store:          %s\n", what, srv.StoreDescription())
 	} else {
 		fmt.Fprintf(stdout, "Baton is ready.\n  store:          %s\n", srv.StoreDescription())
 	}

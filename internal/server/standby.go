@@ -176,6 +176,9 @@ func (s *Server) startStandby(ctx context.Context) (err error) {
 		sb.caFile = b.CAFile
 	}
 	sb.desc = fmt.Sprintf("PostgreSQL %s (standby node %s: forwards to the active node until it owns the store)", pgstore.Redact(s.cfg.Store), sb.node)
+	if s.cfg.SharedServiceBus || s.cfg.SharedStorageQueues {
+		sb.desc = fmt.Sprintf("PostgreSQL %s (standby node %s: serves the shared faces itself and forwards the others to the active node until it owns the store)", pgstore.Redact(s.cfg.Store), sb.node)
+	}
 	sb.ctx, sb.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	s.sb = sb
 	if s.cfg.SharedStorageQueues { // served here at once, by every node
