@@ -42,11 +42,11 @@ func (m *Manager) attemptEntities(ctx context.Context, s *Subscription, items []
 		for i, it := range items {
 			msgs[i] = m.entityMessage(s, it)
 		}
-		_, err := m.cfg.Broker.Send(ctx, s.Entity, msgs)
+		_, err := m.cfg.ServiceBusSend(ctx, s.Entity, msgs)
 		o := classifyBroker(err)
 		if !o.ok && !o.retriable && len(msgs) > 1 {
 			for i, msg := range msgs {
-				_, err := m.cfg.Broker.Send(ctx, s.Entity, []*broker.Message{msg})
+				_, err := m.cfg.ServiceBusSend(ctx, s.Entity, []*broker.Message{msg})
 				outcomes[i] = classifyBroker(err)
 			}
 			break

@@ -45,6 +45,10 @@ type Config struct {
 	// default: the broker's storage queues. A server whose Storage Queues
 	// live elsewhere (shared in PostgreSQL) sets it.
 	StorageQueuePut func(ctx context.Context, queue string, text []byte, ttl time.Duration) error
+	// ServiceBusSend sends to a Service Bus queue or topic destination;
+	// default: the broker's Send. A server whose Service Bus entities live
+	// elsewhere (shared in PostgreSQL) sets it.
+	ServiceBusSend func(ctx context.Context, path string, msgs []*broker.Message) ([]int64, error)
 }
 
 // Manager runs one delivery worker per subscription. Subscriptions may be
@@ -88,6 +92,9 @@ func New(cfg Config, subs []*Subscription) (*Manager, error) {
 			_, err := sq.Put(ctx, queue, text, 0, ttl)
 			return err
 		}
+	}
+	if cfg.ServiceBusSend == nil {
+		cfg.ServiceBusSend = cfg.Broker.Send
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real{}

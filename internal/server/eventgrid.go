@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/batonmq/baton/internal/broker"
 	"github.com/batonmq/baton/internal/httpapi/eventgrid"
 	"github.com/batonmq/baton/internal/push"
 )
@@ -100,8 +101,12 @@ func (s *Server) startEventGrid(ctx context.Context) (err error) {
 			return err
 		}
 	}
+	var sbSend func(context.Context, string, []*broker.Message) ([]int64, error)
+	if e := s.sharedSB; e != nil {
+		sbSend = e.Send
+	}
 	pm, err := push.New(push.Config{
-		Broker: s.broker, Clock: s.clock, Logger: s.log.With("component", "push"), StorageQueuePut: sqPut,
+		Broker: s.broker, Clock: s.clock, Logger: s.log.With("component", "push"), StorageQueuePut: sqPut, ServiceBusSend: sbSend,
 		RetryScale: eg.RetryScale, DeadLetterDir: eg.DeadLetterDir,
 		ValidationURL: func(sub, code string) string {
 			return base + "/eventsubscriptions/" + url.PathEscape(sub) + "/validate?id=" + url.QueryEscape(code)

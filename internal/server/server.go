@@ -313,10 +313,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 		s.amqpSrv, s.amqpLn = nil, nil
 	}
-	errs = append(errs, s.closeSharedSB())
 	errs = append(errs, s.queue.shutdown(ctx))
 	errs = append(errs, s.stopEventGrid(ctx))
-	errs = append(errs, s.closeSharedQueues()) // after push, which writes through it
+	errs = append(errs, s.closeSharedQueues(), s.closeSharedSB()) // after push, which writes through them
 	if s.mgmtSrv != nil {
 		if err := s.mgmtSrv.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("server: management API shutdown: %w", err))
