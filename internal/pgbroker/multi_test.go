@@ -352,3 +352,49 @@ func TestMultiLeaseHandOver(t *testing.T) {
 		t.Fatalf("receive: %+v %v", m, err)
 	}
 }
+
+// A queue deleted on one engine is gone for another engine that has it
+// cached; made again under the same name, the other engine sends to the
+// new one at once.
+func TestMultiEntityDeletedElsewhere(t *testing.T) {
+	ctx := t.Context()
+	schema := pgtest.Shared(t).NewSchema(t)
+	a := open(t, schema, Config{Node: "a", EntityTTL: time.Hour})
+	b := open(t, schema, Config{Node: "b", EntityTTL: time.Hour})
+	for _, props := range []broker.QueueProperties{{}, {RequiresDuplicateDetection: true}} {
+		if _, err := a.CreateQueue(ctx, "q", props); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.Send(ctx, "q", []*broker.Message{msg("cached")}); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.DeleteEntity(ctx, "q"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.Send(ctx, "q", []*broker.Message{msg("gone")}); broker.CodeOf(err) != broker.CodeNotFound {
+			t.Fatalf("send to a deleted queue (%+v): %v", props, err)
+		}
+		if _, err := b.Send(ctx, "q", []*broker.Message{msg("gone")}); broker.CodeOf(err) != broker.CodeNotFound {
+			t.Fatalf("send again to a deleted queue (%+v): %v", props, err)
+		}
+		if _, err := a.CreateQueue(ctx, "q", props); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.GetEntity("q"); err != nil { // b caches the new one
+			t.Fatal(err)
+		}
+		if err := a.DeleteEntity(ctx, "q"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.CreateQueue(ctx, "q", props); err != nil {
+			t.Fatal(err)
+		}
+		seqs, err := b.Send(ctx, "q", []*broker.Message{msg("again")})
+		if err != nil || len(seqs) != 1 || seqs[0] != 1 {
+			t.Fatalf("send to the queue made again (%+v): %v %v", props, seqs, err)
+		}
+		if err := a.DeleteEntity(ctx, "q"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -97,6 +97,9 @@ func TestSemanticsLockExpiry(t *testing.T) {
 	p.wantCounts("q", 1, 0, 0, 0)
 	p.recv("q", 1) // delivery count 1
 	p.advance(5 * time.Second)
+	// The DLQ receives it (nothing touched the queue since the lock lapsed).
+	dead := p.recv("q/$DeadLetterQueue", 1)
+	p.settle("q/$DeadLetterQueue", dead[0], broker.Settlement{Disposition: broker.Abandon})
 	p.recv("q", 1) // dead-lettered on both: nothing to receive
 	p.wantCounts("q", 0, 0, 0, 1)
 	dl := p.peek("q/$DeadLetterQueue", 0, 5, "")

@@ -3,6 +3,7 @@ package pgbroker
 import (
 	"bytes"
 	"context"
+	"errors"
 	"maps"
 	"slices"
 	"time"
@@ -108,6 +109,24 @@ func (e *Engine) Send(ctx context.Context, path string, msgs []*broker.Message) 
 		return nil, err
 	}
 	defer cancel()
+	seqs, err := e.send(ctx, path, msgs)
+	if errors.Is(err, errGone) {
+		// The cached entity was deleted on another node (and maybe made
+		// again under the same name): look it up afresh, once.
+		seqs, err = e.send(ctx, path, msgs)
+	}
+	if errors.Is(err, errGone) {
+		name, _ := splitPath(path)
+		err = errorf(broker.CodeNotFound, "entity %q not found", name)
+	}
+	return seqs, err
+}
+
+// errGone is send's answer when its entity's row is gone (its cache entry
+// is dropped).
+var errGone = errors.New("pgbroker: the entity is gone")
+
+func (e *Engine) send(ctx context.Context, path string, msgs []*broker.Message) ([]int64, error) {
 	en, dlq, err := e.lookup(ctx, path)
 	if err != nil {
 		return nil, err
@@ -181,7 +200,7 @@ func (e *Engine) Send(ctx context.Context, path string, msgs []*broker.Message) 
 		}
 		if len(got) != len(keep) {
 			e.ents.drop(en.def.Key())
-			return errorf(broker.CodeNotFound, "entity %q not found", en.def.Name)
+			return errGone
 		}
 		slices.Sort(got)
 		for j, i := range keep {
@@ -190,9 +209,9 @@ func (e *Engine) Send(ctx context.Context, path string, msgs []*broker.Message) 
 		return nil
 	})
 	if err != nil {
-		if pgCode(err) == "23503" { // the entity was deleted meanwhile
+		if pgCode(err) == "23503" || errors.Is(err, errGone) { // the entity was deleted meanwhile
 			e.ents.drop(en.def.Key())
-			return nil, errorf(broker.CodeNotFound, "entity %q not found", en.def.Name)
+			return nil, errGone
 		}
 		return nil, storeErr("sending to "+en.def.Name, err)
 	}
