@@ -3,6 +3,9 @@ package pgbroker
 import (
 	"context"
 	"strconv"
+	"time"
+
+	"github.com/batonmq/baton/internal/store/pgstore"
 )
 
 // maintainBatch bounds the rows one maintenance statement touches.
@@ -120,6 +123,12 @@ func (e *Engine) maintainOnce(ctx context.Context) (r maintainResult) {
 			break
 		}
 	}
+	// Lapsed locks first, as the broker's lock expiry: a delivery fails
+	// (maybe to the dead-letter sub-queue) before the message can expire.
+	if err := e.lapseAll(ctx, now); err != nil {
+		r.Err = err
+		return r
+	}
 	for range 10 {
 		var n int64
 		if err := e.pool.QueryRow(ctx, expireSQL, now).Scan(&n); err != nil {
@@ -135,4 +144,41 @@ func (e *Engine) maintainOnce(ctx context.Context) (r maintainResult) {
 		r.Err = err
 	}
 	return r
+}
+
+// lapsedSQL lists the entities with locks lapsed at $1.
+const lapsedSQL = `SELECT e.id, e.def FROM baton_sb_entities e WHERE EXISTS (
+	SELECT 1 FROM baton_sb_messages m WHERE m.entity = e.id AND m.lock_token IS NOT NULL AND m.locked_until <= $1)`
+
+// lapseAll runs lapseSQL on every entity with lapsed locks.
+func (e *Engine) lapseAll(ctx context.Context, now time.Time) error {
+	rows, err := e.pool.Query(ctx, lapsedSQL, now)
+	if err != nil {
+		return err
+	}
+	var ents []*ent
+	for rows.Next() {
+		var id int64
+		var blob []byte
+		if err := rows.Scan(&id, &blob); err != nil {
+			rows.Close()
+			return err
+		}
+		def, err := pgstore.DecodeDef(blob)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		ents = append(ents, &ent{id: id, def: def})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, en := range ents {
+		if err := e.lapse(ctx, e.pool, en, now); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -57,13 +57,17 @@ RETURNING ` + msgCols
 // lapseSQL ends the lapsed locks of entity $1 at $2, as the broker does
 // when a lock expires: a message of the main queue counts a failed
 // delivery and goes to the dead-letter sub-queue at the entity's
-// MaxDeliveryCount; with sessions ($3) or in the dead-letter sub-queue it
-// is only unlocked. Peek, counts and ReceiveDeferred run it first, so that
-// they see what the broker would (a receive does the same in claimSQL).
+// MaxDeliveryCount; in the dead-letter sub-queue it is only unlocked. The
+// messages of an entity with sessions ($3) are left as they are: their
+// locks end with the session's and count nothing, and the next claim takes
+// them. Peek, counts, ReceiveDeferred, dead-letter receives and the
+// maintenance tick run it first, so that they see what the broker would (a
+// receive does the same in claimSQL).
 const lapseSQL = `
 WITH c AS MATERIALIZED (
 	SELECT seq FROM baton_sb_messages
 	WHERE entity = $1 AND lock_token IS NOT NULL AND locked_until <= $2 AND state IN (0, 1, 3)
+		AND (NOT $3 OR state = 3) -- session messages keep their tokens: a late settlement is told the session lock was lost
 	FOR UPDATE SKIP LOCKED
 ), d AS (
 	SELECT c.seq, (m.state <> 3 AND NOT $3) AS counts, m.state <> 3 AND NOT $3 AND m.delivery_count + 1 >= e.max_delivery AS dead, e.max_delivery

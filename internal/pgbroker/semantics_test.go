@@ -237,6 +237,23 @@ func TestSemanticsScheduleAndTTL(t *testing.T) {
 	p.peek("d/$DeadLetterQueue", 0, 5, "")
 }
 
+// A message whose lock lapses and that expires meanwhile counts the failed
+// delivery before it expires (into the dead-letter sub-queue here).
+func TestSemanticsLapseThenExpire(t *testing.T) {
+	p := newPair(t)
+	p.queue("d", broker.QueueProperties{DeadLetteringOnMessageExpiration: true, LockDuration: 5 * time.Second, MaxDeliveryCount: 5})
+	p.queue("m", broker.QueueProperties{DeadLetteringOnMessageExpiration: true, LockDuration: 5 * time.Second, MaxDeliveryCount: 1})
+	for _, q := range []string{"d", "m"} {
+		p.send(q, &broker.Message{MessageID: "a", Body: []byte("a"), TimeToLive: 6 * time.Second})
+		p.recv(q, 1)
+	}
+	p.advance(7 * time.Second)
+	for _, q := range []string{"d", "m"} {
+		p.peek(q+"/$DeadLetterQueue", 0, 5, "")
+		p.wantCounts(q, 0, 0, 0, 1)
+	}
+}
+
 func TestSemanticsDuplicateDetection(t *testing.T) {
 	p := newPair(t)
 	p.queue("q", broker.QueueProperties{RequiresDuplicateDetection: true, DuplicateDetectionHistoryTimeWindow: time.Minute})
