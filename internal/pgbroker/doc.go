@@ -20,8 +20,8 @@
 //     while locked_until is ahead — a predicate, so no node has to be alive
 //     to end another's locks: a node that dies loses nothing, its locks
 //     lapse. A message whose lock lapsed counts a failed delivery when it is
-//     next claimed, and goes to the dead-letter sub-queue at
-//     MaxDeliveryCount.
+//     next claimed or looked at (below), and goes to the dead-letter
+//     sub-queue at MaxDeliveryCount.
 //   - A session is a row locked the same way (lock token, locked_until);
 //     a session receive only claims while the session lock is held, so one
 //     receiver at a time, on any node, takes a session's messages in order.
@@ -30,11 +30,37 @@
 //     baton_sb (one NOTIFY per burst); every node LISTENs and wakes its
 //     receivers. Waiting receivers also poll (Config.PollInterval), for
 //     locks that lapse and announcements lost while a listener reconnects.
-//   - Scheduled activation, the TTL sweep and duplicate-detection cleanup
-//     run on one node, the holder of the lease row "sb-maintain"
-//     (pgstore.Lease), in SKIP LOCKED batches so that two nodes overlapping
-//     for a moment only share the work. When the holder dies, its lease
+//   - Scheduled activation, lapsed locks, the TTL sweep and
+//     duplicate-detection cleanup run on one node, the holder of the lease
+//     row "sb-maintain" (pgstore.Lease), in SKIP LOCKED batches so that two
+//     nodes overlapping for a moment only share the work. When the holder dies, its lease
 //     lapses and another node takes the work over.
+//
+// It answers as the in-memory broker does (the tests run the same calls on
+// both and compare), with these differences:
+//
+//   - A lapsed lock takes effect when something next looks: a receive of
+//     the message, a peek, the counts, a receive of the dead-letter
+//     sub-queue, ReceiveDeferred, or the lease holder's maintenance tick
+//     (every MaintainInterval) — not at the instant it lapses. What they
+//     see is what the broker shows: the failed delivery counted, or the
+//     message dead-lettered at MaxDeliveryCount. As in the broker, a lapsed
+//     lock counts nothing in the dead-letter sub-queue or in an entity with
+//     sessions, where a message's lock is its session's (renewed with it,
+//     ended by ReleaseSession or its lapse).
+//   - A message of the dead-letter sub-queue cannot be deferred
+//     (CodeInvalidArgument); the broker allows it.
+//   - A sequence number given twice to ReceiveDeferred or CancelScheduled
+//     counts once (the broker returns the message twice, and mishandles
+//     the cancel).
+//   - AcceptSession without an id takes the session of the oldest
+//     available message; the broker takes sessions in the order they
+//     became available (a released session goes last).
+//   - An entity's definition is cached for EntityTTL: an update or delete
+//     on another node applies within it (a receive from a queue deleted
+//     elsewhere finds nothing until then; a send notices at once).
+//   - A subscription path answers CodeNotImplemented, even when it does
+//     not exist.
 //
 // The tables are pgstore's migration 6 (docs/format/pgstore.md).
 package pgbroker
