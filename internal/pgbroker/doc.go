@@ -48,8 +48,6 @@
 //     lock counts nothing in the dead-letter sub-queue or in an entity with
 //     sessions, where a message's lock is its session's (renewed with it,
 //     ended by ReleaseSession or its lapse).
-//   - A message of the dead-letter sub-queue cannot be deferred
-//     (CodeInvalidArgument); the broker allows it.
 //   - A sequence number given twice to ReceiveDeferred or CancelScheduled
 //     counts once (the broker returns the message twice, and mishandles
 //     the cancel).
@@ -61,6 +59,10 @@
 //     elsewhere finds nothing until then; a send notices at once).
 //   - A subscription path answers CodeNotImplemented, even when it does
 //     not exist.
+//
+// A message is in the dead-letter sub-queue when it has a dead-letter
+// reason (dl_reason, maybe empty): state 3, or state 1 when it was
+// deferred there.
 //
 // The tables are pgstore's migration 6 (docs/format/pgstore.md).
 package pgbroker

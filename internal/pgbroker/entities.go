@@ -111,7 +111,10 @@ func (e *Engine) GetEntity(name string) (*broker.EntityInfo, error) {
 }
 
 // countsSQL counts an entity's messages by state.
-const countsSQL = `SELECT state, count(*), coalesce(sum(octet_length(body)), 0) FROM baton_sb_messages WHERE entity = $1 GROUP BY state`
+// A message with a dead-letter reason is in the dead-letter sub-queue,
+// deferred there or not.
+const countsSQL = `SELECT CASE WHEN dl_reason IS NOT NULL THEN 3 ELSE state END, count(*), coalesce(sum(octet_length(body)), 0)
+FROM baton_sb_messages WHERE entity = $1 GROUP BY 1`
 
 // info returns en's definition with its counts.
 func (e *Engine) info(ctx context.Context, en *ent) (*broker.EntityInfo, error) {

@@ -27,7 +27,7 @@ RETURNING m.entity`
 var expireSQL = `
 WITH c AS MATERIALIZED (
 	SELECT m.entity, m.seq, e.dlq_expired FROM baton_sb_messages m JOIN baton_sb_entities e ON e.id = m.entity
-	WHERE m.expires_at <= $1 AND m.state IN (0, 1) AND m.locked_until <= $1
+	WHERE m.expires_at <= $1 AND m.state IN (0, 1) AND m.dl_reason IS NULL AND m.locked_until <= $1
 	ORDER BY m.expires_at LIMIT ` + strconv.Itoa(maintainBatch) + ` FOR UPDATE OF m SKIP LOCKED
 ), del AS (
 	DELETE FROM baton_sb_messages m USING c WHERE NOT c.dlq_expired AND m.entity = c.entity AND m.seq = c.seq

@@ -67,10 +67,10 @@ const lapseSQL = `
 WITH c AS MATERIALIZED (
 	SELECT seq FROM baton_sb_messages
 	WHERE entity = $1 AND lock_token IS NOT NULL AND locked_until <= $2 AND state IN (0, 1, 3)
-		AND (NOT $3 OR state = 3) -- session messages keep their tokens: a late settlement is told the session lock was lost
+		AND (NOT $3 OR dl_reason IS NOT NULL) -- session messages keep their tokens: a late settlement is told the session lock was lost
 	FOR UPDATE SKIP LOCKED
 ), d AS (
-	SELECT c.seq, (m.state <> 3 AND NOT $3) AS counts, m.state <> 3 AND NOT $3 AND m.delivery_count + 1 >= e.max_delivery AS dead, e.max_delivery
+	SELECT c.seq, (m.dl_reason IS NULL AND NOT $3) AS counts, m.dl_reason IS NULL AND NOT $3 AND m.delivery_count + 1 >= e.max_delivery AS dead, e.max_delivery
 	FROM c JOIN baton_sb_messages m ON m.entity = $1 AND m.seq = c.seq JOIN baton_sb_entities e ON e.id = $1
 )
 UPDATE baton_sb_messages m SET
@@ -260,12 +260,9 @@ func (e *Engine) ReceiveDeferred(ctx context.Context, path string, seqs []int64,
 	if err != nil {
 		return nil, err
 	}
-	if dlq {
-		return nil, errorf(broker.CodeInvalidArgument, "the dead-letter sub-queue has no deferred messages")
-	}
 	p := &en.def.Properties
 	var sid []byte
-	if p.RequiresSession {
+	if p.RequiresSession && !dlq {
 		if sess == nil {
 			return nil, errorf(broker.CodeInvalidArgument, "entity %q requires sessions; accept a session to receive", en.def.Name)
 		}
@@ -276,7 +273,7 @@ func (e *Engine) ReceiveDeferred(ctx context.Context, path string, seqs []int64,
 	var out []*broker.Message
 	err = e.inTx(ctx, func(tx pgx.Tx) error {
 		until := now.Add(p.LockDuration)
-		if sess != nil {
+		if sess != nil && !dlq {
 			held, err := e.checkSessionTx(ctx, tx, en, sess, now)
 			if err != nil {
 				return err
@@ -286,13 +283,14 @@ func (e *Engine) ReceiveDeferred(ctx context.Context, path string, seqs []int64,
 		if err := e.lapse(ctx, tx, en, now); err != nil {
 			return err
 		}
-		where := `m.entity = $1 AND m.seq = ANY($2) AND m.state = 1 AND ($3::bytea IS NULL OR m.session_id = $3) AND m.locked_until <= $4`
+		where := `m.entity = $1 AND m.seq = ANY($2) AND m.state = 1 AND ($3::bytea IS NULL OR m.session_id = $3) AND m.locked_until <= $4
+			AND (m.dl_reason IS NOT NULL) = $5`
 		var rows pgx.Rows
 		if mode == broker.ReceiveAndDelete {
-			rows, err = tx.Query(ctx, `DELETE FROM baton_sb_messages m WHERE `+where+` RETURNING `+msgCols, en.id, uniq, sid, now)
+			rows, err = tx.Query(ctx, `DELETE FROM baton_sb_messages m WHERE `+where+` RETURNING `+msgCols, en.id, uniq, sid, now, dlq)
 		} else {
-			rows, err = tx.Query(ctx, `UPDATE baton_sb_messages m SET lock_token = gen_random_uuid(), locked_until = $5 WHERE `+where+` RETURNING `+msgCols,
-				en.id, uniq, sid, now, until)
+			rows, err = tx.Query(ctx, `UPDATE baton_sb_messages m SET lock_token = gen_random_uuid(), locked_until = $6 WHERE `+where+` RETURNING `+msgCols,
+				en.id, uniq, sid, now, dlq, until)
 		}
 		if err != nil {
 			return err
@@ -338,7 +336,7 @@ func (e *Engine) Peek(ctx context.Context, path string, from int64, max int, ses
 	}
 	states := []int16{stActive, stDeferred, stScheduled}
 	if dlq {
-		states = []int16{stDeadLettered}
+		states = []int16{stDeadLettered, stDeferred}
 	}
 	var sid []byte
 	if sessionID != "" {
@@ -350,8 +348,9 @@ func (e *Engine) Peek(ctx context.Context, path string, from int64, max int, ses
 	}
 	rows, err := e.pool.Query(ctx, `SELECT `+msgCols+` FROM baton_sb_messages m
 		WHERE m.entity = $1 AND m.seq >= $2 AND m.state = ANY($3) AND ($4::bytea IS NULL OR m.session_id = $4)
-		AND (m.expires_at IS NULL OR m.expires_at > $5 OR m.state = 3)
-		ORDER BY m.seq LIMIT `+strconv.Itoa(max), en.id, from, states, sid, now)
+		AND (m.dl_reason IS NOT NULL) = $6
+		AND (m.expires_at IS NULL OR m.expires_at > $5 OR m.dl_reason IS NOT NULL)
+		ORDER BY m.seq LIMIT `+strconv.Itoa(max), en.id, from, states, sid, now, dlq)
 	if err != nil {
 		return nil, storeErr("peeking "+path, err)
 	}

@@ -70,7 +70,19 @@ func TestSemanticsSessions(t *testing.T) {
 	d := p.sameMsgs("receive deferred", mm, mg)
 	p.settle("s", d[0], broker.Settlement{Disposition: broker.DeadLetter, DeadLetterReason: "r"})
 	p.wantCounts("s", 2, 0, 0, 1)
-	p.recv("s/$DeadLetterQueue", 5)
+	dls := p.recv("s/$DeadLetterQueue", 5)
+	// Deferred in the dead-letter sub-queue of a session entity: taken back
+	// without a session.
+	p.settle("s/$DeadLetterQueue", dls[0], broker.Settlement{Disposition: broker.Defer})
+	p.sameErr("release", p.mem.ReleaseSession(p.ctx, "s", lc.m), p.pg.ReleaseSession(p.ctx, "s", lc.g))
+	mm, em = p.mem.ReceiveDeferred(p.ctx, "s/$DeadLetterQueue", []int64{dls[0].m.SequenceNumber}, broker.PeekLock, nil)
+	mg, eg = p.pg.ReceiveDeferred(p.ctx, "s/$DeadLetterQueue", []int64{dls[0].g.SequenceNumber}, broker.PeekLock, nil)
+	p.sameErr("receive deferred from the DLQ", em, eg)
+	dls = p.sameMsgs("receive deferred from the DLQ", mm, mg)
+	p.advance(11 * time.Second) // its lock lapses: it is deferred again, counting nothing
+	p.peek("s/$DeadLetterQueue", 0, 5, "")
+	p.wantCounts("s", 2, 0, 0, 1)
+	lc, _ = p.accept("s", "a")
 	list := func(since time.Time, skip, top int) {
 		t.Helper()
 		lm, em := p.mem.ListSessions(p.ctx, "s", since, skip, top)

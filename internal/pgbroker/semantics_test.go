@@ -54,12 +54,40 @@ func TestSemanticsAbandonMaxDelivery(t *testing.T) {
 	// Abandon and release in the DLQ do not count.
 	p.settle("q/$DeadLetterQueue", dl[0], broker.Settlement{Disposition: broker.Abandon})
 	dl = p.recv("q/$DeadLetterQueue", 5)
-	// Deferring in the dead-letter sub-queue: the broker allows it, the
-	// Engine refuses it (documented in doc.go).
-	if err := p.pg.Settle(p.ctx, "q/$DeadLetterQueue", dl[0].g.LockToken, broker.Settlement{Disposition: broker.Defer}); broker.CodeOf(err) != broker.CodeInvalidArgument {
-		t.Fatalf("defer in the DLQ: %v", err)
+	// Deferred in the dead-letter sub-queue, and taken back from there.
+	p.settle("q/$DeadLetterQueue", dl[0], broker.Settlement{Disposition: broker.Defer, Properties: map[string]any{"dd": "1"}})
+	p.wantCounts("q", 1, 0, 0, 1)
+	p.peek("q/$DeadLetterQueue", 0, 10, "")
+	p.peek("q", 0, 10, "")
+	p.recv("q/$DeadLetterQueue", 5)
+	deferred := func(path string, mode broker.ReceiveMode) []both[*broker.Message] {
+		t.Helper()
+		mm, em := p.mem.ReceiveDeferred(p.ctx, path, []int64{dl[0].m.SequenceNumber}, mode, nil)
+		mg, eg := p.pg.ReceiveDeferred(p.ctx, path, []int64{dl[0].g.SequenceNumber}, mode, nil)
+		p.sameErr("receive deferred from "+path, em, eg)
+		return p.sameMsgs("receive deferred from "+path, mm, mg)
 	}
+	deferred("q", broker.PeekLock) // not there
+	dl = deferred("q/$DeadLetterQueue", broker.PeekLock)
+	p.settle("q/$DeadLetterQueue", dl[0], broker.Settlement{Disposition: broker.Abandon})
+	p.peek("q/$DeadLetterQueue", 0, 10, "")
+	dl = deferred("q/$DeadLetterQueue", broker.PeekLock)
 	p.settle("q/$DeadLetterQueue", dl[0], broker.Settlement{Disposition: broker.DeadLetter})
+	p.settle("q/$DeadLetterQueue", dl[0], broker.Settlement{Disposition: broker.Release})
+	p.settle("q/$DeadLetterQueue", dl[0], broker.Settlement{Disposition: broker.Complete})
+	dl = deferred("q/$DeadLetterQueue", broker.PeekLock)
+	p.settle("q/$DeadLetterQueue", dl[0], broker.Settlement{Disposition: broker.Defer})
+	p.peek("q/$DeadLetterQueue", 0, 10, "")
+	p.settle("q/$DeadLetterQueue", dl[0], broker.Settlement{Disposition: broker.Release})
+	p.wantCounts("q", 1, 0, 0, 1)
+	deferred("q/$DeadLetterQueue", broker.ReceiveAndDelete)
+	p.wantCounts("q", 1, 0, 0, 0)
+	// Again, to complete it with a lock.
+	p.send("q", msg("x"))
+	x := p.recv("q", 5)
+	p.settle("q", x[0], broker.Settlement{Disposition: broker.DeadLetter})
+	dl = p.recv("q/$DeadLetterQueue", 5)
+	p.settle("q/$DeadLetterQueue", dl[0], broker.Settlement{Disposition: broker.Abandon})
 	p.settle("q/$DeadLetterQueue", dl[0], broker.Settlement{Disposition: broker.Release})
 	dl = p.recv("q/$DeadLetterQueue", 5)
 	p.settle("q", dl[0], broker.Settlement{Disposition: broker.Complete}) // wrong sub-queue

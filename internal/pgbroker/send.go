@@ -58,7 +58,9 @@ func scanMsg(row pgx.CollectableRow) (*broker.Message, error) {
 	case stScheduled:
 		m.State = broker.StateScheduled
 	}
-	m.DeadLettered = state == stDeadLettered
+	// A dead-lettered message has a reason (maybe empty); deferred in the
+	// dead-letter sub-queue it is state 1 with its reason.
+	m.DeadLettered = state == stDeadLettered || reason != nil
 	m.LockToken, m.LockedUntil = broker.LockToken{}, time.Time{}
 	if token != nil && state != stScheduled {
 		m.LockToken, m.LockedUntil = *token, until

@@ -196,7 +196,7 @@ func (e *Engine) RenewSessionLock(ctx context.Context, path string, l *broker.Se
 		}
 		// The locks of the messages received under the session end with it.
 		_, err := tx.Exec(ctx, `UPDATE baton_sb_messages SET locked_until = $3
-			WHERE entity = $1 AND session_id = $2 AND state IN (0, 1) AND lock_token IS NOT NULL AND locked_until > $4`,
+			WHERE entity = $1 AND session_id = $2 AND state IN (0, 1) AND dl_reason IS NULL AND lock_token IS NOT NULL AND locked_until > $4`,
 			en.id, []byte(l.SessionID), until, now)
 		return err
 	})
@@ -217,7 +217,7 @@ func (e *Engine) ReleaseSession(ctx context.Context, path string, l *broker.Sess
 		// Their locks lapse now; lapsed session locks count no delivery,
 		// and a late settlement is told the session lock was lost.
 		_, err := tx.Exec(ctx, `UPDATE baton_sb_messages SET locked_until = $3
-			WHERE entity = $1 AND session_id = $2 AND state IN (0, 1) AND lock_token IS NOT NULL AND locked_until > $3`,
+			WHERE entity = $1 AND session_id = $2 AND state IN (0, 1) AND dl_reason IS NULL AND lock_token IS NOT NULL AND locked_until > $3`,
 			en.id, []byte(l.SessionID), now)
 		return err
 	})
@@ -280,7 +280,7 @@ func (e *Engine) ListSessions(ctx context.Context, path string, updatedSince tim
 		rows, err = e.pool.Query(ctx, `
 			SELECT session_id FROM baton_sb_sessions WHERE entity = $1 AND state IS NOT NULL
 			UNION
-			SELECT DISTINCT session_id FROM baton_sb_messages WHERE entity = $1 AND session_id IS NOT NULL AND state <> 3
+			SELECT DISTINCT session_id FROM baton_sb_messages WHERE entity = $1 AND session_id IS NOT NULL AND dl_reason IS NULL
 			ORDER BY 1 OFFSET $2 LIMIT NULLIF($3, 0)`, en.id, skip, top)
 	} else {
 		rows, err = e.pool.Query(ctx, `SELECT session_id FROM baton_sb_sessions

@@ -58,7 +58,7 @@ func (e *Engine) Settle(ctx context.Context, path string, token broker.LockToken
 // completeSQL deletes the messages locked by the tokens $2 (held at $3) of
 // entity $1 in the states $4, and returns the tokens it found.
 const completeSQL = `DELETE FROM baton_sb_messages
-WHERE entity = $1 AND lock_token = ANY($2) AND locked_until > $3 AND state = ANY($4)
+WHERE entity = $1 AND lock_token = ANY($2) AND locked_until > $3 AND state = ANY($4) AND (dl_reason IS NOT NULL) = $5
 RETURNING lock_token`
 
 // complete deletes the messages locked by tokens, in one statement, and
@@ -67,13 +67,13 @@ func (e *Engine) complete(ctx context.Context, en *ent, dlq bool, tokens []broke
 	errs := make([]error, len(tokens))
 	states := []int16{stActive, stDeferred}
 	if dlq {
-		states = []int16{stDeadLettered}
+		states = []int16{stDeadLettered, stDeferred}
 	}
 	raw := make([][16]byte, len(tokens))
 	for i, t := range tokens {
 		raw[i] = t
 	}
-	rows, err := e.pool.Query(ctx, completeSQL, en.id, raw, now, states)
+	rows, err := e.pool.Query(ctx, completeSQL, en.id, raw, now, states, dlq)
 	var got [][16]byte
 	if err == nil {
 		got, err = pgx.CollectRows(rows, pgx.RowTo[[16]byte])
@@ -108,7 +108,7 @@ func (e *Engine) lostLock(ctx context.Context, q interface {
 		return lockLost(token)
 	}
 	var sid []byte
-	err := q.QueryRow(ctx, `SELECT session_id FROM baton_sb_messages WHERE entity = $1 AND lock_token = $2 AND state IN (0, 1)`,
+	err := q.QueryRow(ctx, `SELECT session_id FROM baton_sb_messages WHERE entity = $1 AND lock_token = $2 AND state IN (0, 1) AND dl_reason IS NULL`,
 		en.id, [16]byte(token)).Scan(&sid)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
@@ -125,11 +125,11 @@ func (e *Engine) lostLock(ctx context.Context, q interface {
 func (e *Engine) settleTx(ctx context.Context, tx pgx.Tx, en *ent, dlq bool, token broker.LockToken, s broker.Settlement, now time.Time) (bool, error) {
 	states := []int16{stActive, stDeferred}
 	if dlq {
-		states = []int16{stDeadLettered}
+		states = []int16{stDeadLettered, stDeferred}
 	}
 	rows, err := tx.Query(ctx, `SELECT `+msgCols+` FROM baton_sb_messages m
-		WHERE m.entity = $1 AND m.lock_token = $2 AND m.locked_until > $3 AND m.state = ANY($4) FOR UPDATE`,
-		en.id, [16]byte(token), now, states)
+		WHERE m.entity = $1 AND m.lock_token = $2 AND m.locked_until > $3 AND m.state = ANY($4) AND (m.dl_reason IS NOT NULL) = $5 FOR UPDATE`,
+		en.id, [16]byte(token), now, states, dlq)
 	if err != nil {
 		return false, err
 	}
@@ -141,12 +141,12 @@ func (e *Engine) settleTx(ctx context.Context, tx pgx.Tx, en *ent, dlq bool, tok
 		return false, err
 	}
 	p := &en.def.Properties
-	state := stActive
+	state := stActive // where the message waits after an abandon or release
 	switch {
-	case m.DeadLettered:
-		state = stDeadLettered
 	case m.State == broker.StateDeferred:
 		state = stDeferred
+	case m.DeadLettered:
+		state = stDeadLettered
 	}
 	count := m.DeliveryCount
 	var reason, desc []byte
@@ -180,9 +180,6 @@ func (e *Engine) settleTx(ctx context.Context, tx pgx.Tx, en *ent, dlq bool, tok
 		}
 	case broker.Release:
 	case broker.Defer:
-		if m.DeadLettered {
-			return false, errorf(broker.CodeInvalidArgument, "message %d is in the dead-letter sub-queue and cannot be deferred", m.SequenceNumber)
-		}
 		merge(s.Properties)
 		state = stDeferred
 	case broker.DeadLetter:
@@ -194,14 +191,18 @@ func (e *Engine) settleTx(ctx context.Context, tx pgx.Tx, en *ent, dlq bool, tok
 		return false, errorf(broker.CodeInvalidArgument, "unknown disposition %d", s.Disposition)
 	}
 	m.Properties = props
-	m.DeadLettered = state == stDeadLettered
+	m.DeadLettered = m.DeadLettered || state == stDeadLettered
+	m.State = broker.StateActive
+	if state == stDeferred {
+		m.State = broker.StateDeferred
+	}
 	m.DeadLetterReason, m.DeadLetterDescription = string(reason), string(desc)
 	upd, err := pgstore.EncodeUpdate(m)
 	if err != nil {
 		return false, errorf(broker.CodeInvalidArgument, "%v", err)
 	}
-	if reason == nil && state == stDeadLettered {
-		reason = []byte{}
+	if reason == nil && m.DeadLettered {
+		reason = []byte{} // dead-lettered: a reason, maybe empty
 	}
 	_, err = tx.Exec(ctx, `UPDATE baton_sb_messages SET state = $3, lock_token = NULL, locked_until = $4, delivery_count = $5,
 		dl_reason = $6, dl_desc = $7, upd = $8 WHERE entity = $1 AND seq = $2`,
@@ -278,7 +279,7 @@ func (e *Engine) RenewLock(ctx context.Context, path string, tokens []broker.Loc
 	}
 	states := []int16{stActive, stDeferred}
 	if dlq {
-		states = []int16{stDeadLettered}
+		states = []int16{stDeadLettered, stDeferred}
 	}
 	raw := make([][16]byte, len(tokens))
 	for i, t := range tokens {
@@ -287,8 +288,8 @@ func (e *Engine) RenewLock(ctx context.Context, path string, tokens []broker.Loc
 	now := e.now()
 	until := now.Add(en.def.Properties.LockDuration)
 	rows, err := e.pool.Query(ctx, `UPDATE baton_sb_messages SET locked_until = $5
-		WHERE entity = $1 AND lock_token = ANY($2) AND locked_until > $3 AND state = ANY($4) RETURNING lock_token`,
-		en.id, raw, now, states, until)
+		WHERE entity = $1 AND lock_token = ANY($2) AND locked_until > $3 AND state = ANY($4) AND (dl_reason IS NOT NULL) = $6 RETURNING lock_token`,
+		en.id, raw, now, states, until, dlq)
 	var got [][16]byte
 	if err == nil {
 		got, err = pgx.CollectRows(rows, pgx.RowTo[[16]byte])
