@@ -191,9 +191,10 @@ func (e *Engine) receiveOnce(ctx context.Context, path string, opts broker.Recei
 	if opts.LockDuration > 0 {
 		lock = opts.LockDuration
 	}
-	if dlq {
-		// Messages whose last lock lapsed at MaxDeliveryCount belong here
-		// now, as in the broker, though no receive of the queue moved them.
+	if dlq || opts.Mode == broker.ReceiveAndDelete && !p.RequiresSession {
+		// Messages whose last lock lapsed at MaxDeliveryCount belong to the
+		// dead-letter sub-queue now, as in the broker, though no receive of
+		// the queue moved them (and takeSQL would take them).
 		if err := e.lapse(ctx, e.pool, en, e.now()); err != nil {
 			return nil, 0, storeErr("receiving from "+path, err)
 		}

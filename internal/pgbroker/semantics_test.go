@@ -141,6 +141,18 @@ func TestSemanticsLockExpiry(t *testing.T) {
 	p.peek("q/$DeadLetterQueue", 0, 5, "")
 }
 
+// A receive-and-delete does not take a message whose lapsed lock reached
+// MaxDeliveryCount: it is in the dead-letter sub-queue.
+func TestSemanticsReceiveAndDeleteLapsed(t *testing.T) {
+	p := newPair(t)
+	p.queue("q", broker.QueueProperties{LockDuration: 5 * time.Second, MaxDeliveryCount: 1})
+	p.send("q", msg("a"), msg("b"))
+	p.recv("q", 1)
+	p.clk.Advance(6 * time.Second) // no maintenance tick: the receive itself must see the lapse
+	p.receive("q", broker.ReceiveOptions{MaxMessages: 5, Mode: broker.ReceiveAndDelete}, nil)
+	p.wantCounts("q", 0, 0, 0, 1)
+}
+
 func TestSemanticsPeekLapsedLock(t *testing.T) {
 	p := newPair(t)
 	p.queue("q", broker.QueueProperties{LockDuration: 5 * time.Second, MaxDeliveryCount: 1})
