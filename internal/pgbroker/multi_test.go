@@ -398,3 +398,32 @@ func TestMultiEntityDeletedElsewhere(t *testing.T) {
 		}
 	}
 }
+
+// An update on one engine applies on another within EntityTTL (by that
+// engine's clock).
+func TestMultiEntityUpdateApplies(t *testing.T) {
+	ctx := t.Context()
+	schema := pgtest.Shared(t).NewSchema(t)
+	a := open(t, schema, Config{Node: "a"})
+	clk := clock.NewFake(time.Now().Add(time.Minute))
+	b := open(t, schema, Config{Node: "b", Clock: clk, EntityTTL: 10 * time.Second, MaintainInterval: 1000 * time.Hour})
+	if _, err := a.CreateQueue(ctx, "q", broker.QueueProperties{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Send(ctx, "q", []*broker.Message{msg("1")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.UpdateQueue(ctx, "q", broker.QueueProperties{Status: broker.StatusSendDisabled}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Send(ctx, "q", []*broker.Message{msg("2")}); err != nil {
+		t.Fatalf("within EntityTTL the cached definition holds: %v", err)
+	}
+	clk.Advance(10 * time.Second)
+	if _, err := b.Send(ctx, "q", []*broker.Message{msg("3")}); broker.CodeOf(err) != broker.CodeEntityDisabled {
+		t.Fatalf("after EntityTTL: %v", err)
+	}
+	if info, err := b.GetEntity("q"); err != nil || info.Properties.Status != broker.StatusSendDisabled || info.Active != 2 {
+		t.Fatalf("b's view: %+v %v", info, err)
+	}
+}
