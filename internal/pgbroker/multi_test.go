@@ -149,9 +149,10 @@ func TestMultiSessionOrder(t *testing.T) {
 		}
 	}
 	var (
-		mu    sync.Mutex
-		order []int64
-		errs  []error
+		mu        sync.Mutex
+		order     []int64
+		completed int
+		errs      []error
 	)
 	var wg sync.WaitGroup
 	for i := range 4 {
@@ -161,7 +162,7 @@ func TestMultiSessionOrder(t *testing.T) {
 			defer wg.Done()
 			for {
 				mu.Lock()
-				finished := len(order) >= n || len(errs) > 0
+				finished := completed >= n || len(errs) > 0
 				mu.Unlock()
 				if finished {
 					return
@@ -193,11 +194,13 @@ func TestMultiSessionOrder(t *testing.T) {
 						if err = e.Settle(ctx, "s", m.LockToken, broker.Settlement{Disposition: d}); err != nil {
 							break
 						}
+						mu.Lock()
 						if d == broker.Release {
-							mu.Lock()
 							order = order[:len(order)-1]
-							mu.Unlock()
+						} else {
+							completed++
 						}
+						mu.Unlock()
 					}
 				}
 				if err == nil {
