@@ -1,18 +1,27 @@
 // Package pgbroker is a Service Bus engine whose state lives only in
-// PostgreSQL, so that several Baton nodes serve the same queues at once
+// PostgreSQL, so that several Baton nodes serve the same entities at once
 // (`baton serve --shared-service-bus`): every node's AMQP face calls its own
 // Engine, and the engines agree through the database alone.
 //
-// It implements broker.Engine for queues, with their sessions, scheduled
-// and deferred messages, dead-letter sub-queues, duplicate detection and
-// TTL. Topics, subscriptions, rules, auto-forwarding and transactions
-// answer CodeNotImplemented (the faces turn that into amqp:not-implemented
-// or HTTP 501).
+// It implements broker.Engine for queues, topics and subscriptions with
+// their rules (SQL and correlation filters, rule actions: broker.Router,
+// the broker's own evaluation), sessions, scheduled and deferred messages,
+// dead-letter sub-queues, duplicate detection and TTL. Auto-forwarding and
+// transactions answer CodeNotImplemented (the faces turn that into
+// amqp:not-implemented or HTTP 501).
 //
 // How the nodes stay correct together:
 //
-//   - Every operation is one statement or one short transaction, committed
-//     before it is answered (durability is PostgreSQL's synchronous_commit).
+//   - Every change is committed before it is answered (durability is
+//     PostgreSQL's synchronous_commit). Sends and settlements go through
+//     the node's writer (writer.go), which puts every such operation
+//     submitted while its last transaction committed into the next one:
+//     one commit for many operations (group commit).
+//   - A topic send routes each message through the subscriptions' rules in
+//     Go and, in the same transaction, inserts every subscription's copies
+//     (each subscription numbers its own) and the body once
+//     (baton_sb_bodies) for the copies no rule action changed; the lease
+//     holder deletes a body once no copy refers to it.
 //   - Sequence numbers come from a counter in the entity's row, taken by
 //     the send's own UPDATE: gap-free, and they commit in order.
 //   - A receive claims messages with FOR UPDATE SKIP LOCKED and sets a fresh
@@ -57,8 +66,9 @@
 //   - An entity's definition is cached for EntityTTL: an update or delete
 //     on another node applies within it (a receive from a queue deleted
 //     elsewhere finds nothing until then; a send notices at once).
-//   - A subscription path answers CodeNotImplemented, even when it does
-//     not exist.
+//   - A topic's subscriptions (with their rules) are cached for EntityTTL
+//     too: a subscription or rule made on another node routes this node's
+//     sends within it.
 //
 // A message is in the dead-letter sub-queue when it has a dead-letter
 // reason (dl_reason, maybe empty): state 3, or state 1 when it was

@@ -33,6 +33,10 @@ type Config struct {
 	Node string
 	// Limits are the namespace's limits (default broker.DefaultLimits).
 	Limits broker.Limits
+	// Codec reads application properties inside AMQP bodies for
+	// subscription rules, and rewrites bodies for rule actions (as
+	// broker.Config.Codec); nil: rules see only Message.Properties.
+	Codec broker.MessageCodec
 	// MaxConns bounds the pool (default: the DSN's pool_max_conns, else 16).
 	MaxConns int32
 	// MaintainInterval is the time between two maintenance ticks of the
@@ -75,8 +79,16 @@ type Engine struct {
 	log   *slog.Logger
 	lease *pgstore.Lease
 
-	ents  entityCache
-	wakes wakeups
+	ents   entityCache
+	subs   subCache
+	wakes  wakeups
+	router *broker.Router
+	wq     chan *writeOp // the writer's queue (writer.go)
+
+	// Where the lease holder's collection of topic bodies goes on
+	// (maintain.go).
+	gcMu           sync.Mutex
+	gcTopic, gcSeq int64
 
 	// ctx ends background statements at Close; stop ends the loops; wg
 	// counts the background goroutines.
@@ -155,18 +167,21 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		return nil, fmt.Errorf("%w (database %s)", err, pgstore.Redact(cfg.DSN))
 	}
 	e := &Engine{
-		cfg:   cfg,
-		pool:  pool,
-		clk:   cfg.Clock,
-		log:   cfg.Logger,
-		lease: pgstore.NewLease(pool, maintainLease, cfg.Node, max(leaseTTL, 4*cfg.MaintainInterval)),
-		stop:  make(chan struct{}),
-		drain: make(chan struct{}),
+		cfg:    cfg,
+		pool:   pool,
+		clk:    cfg.Clock,
+		log:    cfg.Logger,
+		lease:  pgstore.NewLease(pool, maintainLease, cfg.Node, max(leaseTTL, 4*cfg.MaintainInterval)),
+		stop:   make(chan struct{}),
+		drain:  make(chan struct{}),
+		router: broker.NewRouter(cfg.Codec),
+		wq:     make(chan *writeOp, maxWriteBatch),
 	}
 	e.ents.init(cfg.EntityTTL)
 	e.wakes.init()
 	e.ctx, e.cancel = context.WithCancel(context.Background())
-	e.wg.Add(3)
+	e.wg.Add(4)
+	go e.writeLoop()
 	go e.listen()
 	go e.notify()
 	go e.maintain()

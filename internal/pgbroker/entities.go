@@ -18,6 +18,7 @@ import (
 type ent struct {
 	id      int64
 	def     *broker.Entity
+	topic   int64     // a subscription's topic
 	fetched time.Time // by the engine's clock
 }
 
@@ -52,6 +53,12 @@ func (c *entityCache) put(key string, en *ent) {
 func (c *entityCache) drop(key string) {
 	c.mu.Lock()
 	delete(c.m, key)
+	prefix := key + strings.ToLower(broker.SubscriptionsSegment) // a topic's subscriptions go with it
+	for k := range c.m {
+		if strings.HasPrefix(k, prefix) {
+			delete(c.m, k)
+		}
+	}
 	c.mu.Unlock()
 }
 
@@ -63,37 +70,65 @@ func splitPath(path string) (string, bool) {
 	return path, false
 }
 
+// entSQL reads one entity's row.
+const entSQL = `SELECT id, def, coalesce(topic, 0) FROM baton_sb_entities WHERE key = $1`
+
 // lookup resolves path to its entity (cached) and whether it names the
 // dead-letter sub-queue.
 func (e *Engine) lookup(ctx context.Context, path string) (*ent, bool, error) {
 	name, dlq := splitPath(path)
-	if strings.Contains(name, broker.SubscriptionsSegment) {
-		return nil, false, notImplemented("topics and subscriptions")
-	}
-	key := broker.EntityKey(name)
-	if en := e.ents.get(key, e.clk.Now()); en != nil {
+	if en := e.ents.get(broker.EntityKey(name), e.clk.Now()); en != nil {
 		return en, dlq, nil
 	}
-	var id int64
-	var blob []byte
-	err := e.pool.QueryRow(ctx, `SELECT id, def FROM baton_sb_entities WHERE key = $1`, key).Scan(&id, &blob)
-	if errors.Is(err, pgx.ErrNoRows) {
-		e.ents.drop(key)
-		return nil, false, errorf(broker.CodeNotFound, "entity %q not found", name)
-	}
-	if err != nil {
-		return nil, false, storeErr("reading entity "+name, err)
-	}
-	def, err := pgstore.DecodeDef(blob)
-	if err != nil {
-		return nil, false, storeErr("reading entity "+name, err)
-	}
-	en := &ent{id: id, def: def, fetched: e.clk.Now()}
-	e.ents.put(key, en)
-	return en, dlq, nil
+	en, err := e.fresh(ctx, name)
+	return en, dlq, err
 }
 
-// GetEntity returns a queue's definition and counts.
+// fresh reads entity name from the database (and caches it).
+func (e *Engine) fresh(ctx context.Context, name string) (*ent, error) {
+	key := broker.EntityKey(name)
+	rows, err := e.pool.Query(ctx, entSQL, key)
+	if err != nil {
+		return nil, storeErr("reading entity "+name, err)
+	}
+	ents, err := e.collectEnts(rows)
+	if err != nil {
+		return nil, storeErr("reading entity "+name, err)
+	}
+	if len(ents) == 0 {
+		e.ents.drop(key)
+		return nil, errorf(broker.CodeNotFound, "entity %q not found", name)
+	}
+	e.ents.put(key, ents[0])
+	return ents[0], nil
+}
+
+// collectEnts reads rows of (id, def, topic).
+func (e *Engine) collectEnts(rows pgx.Rows) ([]*ent, error) {
+	var ents []*ent
+	var id, topic int64
+	var blob []byte
+	_, err := pgx.ForEachRow(rows, []any{&id, &blob, &topic}, func() error {
+		def, err := pgstore.DecodeDef(blob)
+		if err != nil {
+			return err
+		}
+		ents = append(ents, &ent{id: id, def: def, topic: topic, fetched: e.clk.Now()})
+		return nil
+	})
+	return ents, err
+}
+
+// messages answers an operation on messages of an entity that holds none
+// (a topic).
+func (en *ent) messages() error {
+	if en.def.Kind == broker.KindTopic {
+		return errorf(broker.CodeInvalidArgument, "topic %q holds no messages of its own; use its subscriptions", en.def.Name)
+	}
+	return nil
+}
+
+// GetEntity returns an entity's definition and counts.
 func (e *Engine) GetEntity(name string) (*broker.EntityInfo, error) {
 	ctx, cancel, err := e.begin(context.Background())
 	if err != nil {
@@ -113,11 +148,20 @@ func (e *Engine) GetEntity(name string) (*broker.EntityInfo, error) {
 // countsSQL counts an entity's messages by state.
 // A message with a dead-letter reason is in the dead-letter sub-queue,
 // deferred there or not.
-const countsSQL = `SELECT CASE WHEN dl_reason IS NOT NULL THEN 3 ELSE state END, count(*), coalesce(sum(octet_length(body)), 0)
-FROM baton_sb_messages WHERE entity = $1 GROUP BY 1`
+const countsSQL = `SELECT CASE WHEN m.dl_reason IS NOT NULL THEN 3 ELSE m.state END, count(*),
+	coalesce(sum(coalesce(octet_length(m.body), (SELECT octet_length(b.body) FROM baton_sb_bodies b WHERE b.topic = m.body_topic AND b.seq = m.topic_seq))), 0)
+FROM baton_sb_messages m WHERE m.entity = $1 GROUP BY 1`
 
-// info returns en's definition with its counts.
+// info returns en's definition with its counts (a topic: its number of
+// subscriptions).
 func (e *Engine) info(ctx context.Context, en *ent) (*broker.EntityInfo, error) {
+	info := &broker.EntityInfo{Entity: *en.def, AccessedAt: en.def.UpdatedAt}
+	if en.def.Kind == broker.KindTopic {
+		if err := e.pool.QueryRow(ctx, `SELECT count(*) FROM baton_sb_entities WHERE topic = $1`, en.id).Scan(&info.SubscriptionCount); err != nil {
+			return nil, storeErr("counting subscriptions", err)
+		}
+		return info, nil
+	}
 	if err := e.lapse(ctx, e.pool, en, e.now()); err != nil {
 		return nil, storeErr("counting messages", err)
 	}
@@ -125,7 +169,6 @@ func (e *Engine) info(ctx context.Context, en *ent) (*broker.EntityInfo, error) 
 	if err != nil {
 		return nil, storeErr("counting messages", err)
 	}
-	info := &broker.EntityInfo{Entity: *en.def, AccessedAt: en.def.UpdatedAt}
 	var state int16
 	var n, size int64
 	_, err = pgx.ForEachRow(rows, []any{&state, &n, &size}, func() error {
@@ -148,33 +191,18 @@ func (e *Engine) info(ctx context.Context, en *ent) (*broker.EntityInfo, error) 
 	return info, nil
 }
 
-// Entities lists the queues (k is 0 or KindQueue; other kinds are none),
-// sorted by name.
+// Entities lists the entities of kind k (0: all), sorted by name.
 func (e *Engine) Entities(ctx context.Context, k broker.Kind) ([]*broker.EntityInfo, error) {
-	if k != 0 && k != broker.KindQueue {
-		return nil, nil
-	}
 	ctx, cancel, err := e.begin(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer cancel()
-	rows, err := e.pool.Query(ctx, `SELECT id, key, def FROM baton_sb_entities ORDER BY key`)
+	rows, err := e.pool.Query(ctx, `SELECT id, def, coalesce(topic, 0) FROM baton_sb_entities WHERE $1 = 0 OR kind = $1 ORDER BY key`, int16(k))
 	if err != nil {
 		return nil, storeErr("listing entities", err)
 	}
-	var ents []*ent
-	var id int64
-	var key string
-	var blob []byte
-	_, err = pgx.ForEachRow(rows, []any{&id, &key, &blob}, func() error {
-		def, err := pgstore.DecodeDef(blob)
-		if err != nil {
-			return err
-		}
-		ents = append(ents, &ent{id: id, def: def, fetched: e.clk.Now()})
-		return nil
-	})
+	ents, err := e.collectEnts(rows)
 	if err != nil {
 		return nil, storeErr("listing entities", err)
 	}
@@ -200,18 +228,26 @@ func checkProps(p broker.QueueProperties) error {
 
 // CreateQueue creates a queue. Zero properties take Service Bus's defaults.
 func (e *Engine) CreateQueue(ctx context.Context, name string, props broker.QueueProperties) (*broker.EntityInfo, error) {
+	if _, dlq := splitPath(name); dlq || strings.Contains(name, broker.SubscriptionsSegment) {
+		return nil, errorf(broker.CodeInvalidArgument, "%q is not a queue name", name)
+	}
+	return e.createEntity(ctx, &broker.Entity{Name: name, Kind: broker.KindQueue, Properties: props.WithDefaults()}, 0)
+}
+
+// createEntity makes def (its properties with defaults; a subscription's
+// rules set) an entity; topic is a subscription's topic.
+func (e *Engine) createEntity(ctx context.Context, def *broker.Entity, topic int64) (*broker.EntityInfo, error) {
 	ctx, cancel, err := e.begin(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer cancel()
-	if err := broker.ValidateEntityName(name, e.cfg.Limits.MaxNameLength); err != nil {
-		return nil, err
+	if def.Kind != broker.KindSubscription {
+		if err := broker.ValidateEntityName(def.Name, e.cfg.Limits.MaxNameLength); err != nil {
+			return nil, err
+		}
 	}
-	if _, dlq := splitPath(name); dlq || strings.Contains(name, broker.SubscriptionsSegment) {
-		return nil, errorf(broker.CodeInvalidArgument, "%q is not a queue name", name)
-	}
-	props = props.WithDefaults()
+	props := def.Properties
 	if err := props.Validate(e.cfg.Limits); err != nil {
 		return nil, err
 	}
@@ -219,45 +255,70 @@ func (e *Engine) CreateQueue(ctx context.Context, name string, props broker.Queu
 		return nil, err
 	}
 	now := e.clk.Now()
-	def := &broker.Entity{Name: name, Kind: broker.KindQueue, Properties: props, CreatedAt: now, UpdatedAt: now}
+	def.CreatedAt, def.UpdatedAt = now, now
 	blob, err := pgstore.EncodeDef(def)
 	if err != nil {
-		return nil, storeErr("creating "+name, err)
+		return nil, storeErr("creating "+def.Name, err)
+	}
+	var topicID *int64
+	if topic != 0 {
+		topicID = &topic
 	}
 	var id int64
-	var count int
 	err = e.inTx(ctx, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM baton_sb_entities`).Scan(&count); err != nil {
-			return err
+		var count int
+		if topicID != nil {
+			// The topic's row, locked: a topic deleted meanwhile is not found.
+			var one int
+			err := tx.QueryRow(ctx, `SELECT 1 FROM baton_sb_entities WHERE id = $1 FOR SHARE`, topic).Scan(&one)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return errorf(broker.CodeNotFound, "the topic of %q was deleted", def.Name)
+			}
+			if err != nil {
+				return err
+			}
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM baton_sb_entities WHERE topic = $1`, topic).Scan(&count); err != nil {
+				return err
+			}
+			if count >= e.cfg.Limits.MaxSubscriptions {
+				return errorf(broker.CodeQuotaExceeded, "the topic already has %d subscriptions", count)
+			}
+		} else {
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM baton_sb_entities WHERE topic IS NULL`).Scan(&count); err != nil {
+				return err
+			}
+			if count >= e.cfg.Limits.MaxEntities {
+				return errorf(broker.CodeQuotaExceeded, "the namespace already holds %d entities", count)
+			}
 		}
-		if count >= e.cfg.Limits.MaxEntities {
-			return errorf(broker.CodeQuotaExceeded, "the namespace already holds %d entities", count)
-		}
-		err := tx.QueryRow(ctx, `INSERT INTO baton_sb_entities (key, def, lock_ms, max_delivery, dlq_expired)
-			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (key) DO NOTHING RETURNING id`,
-			def.Key(), blob, props.LockDuration.Milliseconds(), props.MaxDeliveryCount, props.DeadLetteringOnMessageExpiration).Scan(&id)
+		err := tx.QueryRow(ctx, `INSERT INTO baton_sb_entities (key, kind, topic, def, lock_ms, max_delivery, dlq_expired)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (key) DO NOTHING RETURNING id`,
+			def.Key(), int16(def.Kind), topicID, blob, props.LockDuration.Milliseconds(), props.MaxDeliveryCount, props.DeadLetteringOnMessageExpiration).Scan(&id)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return errorf(broker.CodeEntityExists, "entity %q already exists", name)
+			return errorf(broker.CodeEntityExists, "entity %q already exists", def.Name)
 		}
 		return err
 	})
 	if err != nil {
-		return nil, storeErr("creating "+name, err)
+		return nil, storeErr("creating "+def.Name, err)
 	}
-	en := &ent{id: id, def: def, fetched: now}
-	e.ents.put(def.Key(), en)
+	e.ents.put(def.Key(), &ent{id: id, def: def, topic: topic, fetched: now})
 	return &broker.EntityInfo{Entity: *def, AccessedAt: now}, nil
 }
 
 // UpdateQueue replaces a queue's properties (RequiresSession cannot
 // change, as in Service Bus).
 func (e *Engine) UpdateQueue(ctx context.Context, name string, props broker.QueueProperties) (*broker.EntityInfo, error) {
+	return e.updateEntity(ctx, name, broker.KindQueue, props.WithDefaults())
+}
+
+// updateEntity replaces the properties of entity name of kind k.
+func (e *Engine) updateEntity(ctx context.Context, name string, k broker.Kind, props broker.QueueProperties) (*broker.EntityInfo, error) {
 	ctx, cancel, err := e.begin(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer cancel()
-	props = props.WithDefaults()
 	if err := props.Validate(e.cfg.Limits); err != nil {
 		return nil, err
 	}
@@ -267,11 +328,11 @@ func (e *Engine) UpdateQueue(ctx context.Context, name string, props broker.Queu
 	key := broker.EntityKey(name)
 	var en *ent
 	err = e.inTx(ctx, func(tx pgx.Tx) error {
-		var id int64
+		var id, topic int64
 		var blob []byte
-		err := tx.QueryRow(ctx, `SELECT id, def FROM baton_sb_entities WHERE key = $1 FOR UPDATE`, key).Scan(&id, &blob)
+		err := tx.QueryRow(ctx, `SELECT id, def, coalesce(topic, 0) FROM baton_sb_entities WHERE key = $1 AND kind = $2 FOR UPDATE`, key, int16(k)).Scan(&id, &blob, &topic)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return errorf(broker.CodeNotFound, "entity %q not found", name)
+			return errorf(broker.CodeNotFound, "%s %q not found", strings.ToLower(k.String()), name)
 		}
 		if err != nil {
 			return err
@@ -290,17 +351,21 @@ func (e *Engine) UpdateQueue(ctx context.Context, name string, props broker.Queu
 		}
 		_, err = tx.Exec(ctx, `UPDATE baton_sb_entities SET def = $2, lock_ms = $3, max_delivery = $4, dlq_expired = $5 WHERE id = $1`,
 			id, blob, props.LockDuration.Milliseconds(), props.MaxDeliveryCount, props.DeadLetteringOnMessageExpiration)
-		en = &ent{id: id, def: def, fetched: e.clk.Now()}
+		en = &ent{id: id, def: def, topic: topic, fetched: e.clk.Now()}
 		return err
 	})
 	if err != nil {
 		return nil, storeErr("updating "+name, err)
 	}
 	e.ents.put(key, en)
+	if en.topic != 0 {
+		e.dropSubs(en.topic)
+	}
 	return e.info(ctx, en)
 }
 
-// DeleteEntity deletes a queue and everything it holds.
+// DeleteEntity deletes a queue, a topic (with its subscriptions) or a
+// subscription, and everything they hold.
 func (e *Engine) DeleteEntity(ctx context.Context, name string) error {
 	ctx, cancel, err := e.begin(ctx)
 	if err != nil {
@@ -310,57 +375,18 @@ func (e *Engine) DeleteEntity(ctx context.Context, name string) error {
 	if _, dlq := splitPath(name); dlq {
 		return errorf(broker.CodeInvalidArgument, "cannot delete a dead-letter sub-queue")
 	}
-	if strings.Contains(name, broker.SubscriptionsSegment) {
-		return notImplemented("topics and subscriptions")
-	}
 	key := broker.EntityKey(name)
-	tag, err := e.pool.Exec(ctx, `DELETE FROM baton_sb_entities WHERE key = $1`, key)
+	var topic *int64
+	err = e.pool.QueryRow(ctx, `DELETE FROM baton_sb_entities WHERE key = $1 RETURNING topic`, key).Scan(&topic)
 	e.ents.drop(key)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return errorf(broker.CodeNotFound, "entity %q not found", name)
+	}
 	if err != nil {
 		return storeErr("deleting "+name, err)
 	}
-	if tag.RowsAffected() == 0 {
-		return errorf(broker.CodeNotFound, "entity %q not found", name)
+	if topic != nil {
+		e.dropSubs(*topic)
 	}
 	return nil
-}
-
-// CreateTopic answers CodeNotImplemented.
-func (e *Engine) CreateTopic(context.Context, string, broker.QueueProperties) (*broker.EntityInfo, error) {
-	return nil, notImplemented("topics")
-}
-
-// UpdateTopic answers CodeNotImplemented.
-func (e *Engine) UpdateTopic(context.Context, string, broker.QueueProperties) (*broker.EntityInfo, error) {
-	return nil, notImplemented("topics")
-}
-
-// CreateSubscription answers CodeNotImplemented.
-func (e *Engine) CreateSubscription(context.Context, string, string, broker.QueueProperties, *broker.Rule) (*broker.EntityInfo, error) {
-	return nil, notImplemented("topics and subscriptions")
-}
-
-// UpdateSubscription answers CodeNotImplemented.
-func (e *Engine) UpdateSubscription(context.Context, string, string, broker.QueueProperties) (*broker.EntityInfo, error) {
-	return nil, notImplemented("topics and subscriptions")
-}
-
-// ListSubscriptions answers CodeNotImplemented.
-func (e *Engine) ListSubscriptions(string) ([]*broker.EntityInfo, error) {
-	return nil, notImplemented("topics and subscriptions")
-}
-
-// Rules answers CodeNotImplemented.
-func (e *Engine) Rules(string, string) ([]broker.Rule, error) {
-	return nil, notImplemented("subscription rules")
-}
-
-// AddRule answers CodeNotImplemented.
-func (e *Engine) AddRule(context.Context, string, string, broker.Rule, bool) (*broker.Rule, error) {
-	return nil, notImplemented("subscription rules")
-}
-
-// RemoveRule answers CodeNotImplemented.
-func (e *Engine) RemoveRule(context.Context, string, string, string) error {
-	return notImplemented("subscription rules")
 }

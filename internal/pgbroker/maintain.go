@@ -51,6 +51,7 @@ type maintainResult struct {
 	Term      int64 // its term, when held
 	Activated int64 // scheduled messages made active
 	Expired   int64 // messages expired
+	Bodies    int64 // shared topic bodies collected
 	Err       error
 }
 
@@ -142,8 +143,47 @@ func (e *Engine) maintainOnce(ctx context.Context) (r maintainResult) {
 	}
 	if _, err := e.pool.Exec(ctx, dedupSweepSQL, now); err != nil {
 		r.Err = err
+		return r
 	}
+	n, err := e.collectBodies(ctx)
+	r.Bodies = n
+	r.Err = err
 	return r
+}
+
+// bodyGCSQL looks at the next bodies after ($1, $2) in key order and
+// deletes those no copy refers to any more. It returns how many it deleted
+// and the last key it looked at (NULL: it reached the end).
+var bodyGCSQL = `
+WITH c AS MATERIALIZED (
+	SELECT topic, seq FROM baton_sb_bodies WHERE (topic, seq) > ($1, $2) ORDER BY topic, seq LIMIT ` + strconv.Itoa(maintainBatch) + `
+), d AS (
+	DELETE FROM baton_sb_bodies b USING c WHERE b.topic = c.topic AND b.seq = c.seq
+		AND NOT EXISTS (SELECT 1 FROM baton_sb_messages m WHERE m.body_topic = c.topic AND m.topic_seq = c.seq)
+	RETURNING 1
+), last AS (
+	SELECT topic, seq FROM c ORDER BY topic DESC, seq DESC LIMIT 1
+)
+SELECT (SELECT count(*) FROM d), (SELECT topic FROM last), (SELECT seq FROM last)`
+
+// collectBodies deletes the shared topic bodies that no subscription's
+// copy refers to any more, a batch per tick: each tick goes on where the
+// last one stopped and starts again from the beginning at the end, so
+// that a large backlog of live bodies costs a bounded scan per tick.
+func (e *Engine) collectBodies(ctx context.Context) (int64, error) {
+	e.gcMu.Lock()
+	defer e.gcMu.Unlock()
+	var n int64
+	var topic, seq *int64
+	if err := e.pool.QueryRow(ctx, bodyGCSQL, e.gcTopic, e.gcSeq).Scan(&n, &topic, &seq); err != nil {
+		return 0, err
+	}
+	if topic == nil {
+		e.gcTopic, e.gcSeq = 0, 0
+	} else {
+		e.gcTopic, e.gcSeq = *topic, *seq
+	}
+	return n, nil
 }
 
 // lapsedSQL lists the entities with locks lapsed at $1.

@@ -24,7 +24,8 @@ const (
 
 // msgCols are the columns every statement that returns messages returns,
 // in scanMsg's order.
-const msgCols = `m.seq, m.state, m.lock_token, m.locked_until, m.delivery_count, m.dl_reason, m.dl_desc, m.hdr, m.upd, m.body`
+const msgCols = `m.seq, m.state, m.lock_token, m.locked_until, m.delivery_count, m.dl_reason, m.dl_desc, m.hdr, m.upd,
+	coalesce(m.body, (SELECT b.body FROM baton_sb_bodies b WHERE b.topic = m.body_topic AND b.seq = m.topic_seq))`
 
 // scanMsg reads one row of msgCols into a message.
 func scanMsg(row pgx.CollectableRow) (*broker.Message, error) {
@@ -81,19 +82,6 @@ func scanMsg(row pgx.CollectableRow) (*broker.Message, error) {
 	return &m, nil
 }
 
-// sendSQL takes len(batch) sequence numbers from the entity's counter (its
-// row lock orders concurrent sends: numbers are gap-free and commit in
-// order) and inserts the batch in one statement.
-const sendSQL = `
-WITH e AS (
-	UPDATE baton_sb_entities SET next_seq = next_seq + $2 WHERE id = $1 RETURNING next_seq - $2 AS base
-)
-INSERT INTO baton_sb_messages (entity, seq, state, session_id, locked_until, delivery_count, expires_at, hdr, upd, body)
-SELECT $1, e.base + m.i - 1, m.state, m.sid, m.until, 0, m.exp, m.hdr, m.upd, m.body
-FROM e, unnest($3::smallint[], $4::bytea[], $5::timestamptz[], $6::timestamptz[], $7::bytea[], $8::bytea[], $9::bytea[])
-	WITH ORDINALITY AS m(state, sid, until, exp, hdr, upd, body, i)
-RETURNING seq`
-
 // dedupSQL records message ids for duplicate detection and returns those
 // that were not duplicates (new, or whose window had passed).
 const dedupSQL = `
@@ -136,6 +124,9 @@ func (e *Engine) send(ctx context.Context, path string, msgs []*broker.Message) 
 	if dlq {
 		return nil, errorf(broker.CodeInvalidArgument, "cannot send to a dead-letter sub-queue")
 	}
+	if en.def.Kind == broker.KindSubscription {
+		return nil, errorf(broker.CodeInvalidArgument, "cannot send to subscription %q; send to its topic", en.def.Name)
+	}
 	if len(msgs) == 0 {
 		return nil, nil
 	}
@@ -148,68 +139,33 @@ func (e *Engine) send(ctx context.Context, path string, msgs []*broker.Message) 
 			return nil, err
 		}
 	}
-	now := e.now()
-	seqs := make([]int64, len(msgs))
-	err = e.inTx(ctx, func(tx pgx.Tx) error {
-		keep, err := e.dedup(ctx, tx, en, msgs, now)
+	var seqs, touched []int64
+	var run func(ctx context.Context, tx pgx.Tx) error
+	if en.def.Kind == broker.KindTopic {
+		subs, err := e.subscriptionsOf(ctx, en)
 		if err != nil {
+			return nil, storeErr("reading the subscriptions of "+en.def.Name, err)
+		}
+		props := make([]map[string]any, len(msgs))
+		for i, m := range msgs {
+			if props[i], err = e.router.AppProperties(m); err != nil {
+				return nil, errorf(broker.CodeInvalidArgument, "message %d: %v", i, err)
+			}
+		}
+		run = func(ctx context.Context, tx pgx.Tx) error {
+			var err error
+			seqs, touched, err = e.sendTopic(ctx, tx, en, subs, msgs, props, e.now())
 			return err
 		}
-		if len(keep) == 0 {
-			return nil
-		}
-		var (
-			states           = make([]int16, len(keep))
-			sids             = make([][]byte, len(keep))
-			untils, exps     = make([]time.Time, len(keep)), make([]*time.Time, len(keep))
-			hdrs, upds, body = make([][]byte, len(keep)), make([][]byte, len(keep)), make([][]byte, len(keep))
-		)
-		for j, i := range keep {
-			m := *msgs[i]
-			m.EnqueuedTime, m.State, states[j], untils[j] = now, broker.StateActive, stActive, now
-			if m.ScheduledEnqueueTime.After(now) {
-				m.State, states[j] = broker.StateScheduled, stScheduled
-				m.EnqueuedTime = m.ScheduledEnqueueTime.UTC().Truncate(time.Microsecond)
-				untils[j] = m.EnqueuedTime
-			}
-			m.ExpiresAt = broker.Expiry(m.EnqueuedTime, m.TimeToLive, p.DefaultMessageTimeToLive)
-			if !m.ExpiresAt.IsZero() {
-				t := m.ExpiresAt
-				exps[j] = &t
-			}
-			m.BodySize = int64(len(m.Body))
-			m.DeliveryCount, m.DeadLettered, m.DeadLetterReason, m.DeadLetterDescription, m.DeadLetterSource = 0, false, "", "", ""
-			m.TopicSeq, m.SharedBody = 0, false
-			if m.SessionID != "" {
-				sids[j] = []byte(m.SessionID)
-			}
-			hdrs[j] = pgstore.EncodeHeader(&m)
-			if upds[j], err = pgstore.EncodeUpdate(&m); err != nil {
-				return errorf(broker.CodeInvalidArgument, "message %d: %v", i, err)
-			}
-			body[j] = m.Body
-			if body[j] == nil {
-				body[j] = []byte{}
-			}
-		}
-		rows, err := tx.Query(ctx, sendSQL, en.id, len(keep), states, sids, untils, exps, hdrs, upds, body)
-		if err != nil {
+	} else {
+		run = func(ctx context.Context, tx pgx.Tx) error {
+			var err error
+			seqs, err = e.sendQueue(ctx, tx, en, msgs, e.now())
+			touched = []int64{en.id}
 			return err
 		}
-		got, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-		if err != nil {
-			return err
-		}
-		if len(got) != len(keep) {
-			e.ents.drop(en.def.Key())
-			return errGone
-		}
-		slices.Sort(got)
-		for j, i := range keep {
-			seqs[i] = got[j]
-		}
-		return nil
-	})
+	}
+	err = e.write(ctx, en.id, run)
 	if err != nil {
 		if pgCode(err) == "23503" || errors.Is(err, errGone) { // the entity was deleted meanwhile
 			e.ents.drop(en.def.Key())
@@ -217,7 +173,39 @@ func (e *Engine) send(ctx context.Context, path string, msgs []*broker.Message) 
 		}
 		return nil, storeErr("sending to "+en.def.Name, err)
 	}
-	e.wakes.changed(en.id)
+	for _, id := range touched {
+		e.wakes.changed(id)
+	}
+	return seqs, nil
+}
+
+// sendQueue is the transaction part of a send to queue en.
+func (e *Engine) sendQueue(ctx context.Context, tx pgx.Tx, en *ent, msgs []*broker.Message, now time.Time) ([]int64, error) {
+	seqs := make([]int64, len(msgs))
+	keep, err := e.dedup(ctx, tx, en, msgs, now)
+	if err != nil || len(keep) == 0 {
+		return seqs, err
+	}
+	p := &en.def.Properties
+	var rs rowSet
+	for _, i := range keep {
+		m := *msgs[i]
+		prepareMsg(&m, now)
+		m.ExpiresAt = broker.Expiry(m.EnqueuedTime, m.TimeToLive, p.DefaultMessageTimeToLive)
+		if err := rs.add(&m, m.Body, nil); err != nil {
+			return nil, err
+		}
+	}
+	got, err := rs.insert(ctx, tx, en.id)
+	if err != nil {
+		return nil, err
+	}
+	if len(got) != len(keep) {
+		return nil, errGone
+	}
+	for j, i := range keep {
+		seqs[i] = got[j]
+	}
 	return seqs, nil
 }
 
@@ -299,7 +287,24 @@ func (e *Engine) CancelScheduled(ctx context.Context, path string, seqs []int64)
 		return errorf(broker.CodeInvalidArgument, "a dead-letter sub-queue has no scheduled messages")
 	}
 	uniq := slices.Compact(slices.Sorted(slices.Values(seqs)))
-	err = e.inTx(ctx, func(tx pgx.Tx) error {
+	if en.def.Kind == broker.KindTopic {
+		// The copies of the topic's scheduled messages, in every
+		// subscription that got one.
+		err = e.write(ctx, en.id, func(ctx context.Context, tx pgx.Tx) error {
+			var n int64
+			err := tx.QueryRow(ctx, `WITH d AS (DELETE FROM baton_sb_messages WHERE entity IN (SELECT id FROM baton_sb_entities WHERE topic = $1)
+				AND topic_seq = ANY($2) AND state = 2 RETURNING topic_seq) SELECT count(DISTINCT topic_seq) FROM d`, en.id, uniq).Scan(&n)
+			if err != nil {
+				return err
+			}
+			if n != int64(len(uniq)) {
+				return errorf(broker.CodeMessageNotFound, "%d of the %d sequence numbers are not scheduled messages of %q", int64(len(uniq))-n, len(uniq), en.def.Name)
+			}
+			return nil
+		})
+		return storeErr("cancelling scheduled messages", err)
+	}
+	err = e.write(ctx, en.id, func(ctx context.Context, tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `DELETE FROM baton_sb_messages WHERE entity = $1 AND seq = ANY($2) AND state = 2`, en.id, uniq)
 		if err != nil {
 			return err

@@ -39,11 +39,9 @@ func (e *Engine) Settle(ctx context.Context, path string, token broker.LockToken
 		return e.complete(ctx, en, dlq, []broker.LockToken{token}, now)[0]
 	}
 	wake := false
-	err = e.inTx(ctx, func(tx pgx.Tx) error {
-		var w bool
+	err = e.write(ctx, en.id, func(ctx context.Context, tx pgx.Tx) error {
 		var err error
-		w, err = e.settleTx(ctx, tx, en, dlq, token, s, now)
-		wake = w
+		wake, err = e.settleTx(ctx, tx, en, dlq, token, s, e.now())
 		return err
 	})
 	if err != nil {
@@ -73,11 +71,14 @@ func (e *Engine) complete(ctx context.Context, en *ent, dlq bool, tokens []broke
 	for i, t := range tokens {
 		raw[i] = t
 	}
-	rows, err := e.pool.Query(ctx, completeSQL, en.id, raw, now, states, dlq)
 	var got [][16]byte
-	if err == nil {
-		got, err = pgx.CollectRows(rows, pgx.RowTo[[16]byte])
-	}
+	err := e.write(ctx, en.id, func(ctx context.Context, tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, completeSQL, en.id, raw, e.now(), states, dlq)
+		if err == nil {
+			got, err = pgx.CollectRows(rows, pgx.RowTo[[16]byte])
+		}
+		return err
+	})
 	if err != nil {
 		err = storeErr("completing messages", err)
 		for i := range errs {

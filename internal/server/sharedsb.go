@@ -30,7 +30,7 @@ func (s *Server) openSharedSB(ctx context.Context) error {
 	if !s.cfg.SharedServiceBus || s.sharedSB != nil {
 		return nil
 	}
-	e, err := pgbroker.Open(ctx, pgbroker.Config{DSN: s.cfg.Store, Clock: s.clock, Node: s.nodeName(),
+	e, err := pgbroker.Open(ctx, pgbroker.Config{DSN: s.cfg.Store, Clock: s.clock, Node: s.nodeName(), Codec: serviceBusCodec(),
 		Logger: s.log.With("component", "sbengine")})
 	if err != nil {
 		return fmt.Errorf("server: opening the shared Service Bus (database %s): %w", pgstore.Redact(s.cfg.Store), err)

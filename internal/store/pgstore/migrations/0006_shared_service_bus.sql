@@ -1,5 +1,5 @@
--- Service Bus queues whose state lives only here (internal/pgbroker): every
--- node serves them directly and concurrently from these tables
+-- Service Bus queues, topics and subscriptions whose state lives only here
+-- (internal/pgbroker): every node serves them directly and concurrently from these tables
 -- (multi-active); no broker holds them in memory. They are apart from
 -- baton_entity and baton_message, which the one active node's broker owns.
 -- Lock expiry, scheduled times and TTL are timestamps from the nodes'
@@ -7,19 +7,22 @@
 
 CREATE TABLE baton_sb_entities (
 	id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-	key          text NOT NULL UNIQUE,      -- the case-folded name
-	def          bytea NOT NULL,            -- the definition: pgstore's def blob
+	key          text NOT NULL UNIQUE,      -- the case-folded name ("<topic>/subscriptions/<sub>" for a subscription)
+	kind         smallint NOT NULL,         -- 1 queue, 2 topic, 3 subscription
+	topic        bigint REFERENCES baton_sb_entities (id) ON DELETE CASCADE, -- a subscription's topic
+	def          bytea NOT NULL,            -- the definition (rules included): pgstore's def blob
 	next_seq     bigint NOT NULL DEFAULT 1, -- the next sequence number (gap-free: taken under this row's lock)
 	-- What the statements need of the definition, copied from def.
 	lock_ms      bigint NOT NULL,           -- LockDuration
 	max_delivery integer NOT NULL,          -- MaxDeliveryCount
 	dlq_expired  boolean NOT NULL           -- DeadLetteringOnMessageExpiration
 );
+CREATE INDEX baton_sb_entities_topic ON baton_sb_entities (topic) WHERE topic IS NOT NULL;
 
 CREATE TABLE baton_sb_messages (
 	entity         bigint NOT NULL REFERENCES baton_sb_entities (id) ON DELETE CASCADE,
 	seq            bigint NOT NULL,
-	state          smallint NOT NULL,       -- 0 active, 1 deferred, 2 scheduled, 3 dead-lettered
+	state          smallint NOT NULL,       -- 0 active, 1 deferred (dl_reason set: deferred in the dead-letter sub-queue), 2 scheduled, 3 dead-lettered
 	session_id     bytea,                   -- NULL: none
 	-- Active and dead-lettered: locked while locked_until is ahead, by
 	-- lock_token. Scheduled: locked_until is the activation time.
@@ -34,7 +37,9 @@ CREATE TABLE baton_sb_messages (
 	expires_at     timestamptz,             -- NULL: never
 	hdr            bytea NOT NULL,          -- pgstore's header blob (fixed at enqueue)
 	upd            bytea NOT NULL,          -- pgstore's update blob (properties, dead-letter fields)
-	body           bytea NOT NULL,
+	body           bytea,                   -- NULL: the topic's shared body (body_topic, topic_seq)
+	topic_seq      bigint,                  -- a subscription's copy: the topic's sequence number
+	body_topic     bigint,                  -- set when the body is the topic's shared one
 	PRIMARY KEY (entity, seq)
 ) WITH (fillfactor = 80);
 
@@ -44,9 +49,23 @@ CREATE INDEX baton_sb_messages_state ON baton_sb_messages (entity, state, seq);
 CREATE INDEX baton_sb_messages_session ON baton_sb_messages (entity, session_id, seq) WHERE session_id IS NOT NULL;
 -- Settlement and renewal by lock token.
 CREATE UNIQUE INDEX baton_sb_messages_token ON baton_sb_messages (lock_token) WHERE lock_token IS NOT NULL;
+-- Lapsed locks of an entity.
+CREATE INDEX baton_sb_messages_locked ON baton_sb_messages (entity, locked_until) WHERE lock_token IS NOT NULL;
+-- Which copies still use a shared body (its garbage collection).
+CREATE INDEX baton_sb_messages_body ON baton_sb_messages (body_topic, topic_seq) WHERE body_topic IS NOT NULL;
 -- Scheduled activation and the TTL sweep.
 CREATE INDEX baton_sb_messages_scheduled ON baton_sb_messages (locked_until) WHERE state = 2;
 CREATE INDEX baton_sb_messages_expiry ON baton_sb_messages (expires_at) WHERE expires_at IS NOT NULL AND state <> 3;
+
+-- A topic message's body, stored once for every subscription's copy that
+-- a rule action did not change; deleted by the lease holder when no copy
+-- refers to it any more.
+CREATE TABLE baton_sb_bodies (
+	topic bigint NOT NULL REFERENCES baton_sb_entities (id) ON DELETE CASCADE,
+	seq   bigint NOT NULL,
+	body  bytea NOT NULL,
+	PRIMARY KEY (topic, seq)
+);
 
 CREATE TABLE baton_sb_sessions (
 	entity       bigint NOT NULL REFERENCES baton_sb_entities (id) ON DELETE CASCADE,
