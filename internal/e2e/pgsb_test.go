@@ -25,7 +25,8 @@ import (
 // processes on one PostgreSQL schema, every one serving Service Bus queues
 // itself from the shared tables (internal/pgbroker; docs/scale-out.md).
 // Queues are made through node B's administration API (the official admin
-// SDK); senders (the official Go SDK) on node A, competing peek-lock
+// SDK); a topic message sent through B reaches its filtered subscription,
+// received through A; senders (the official Go SDK) on node A, competing peek-lock
 // receivers on B and C, session receivers on B and C taking turns on the
 // same sessions (order checked across the two). Then kill -9 of B while one
 // of its receivers holds locks: they come back after the lock duration,
@@ -104,8 +105,32 @@ func TestPGSharedServiceBus(t *testing.T) {
 			t.Fatalf("queue made through B, read through %s: %v", n.name, err)
 		}
 	}
-	if _, err := a.admin.CreateTopic(tctx, "t", nil); err == nil || !strings.Contains(err.Error(), "501") {
-		t.Fatalf("creating a topic with shared Service Bus queues: %v, want a 501 (not implemented)", err)
+	// A topic made through A, a filtered subscription through C, a send
+	// through B: the copy is received through A.
+	if _, err := a.admin.CreateTopic(tctx, "t", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.admin.CreateSubscription(tctx, "t", "red", &admin.CreateSubscriptionOptions{Properties: &admin.SubscriptionProperties{
+		DefaultRule: &admin.RuleProperties{Name: "red", Filter: &admin.SQLFilter{Expression: "color = 'red'"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	topicSender, err := b.client(t).NewSender("t", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, color := range []string{"blue", "red"} {
+		if err := topicSender.SendMessage(tctx, &azservicebus.Message{Body: []byte(color), ApplicationProperties: map[string]any{"color": color}}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	subReceiver, err := a.client(t).NewReceiverForSubscription("t", "red", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := subReceiver.ReceiveMessages(tctx, 2, nil); err != nil || len(got) != 1 || string(got[0].Body) != "red" {
+		t.Fatalf("subscription red through A: %v %v", got, err)
+	} else if err := subReceiver.CompleteMessage(tctx, got[0], nil); err != nil {
+		t.Fatal(err)
 	}
 
 	clientA := a.client(t)
