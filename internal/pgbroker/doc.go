@@ -6,9 +6,11 @@
 // It implements broker.Engine for queues, topics and subscriptions with
 // their rules (SQL and correlation filters, rule actions: broker.Router,
 // the broker's own evaluation), sessions, scheduled and deferred messages,
-// dead-letter sub-queues, duplicate detection and TTL. Auto-forwarding and
-// transactions answer CodeNotImplemented (the faces turn that into
-// amqp:not-implemented or HTTP 501).
+// dead-letter sub-queues, duplicate detection, TTL and AMQP transactions
+// (broker.Transactor: staged in memory, applied at commit as one
+// PostgreSQL transaction, never held open across the client's round
+// trips). Auto-forwarding answers CodeNotImplemented (the faces turn that
+// into amqp:not-implemented or HTTP 501).
 //
 // How the nodes stay correct together:
 //

@@ -130,14 +130,8 @@ func (e *Engine) send(ctx context.Context, path string, msgs []*broker.Message) 
 	if len(msgs) == 0 {
 		return nil, nil
 	}
-	p := &en.def.Properties
-	if p.Status == broker.StatusDisabled || p.Status == broker.StatusSendDisabled {
-		return nil, errorf(broker.CodeEntityDisabled, "entity %q is %s; sends are refused", en.def.Name, p.Status)
-	}
-	for i, m := range msgs {
-		if err := broker.CheckMessage(en.def, e.cfg.Limits, m, i); err != nil {
-			return nil, err
-		}
+	if err := e.checkSend(en, msgs); err != nil {
+		return nil, err
 	}
 	var seqs, touched []int64
 	var run func(ctx context.Context, tx pgx.Tx) error
@@ -177,6 +171,20 @@ func (e *Engine) send(ctx context.Context, path string, msgs []*broker.Message) 
 		e.wakes.changed(id)
 	}
 	return seqs, nil
+}
+
+// checkSend checks that en takes msgs now.
+func (e *Engine) checkSend(en *ent, msgs []*broker.Message) error {
+	p := &en.def.Properties
+	if p.Status == broker.StatusDisabled || p.Status == broker.StatusSendDisabled {
+		return errorf(broker.CodeEntityDisabled, "entity %q is %s; sends are refused", en.def.Name, p.Status)
+	}
+	for i, m := range msgs {
+		if err := broker.CheckMessage(en.def, e.cfg.Limits, m, i); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // sendQueue is the transaction part of a send to queue en.
