@@ -30,12 +30,24 @@ func TestSemanticsTxn(t *testing.T) {
 
 	// Commit: complete a, send to out and t.
 	tm, tg := begin()
-	both("settle", func() error { return tm.Settle(p.ctx, "in", got[0].m.LockToken, broker.Settlement{Disposition: broker.Complete}) },
-		func() error { return tg.Settle(p.ctx, "in", got[0].g.LockToken, broker.Settlement{Disposition: broker.Complete}) })
-	both("settle twice", func() error { return tm.Settle(p.ctx, "in", got[0].m.LockToken, broker.Settlement{Disposition: broker.Complete}) },
-		func() error { return tg.Settle(p.ctx, "in", got[0].g.LockToken, broker.Settlement{Disposition: broker.Complete}) })
-	both("release", func() error { return tm.Settle(p.ctx, "in", got[1].m.LockToken, broker.Settlement{Disposition: broker.Release}) },
-		func() error { return tg.Settle(p.ctx, "in", got[1].g.LockToken, broker.Settlement{Disposition: broker.Release}) })
+	both("settle", func() error {
+		return tm.Settle(p.ctx, "in", got[0].m.LockToken, broker.Settlement{Disposition: broker.Complete})
+	},
+		func() error {
+			return tg.Settle(p.ctx, "in", got[0].g.LockToken, broker.Settlement{Disposition: broker.Complete})
+		})
+	both("settle twice", func() error {
+		return tm.Settle(p.ctx, "in", got[0].m.LockToken, broker.Settlement{Disposition: broker.Complete})
+	},
+		func() error {
+			return tg.Settle(p.ctx, "in", got[0].g.LockToken, broker.Settlement{Disposition: broker.Complete})
+		})
+	both("release", func() error {
+		return tm.Settle(p.ctx, "in", got[1].m.LockToken, broker.Settlement{Disposition: broker.Release})
+	},
+		func() error {
+			return tg.Settle(p.ctx, "in", got[1].g.LockToken, broker.Settlement{Disposition: broker.Release})
+		})
 	both("send out", func() error { return tm.Send(p.ctx, "out", []*broker.Message{msg("x")}) },
 		func() error { return tg.Send(p.ctx, "out", []*broker.Message{msg("x")}) })
 	both("send t", func() error { return tm.Send(p.ctx, "t", []*broker.Message{msg("y")}) },
@@ -52,8 +64,12 @@ func TestSemanticsTxn(t *testing.T) {
 
 	// Rollback: nothing happens; the lock stays.
 	tm, tg = begin()
-	both("abandon", func() error { return tm.Settle(p.ctx, "in", got[1].m.LockToken, broker.Settlement{Disposition: broker.Abandon}) },
-		func() error { return tg.Settle(p.ctx, "in", got[1].g.LockToken, broker.Settlement{Disposition: broker.Abandon}) })
+	both("abandon", func() error {
+		return tm.Settle(p.ctx, "in", got[1].m.LockToken, broker.Settlement{Disposition: broker.Abandon})
+	},
+		func() error {
+			return tg.Settle(p.ctx, "in", got[1].g.LockToken, broker.Settlement{Disposition: broker.Abandon})
+		})
 	both("send", func() error { return tm.Send(p.ctx, "out", []*broker.Message{msg("r")}) },
 		func() error { return tg.Send(p.ctx, "out", []*broker.Message{msg("r")}) })
 	both("rollback", tm.Rollback, tg.Rollback)
@@ -62,8 +78,12 @@ func TestSemanticsTxn(t *testing.T) {
 
 	// A lock lost before the commit: the whole transaction fails.
 	tm, tg = begin()
-	both("complete c", func() error { return tm.Settle(p.ctx, "in", got[2].m.LockToken, broker.Settlement{Disposition: broker.Complete}) },
-		func() error { return tg.Settle(p.ctx, "in", got[2].g.LockToken, broker.Settlement{Disposition: broker.Complete}) })
+	both("complete c", func() error {
+		return tm.Settle(p.ctx, "in", got[2].m.LockToken, broker.Settlement{Disposition: broker.Complete})
+	},
+		func() error {
+			return tg.Settle(p.ctx, "in", got[2].g.LockToken, broker.Settlement{Disposition: broker.Complete})
+		})
 	both("send", func() error { return tm.Send(p.ctx, "out", []*broker.Message{msg("lost")}) },
 		func() error { return tg.Send(p.ctx, "out", []*broker.Message{msg("lost")}) })
 	p.advance(11 * time.Second) // c's lock lapses
