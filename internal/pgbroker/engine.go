@@ -51,6 +51,10 @@ type Config struct {
 	// definition (default 1 s): another node's update or delete applies
 	// here within it.
 	EntityTTL time.Duration
+	// VacuumInterval is how often the lease holder vacuums the message
+	// table when it has at least 10,000 dead rows (default 2 s; negative:
+	// never, leaving it to autovacuum).
+	VacuumInterval time.Duration
 	// ConnectTimeout bounds each connection attempt (default 10 s).
 	ConnectTimeout time.Duration
 	// OpTimeout bounds each statement, on top of its context (default
@@ -79,6 +83,8 @@ type Engine struct {
 	log   *slog.Logger
 	lease *pgstore.Lease
 
+	fast *pgxpool.Pool // synchronous_commit off: locks only (Open)
+
 	ents   entityCache
 	subs   subCache
 	wakes  wakeups
@@ -89,6 +95,7 @@ type Engine struct {
 	// (maintain.go).
 	gcMu           sync.Mutex
 	gcTopic, gcSeq int64
+	nextVacuum     time.Time
 
 	// ctx ends background statements at Close; stop ends the loops; wg
 	// counts the background goroutines.
@@ -138,6 +145,9 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	if cfg.EntityTTL <= 0 {
 		cfg.EntityTTL = time.Second
 	}
+	if cfg.VacuumInterval == 0 {
+		cfg.VacuumInterval = 2 * time.Second
+	}
 	if cfg.ConnectTimeout <= 0 {
 		cfg.ConnectTimeout = 10 * time.Second
 	}
@@ -166,9 +176,22 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		pool.Close()
 		return nil, fmt.Errorf("%w (database %s)", err, pgstore.Redact(cfg.DSN))
 	}
+	// Locks (claims, renewals, session locks) commit without waiting for
+	// the WAL flush: a lock lost in a database crash only lets its message
+	// be delivered again (at least once), as when a lock lapses, and every
+	// receive saves a flush. Sends and settlements stay durable (pool).
+	fcfg := pcfg.Copy()
+	fcfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
+	fcfg.MaxConns = max(pcfg.MaxConns/2, 2)
+	fast, err := pgxpool.NewWithConfig(ctx, fcfg)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("pgbroker: %w (database %s)", err, pgstore.Redact(cfg.DSN))
+	}
 	e := &Engine{
 		cfg:    cfg,
 		pool:   pool,
+		fast:   fast,
 		clk:    cfg.Clock,
 		log:    cfg.Logger,
 		lease:  pgstore.NewLease(pool, maintainLease, cfg.Node, max(leaseTTL, 4*cfg.MaintainInterval)),
@@ -226,6 +249,7 @@ func (e *Engine) Close() error {
 		if err := e.lease.Release(ctx); err != nil {
 			e.closeErr = fmt.Errorf("pgbroker: releasing the maintenance lease: %w", err)
 		}
+		e.fast.Close()
 		e.pool.Close()
 	})
 	return e.closeErr

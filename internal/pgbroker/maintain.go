@@ -52,6 +52,7 @@ type maintainResult struct {
 	Activated int64 // scheduled messages made active
 	Expired   int64 // messages expired
 	Bodies    int64 // shared topic bodies collected
+	Vacuumed  bool  // the message table was vacuumed
 	Err       error
 }
 
@@ -117,7 +118,7 @@ func (e *Engine) maintainOnce(ctx context.Context) (r maintainResult) {
 			return r
 		}
 		for id := range touched {
-			e.wakes.changed(id)
+			e.wakes.changed(id, wakeAny)
 		}
 		r.Activated += int64(n)
 		if n < maintainBatch {
@@ -147,8 +148,42 @@ func (e *Engine) maintainOnce(ctx context.Context) (r maintainResult) {
 	}
 	n, err := e.collectBodies(ctx)
 	r.Bodies = n
-	r.Err = err
+	if err != nil {
+		r.Err = err
+		return r
+	}
+	r.Vacuumed, r.Err = e.vacuum(ctx, now)
 	return r
+}
+
+// vacuumDeadRows is how many dead rows make the lease holder vacuum the
+// message table.
+const vacuumDeadRows = 10000
+
+// vacuum vacuums the message table every VacuumInterval when it has
+// vacuumDeadRows dead rows: every claim, completion and lapse leaves dead
+// index entries at the head of a queue, which each later claim walks past
+// until a vacuum removes them (autovacuum comes too rarely for a busy
+// queue; the Storage Queue engine measured Get + Delete halving within 70k
+// messages without it).
+func (e *Engine) vacuum(ctx context.Context, now time.Time) (bool, error) {
+	if e.cfg.VacuumInterval < 0 {
+		return false, nil
+	}
+	e.gcMu.Lock()
+	due := !now.Before(e.nextVacuum)
+	if due {
+		e.nextVacuum = now.Add(e.cfg.VacuumInterval)
+	}
+	e.gcMu.Unlock()
+	if !due {
+		return false, nil
+	}
+	done, err := pgstore.VacuumIfDead(ctx, e.pool, "baton_sb_messages", vacuumDeadRows)
+	if err == nil && done {
+		_, err = pgstore.VacuumIfDead(ctx, e.pool, "baton_sb_sessions", vacuumDeadRows)
+	}
+	return done, err
 }
 
 // bodyGCSQL looks at the next bodies after ($1, $2) in key order and

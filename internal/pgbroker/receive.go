@@ -126,26 +126,32 @@ func (e *Engine) Receive(ctx context.Context, path string, opts broker.ReceiveOp
 		}
 		// Wait for a commit on this entity (here or on another node), or
 		// poll: locks lapse without an event.
-		ch := e.wakes.watch(id)
+		wt := e.wakes.watch(id)
 		msgs, _, err = e.receiveOnce(ctx, path, opts)
 		if err != nil || len(msgs) > 0 {
+			e.wakes.done(id, wt, true) // a wake meant for it goes to another
 			return msgs, err
 		}
 		poll := e.clk.NewTimer(e.cfg.PollInterval)
-		select {
-		case <-ch:
-		case <-poll.C():
-		case <-deadline:
+		leave := func() {
 			poll.Stop()
+			e.wakes.done(id, wt, true)
+		}
+		select {
+		case <-wt.ch:
+		case <-poll.C():
+			e.wakes.done(id, wt, false) // it looks again now
+		case <-deadline:
+			leave()
 			return nil, nil
 		case <-ctx.Done():
-			poll.Stop()
+			leave()
 			return nil, ctx.Err()
 		case <-e.stop:
-			poll.Stop()
+			leave()
 			return nil, broker.ErrClosed
 		case <-e.drain:
-			poll.Stop()
+			leave()
 			return nil, nil
 		}
 		poll.Stop()
@@ -205,7 +211,7 @@ func (e *Engine) receiveOnce(ctx context.Context, path string, opts broker.Recei
 		if opts.Mode == broker.ReceiveAndDelete {
 			rows, err = e.pool.Query(ctx, takeSQL, en.id, state, now, sid, opts.MaxMessages, stok)
 		} else {
-			rows, err = e.pool.Query(ctx, claimSQL, en.id, state, now, sid, opts.MaxMessages, now.Add(lock), p.MaxDeliveryCount, stok)
+			rows, err = e.fast.Query(ctx, claimSQL, en.id, state, now, sid, opts.MaxMessages, now.Add(lock), p.MaxDeliveryCount, stok)
 		}
 		if err != nil {
 			return nil, 0, storeErr("receiving from "+path, err)

@@ -134,11 +134,15 @@ func (e *Engine) send(ctx context.Context, path string, msgs []*broker.Message) 
 		return nil, err
 	}
 	var seqs, touched []int64
+	sessions := map[int64]bool{en.id: en.def.Properties.RequiresSession} // whose waiters all wake
 	var run func(ctx context.Context, tx pgx.Tx) error
 	if en.def.Kind == broker.KindTopic {
 		subs, err := e.subscriptionsOf(ctx, en)
 		if err != nil {
 			return nil, storeErr("reading the subscriptions of "+en.def.Name, err)
+		}
+		for _, s := range subs {
+			sessions[s.id] = s.def.Properties.RequiresSession
 		}
 		props := make([]map[string]any, len(msgs))
 		for i, m := range msgs {
@@ -168,7 +172,11 @@ func (e *Engine) send(ctx context.Context, path string, msgs []*broker.Message) 
 		return nil, storeErr("sending to "+en.def.Name, err)
 	}
 	for _, id := range touched {
-		e.wakes.changed(id)
+		n := len(msgs)
+		if sessions[id] {
+			n = wakeAny
+		}
+		e.wakes.changed(id, n)
 	}
 	return seqs, nil
 }

@@ -53,25 +53,31 @@ func (e *Engine) AcceptSession(ctx context.Context, path, sessionID string, wait
 			defer t.Stop()
 			deadline = t.C()
 		}
-		ch := e.wakes.watch(id)
+		wt := e.wakes.watch(id)
 		if l, _, err := e.acceptOnce(ctx, path, sessionID); err != nil || l != nil {
+			e.wakes.done(id, wt, true)
 			return l, err
 		}
 		poll := e.clk.NewTimer(e.cfg.PollInterval)
-		select {
-		case <-ch:
-		case <-poll.C():
-		case <-deadline:
+		leave := func() {
 			poll.Stop()
+			e.wakes.done(id, wt, true)
+		}
+		select {
+		case <-wt.ch:
+		case <-poll.C():
+			e.wakes.done(id, wt, false)
+		case <-deadline:
+			leave()
 			return nil, errorf(broker.CodeTimeout, "no session is available in %q", path)
 		case <-ctx.Done():
-			poll.Stop()
+			leave()
 			return nil, ctx.Err()
 		case <-e.stop:
-			poll.Stop()
+			leave()
 			return nil, broker.ErrClosed
 		case <-e.drain:
-			poll.Stop()
+			leave()
 			return nil, errorf(broker.CodeTimeout, "no session is available in %q", path)
 		}
 		poll.Stop()
@@ -116,7 +122,7 @@ func (e *Engine) acceptOnce(ctx context.Context, path, sessionID string) (*broke
 		_, _ = rand.Read(tok[:])
 		tok[6], tok[8] = tok[6]&0x0f|0x40, tok[8]&0x3f|0x80
 		var until time.Time
-		err := e.pool.QueryRow(ctx, lockSessionSQL, en.id, sid, tok, now.Add(p.LockDuration), now).Scan(&until)
+		err := e.fast.QueryRow(ctx, lockSessionSQL, en.id, sid, tok, now.Add(p.LockDuration), now).Scan(&until)
 		switch {
 		case err == nil:
 			return &broker.SessionLock{SessionID: string(sid), Token: tok, LockedUntil: until}, en.id, nil
@@ -225,7 +231,7 @@ func (e *Engine) ReleaseSession(ctx context.Context, path string, l *broker.Sess
 		return nil
 	}
 	if err == nil {
-		e.wakes.changed(id)
+		e.wakes.changed(id, wakeAny)
 	}
 	return err
 }

@@ -48,7 +48,11 @@ func (e *Engine) Settle(ctx context.Context, path string, token broker.LockToken
 		return storeErr("settling a message", err)
 	}
 	if wake {
-		e.wakes.changed(en.id)
+		n := 1
+		if en.def.Properties.RequiresSession {
+			n = wakeAny
+		}
+		e.wakes.changed(en.id, n)
 	}
 	return nil
 }
@@ -288,7 +292,7 @@ func (e *Engine) RenewLock(ctx context.Context, path string, tokens []broker.Loc
 	}
 	now := e.now()
 	until := now.Add(en.def.Properties.LockDuration)
-	rows, err := e.pool.Query(ctx, `UPDATE baton_sb_messages SET locked_until = $5
+	rows, err := e.fast.Query(ctx, `UPDATE baton_sb_messages SET locked_until = $5
 		WHERE entity = $1 AND lock_token = ANY($2) AND locked_until > $3 AND state = ANY($4) AND (dl_reason IS NOT NULL) = $6 RETURNING lock_token`,
 		en.id, raw, now, states, until, dlq)
 	var got [][16]byte

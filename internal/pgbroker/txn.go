@@ -252,7 +252,7 @@ func (t *pgTx) Commit(ctx context.Context) error {
 		return storeErr("committing a transaction", err)
 	}
 	for _, id := range touched {
-		e.wakes.changed(id)
+		e.wakes.changed(id, wakeAny)
 	}
 	return nil
 }

@@ -112,6 +112,18 @@ func TestDatabaseUnavailable(t *testing.T) {
 	if err := e.Settle(ctx, "q", tok, broker.Settlement{Disposition: broker.Complete}); err != nil {
 		t.Fatal(err)
 	}
+	// The pool of lock statements (claims, renewals) also drops its dead
+	// connections one failed attempt at a time.
+	for i := 0; ; i++ {
+		_, err := e.RenewLock(ctx, "q", []broker.LockToken{{1}})
+		if broker.CodeOf(err) == broker.CodeLockLost {
+			break
+		}
+		unavailable("RenewLock after the restart", err)
+		if i > 40 {
+			t.Fatalf("still failing after the restart: %v", err)
+		}
+	}
 	// A waiting receiver on the engine is still woken (the listener
 	// reconnected, or polling finds the message).
 	got := make(chan []*broker.Message, 1)

@@ -11,57 +11,113 @@ import (
 )
 
 // notifyChannel is the PostgreSQL channel of wake-ups between nodes: its
-// payload is a comma-separated list of entity ids in which messages became
-// available.
+// payload is a comma-separated list of "<entity id>:<count>", the number of
+// messages that became available in the entity (0: any number).
 const notifyChannel = "baton_sb"
 
-// wakeups wakes the receivers of this node that wait on an entity, and
+// wakeAny stands for "wake every waiter" (counts unknown, or waiters that
+// want different things: session receivers and accepts).
+const wakeAny = 0
+
+// wakeups wakes the receivers of this node that wait on an entity — as
+// many as messages became available, the longest waiting first — and
 // collects the entities to announce to the other nodes.
 type wakeups struct {
 	mu      sync.Mutex
-	waiting map[int64]chan struct{} // closed on the next change of the entity
-	pending map[int64]struct{}      // to announce
-	kick    chan struct{}           // the notifier has something to send
+	waiting map[int64][]*waiter // by entity, oldest first
+	pending map[int64]int       // to announce: entity → count (wakeAny: all)
+	kick    chan struct{}       // the notifier has something to send
+}
+
+// waiter is one waiting receive or accept.
+type waiter struct {
+	ch    chan struct{} // closed when woken
+	woken bool          // under wakeups.mu
 }
 
 func (w *wakeups) init() {
-	w.waiting = map[int64]chan struct{}{}
-	w.pending = map[int64]struct{}{}
+	w.waiting = map[int64][]*waiter{}
+	w.pending = map[int64]int{}
 	w.kick = make(chan struct{}, 1)
 }
 
-// watch returns a channel closed at the next change of entity id. Take it
-// before looking, then wait on it: a change in between is not missed.
-func (w *wakeups) watch(id int64) <-chan struct{} {
+// watch registers a waiter on entity id. Register before looking, then wait
+// on its channel: a change in between is not missed. Every waiter ends
+// with done.
+func (w *wakeups) watch(id int64) *waiter {
+	wt := &waiter{ch: make(chan struct{})}
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	ch := w.waiting[id]
-	if ch == nil {
-		ch = make(chan struct{})
-		w.waiting[id] = ch
-	}
-	return ch
+	w.waiting[id] = append(w.waiting[id], wt)
+	w.mu.Unlock()
+	return wt
 }
 
-// wakeLocal wakes this node's waiters on id.
-func (w *wakeups) wakeLocal(id int64) {
+// done removes waiter wt of entity id. A waiter that was woken but found
+// nothing for itself (it looked before the wake, or it is leaving) passes
+// the wake on: passOn says so.
+func (w *wakeups) done(id int64, wt *waiter, passOn bool) {
 	w.mu.Lock()
-	if ch := w.waiting[id]; ch != nil {
-		close(ch)
-		delete(w.waiting, id)
+	defer w.mu.Unlock()
+	if !wt.woken {
+		l := w.waiting[id]
+		for i, x := range l {
+			if x == wt {
+				l = append(l[:i], l[i+1:]...)
+				break
+			}
+		}
+		if len(l) == 0 {
+			delete(w.waiting, id)
+		} else {
+			w.waiting[id] = l
+		}
+		return
 	}
+	if passOn {
+		w.wakeLocked(id, 1)
+	}
+}
+
+// wakeLocked wakes up to n waiters of id (wakeAny: all). REQUIRES: w.mu.
+func (w *wakeups) wakeLocked(id int64, n int) {
+	l := w.waiting[id]
+	if n == wakeAny || n > len(l) {
+		n = len(l)
+	}
+	for _, wt := range l[:n] {
+		wt.woken = true
+		close(wt.ch)
+	}
+	if n == len(l) {
+		delete(w.waiting, id)
+	} else {
+		w.waiting[id] = l[n:]
+	}
+}
+
+// wakeLocal wakes up to n of this node's waiters on id.
+func (w *wakeups) wakeLocal(id int64, n int) {
+	w.mu.Lock()
+	w.wakeLocked(id, n)
 	w.mu.Unlock()
 }
 
-// changed is called after a commit made messages of entity id available:
-// it wakes this node's waiters and queues the announcement for the others.
-func (w *wakeups) changed(id int64) {
+// changed is called after a commit made n messages of entity id available
+// (wakeAny: an unknown number, or for waiters that want different
+// things): it wakes as many of this node's waiters and queues the
+// announcement for the others.
+func (w *wakeups) changed(id int64, n int) {
 	w.mu.Lock()
-	if ch := w.waiting[id]; ch != nil {
-		close(ch)
-		delete(w.waiting, id)
+	w.wakeLocked(id, n)
+	if old, ok := w.pending[id]; !ok {
+		w.pending[id] = n
+	} else if old != wakeAny {
+		if n == wakeAny {
+			w.pending[id] = wakeAny
+		} else {
+			w.pending[id] = old + n
+		}
 	}
-	w.pending[id] = struct{}{}
 	w.mu.Unlock()
 	select {
 	case w.kick <- struct{}{}:
@@ -74,7 +130,7 @@ func (w *wakeups) take() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var b strings.Builder
-	for id := range w.pending {
+	for id, n := range w.pending {
 		if b.Len() > 7000 { // NOTIFY payloads stay under 8000 bytes; the rest goes next
 			break
 		}
@@ -82,6 +138,8 @@ func (w *wakeups) take() string {
 			b.WriteByte(',')
 		}
 		b.WriteString(strconv.FormatInt(id, 10))
+		b.WriteByte(':')
+		b.WriteString(strconv.Itoa(n))
 		delete(w.pending, id)
 	}
 	return b.String()
@@ -162,8 +220,11 @@ func (e *Engine) listenOnce() error {
 			return err
 		}
 		for _, f := range strings.Split(n.Payload, ",") {
-			if id, err := strconv.ParseInt(f, 10, 64); err == nil {
-				e.wakes.wakeLocal(id)
+			ids, ns, _ := strings.Cut(f, ":")
+			id, err := strconv.ParseInt(ids, 10, 64)
+			count, err2 := strconv.Atoi(ns)
+			if err == nil && err2 == nil && count >= 0 {
+				e.wakes.wakeLocal(id, count)
 			}
 		}
 	}
@@ -173,9 +234,8 @@ func (e *Engine) listenOnce() error {
 func (e *Engine) wakeAll() {
 	w := &e.wakes
 	w.mu.Lock()
-	for id, ch := range w.waiting {
-		close(ch)
-		delete(w.waiting, id)
+	for id := range w.waiting {
+		w.wakeLocked(id, wakeAny)
 	}
 	w.mu.Unlock()
 }

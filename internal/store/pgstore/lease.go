@@ -67,3 +67,27 @@ func (l *Lease) Release(ctx context.Context) error {
 	}
 	return nil
 }
+
+// VacuumIfDead vacuums table when PostgreSQL's statistics count at least
+// minDead dead rows in it (they lag by up to some seconds) and reports
+// whether it did; minDead 0 vacuums always. SKIP_LOCKED: a vacuum already
+// running (autovacuum, or another node's) is enough. Queue tables need it
+// more often than autovacuum comes: every claim and removal leaves dead
+// index entries at the head of the queue, which each later claim walks
+// past until a vacuum removes them.
+func VacuumIfDead(ctx context.Context, pool *pgxpool.Pool, table string, minDead int64) (bool, error) {
+	if minDead > 0 {
+		var dead int64
+		err := pool.QueryRow(ctx, `SELECT coalesce((SELECT n_dead_tup FROM pg_stat_user_tables WHERE relid = $1::regclass), 0)`, table).Scan(&dead)
+		if err != nil {
+			return false, fmt.Errorf("pgstore: reading the statistics of %s: %w", table, err)
+		}
+		if dead < minDead {
+			return false, nil
+		}
+	}
+	if _, err := pool.Exec(ctx, `VACUUM (SKIP_LOCKED) `+pgx.Identifier{table}.Sanitize()); err != nil {
+		return false, fmt.Errorf("pgstore: vacuuming %s: %w", table, err)
+	}
+	return true, nil
+}

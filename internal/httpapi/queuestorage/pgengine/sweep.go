@@ -3,6 +3,8 @@ package pgengine
 import (
 	"context"
 	"strconv"
+
+	"github.com/batonmq/baton/internal/store/pgstore"
 )
 
 // sweepBatch is how many expired messages one statement deletes.
@@ -94,22 +96,12 @@ func (e *Engine) sweep() (r sweepResult) {
 }
 
 // vacuum vacuums the message table if the statistics count enough dead
-// rows (they lag by up to some seconds). SKIP_LOCKED: a vacuum already
-// running (autovacuum, or a node whose lease just ended) is enough.
+// rows.
 func (e *Engine) vacuum(ctx context.Context) (bool, error) {
-	if !e.cfg.vacuumAlways {
-		var dead int64
-		err := e.pool.QueryRow(ctx, `SELECT coalesce((SELECT n_dead_tup FROM pg_stat_user_tables
-			WHERE relid = 'baton_sq_messages'::regclass), 0)`).Scan(&dead)
-		if err != nil {
-			return false, storeErr("reading the message table's statistics", err)
-		}
-		if dead < vacuumDeadRows {
-			return false, nil
-		}
+	min := int64(vacuumDeadRows)
+	if e.cfg.vacuumAlways {
+		min = 0
 	}
-	if _, err := e.pool.Exec(ctx, `VACUUM (SKIP_LOCKED) baton_sq_messages`); err != nil {
-		return false, storeErr("vacuuming the message table", err)
-	}
-	return true, nil
+	done, err := pgstore.VacuumIfDead(ctx, e.pool, "baton_sq_messages", min)
+	return done, storeErr("vacuuming the message table", err)
 }
