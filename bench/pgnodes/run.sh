@@ -7,6 +7,10 @@
 # N nodes in turn (`--amqp a,b,c`): a connection to a standby node is
 # forwarded byte for byte to the active one (docs/scale-out.md).
 #
+# PGSAMPLE=1 samples PostgreSQL's busy backends (pg_stat_activity) ten
+# times a second during each workload: OUT/<config>-<workload>-r<round>.top
+# lists what they spent the run on.
+#
 # FACE=sq measures Storage Queues instead (the official azqueue SDK, Put;
 # Get 32 + Delete each): the nodes run with --shared-storage-queues, so
 # every node serves the requests it receives itself from the shared tables
@@ -134,6 +138,17 @@ bench() {
 		s0=$(date +%s.%N)
 		read -r t0 d0 < <(cpu_ticks "${ps[@]}")
 		log "$cfg: $w"
+		local sampler=
+		if [[ -n ${PGSAMPLE:-} ]]; then
+			# What PostgreSQL's busy backends do, ten times a second.
+			while :; do
+				psql -At -c "SELECT coalesce(wait_event_type, 'CPU') || ':' || coalesce(wait_event, '') || '  ' ||
+					left(regexp_replace(query, '\s+', ' ', 'g'), 90) FROM pg_stat_activity
+					WHERE backend_type = 'client backend' AND state = 'active' AND pid <> pg_backend_pid()" || true
+				sleep 0.1
+			done >"$OUT/$cfg-$w-r$round.activity" 2>/dev/null &
+			sampler=$!
+		fi
 		if ! "$baton" bench run --workload "$w" --duration "$DURATION" --warmup "$WARMUP" --size 1024 --quiet \
 			--label "$cfg" --json "$json" "${extra[@]}" "$@" >>"$OUT/$cfg.txt" 2>>"$OUT/$cfg.err"; then
 			log "$cfg: $w failed: $(tail -n1 "$OUT/$cfg.err")"
@@ -141,6 +156,10 @@ bench() {
 		fi
 		read -r t1 d1 < <(cpu_ticks "${ps[@]}")
 		s1=$(date +%s.%N)
+		if [[ -n $sampler ]]; then
+			kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
+			sort "$OUT/$cfg-$w-r$round.activity" | uniq -c | sort -rn | head -n 12 >"$OUT/$cfg-$w-r$round.top"
+		fi
 		python3 - "$json" "$cfg" "$round" "$t0" "$t1" "$d0" "$d1" "$s0" "$s1" >>"$rows" <<-'EOF'
 			import json, sys
 			j = json.load(open(sys.argv[1]))

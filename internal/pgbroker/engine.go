@@ -93,6 +93,10 @@ type Engine struct {
 
 	// Where the lease holder's collection of topic bodies goes on
 	// (maintain.go).
+	// When this node last cleared each entity's lapsed locks (receive.go).
+	lapseMu  sync.Mutex
+	lapsedAt map[int64]time.Time
+
 	gcMu           sync.Mutex
 	gcTopic, gcSeq int64
 	nextVacuum     time.Time
@@ -146,7 +150,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		cfg.EntityTTL = time.Second
 	}
 	if cfg.VacuumInterval == 0 {
-		cfg.VacuumInterval = 2 * time.Second
+		cfg.VacuumInterval = 500 * time.Millisecond
 	}
 	if cfg.ConnectTimeout <= 0 {
 		cfg.ConnectTimeout = 10 * time.Second

@@ -158,7 +158,7 @@ func (e *Engine) maintainOnce(ctx context.Context) (r maintainResult) {
 
 // vacuumDeadRows is how many dead rows make the lease holder vacuum the
 // message table.
-const vacuumDeadRows = 10000
+const vacuumDeadRows = 2000
 
 // vacuum vacuums the message table every VacuumInterval when it has
 // vacuumDeadRows dead rows: every claim, completion and lapse leaves dead

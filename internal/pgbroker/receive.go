@@ -89,6 +89,55 @@ func (e *Engine) lapse(ctx context.Context, q interface {
 	return err
 }
 
+// freeWhere selects what a receive from an entity without sessions (or
+// from a dead-letter sub-queue) may take: entity $1, state $2, unlocked,
+// available at $3, unexpired unless dead-lettered. Through the partial
+// index of unlocked messages, a claim never walks past the messages other
+// receivers hold; lapsed locks are cleared (lapseSQL) before it looks.
+const freeWhere = `
+	entity = $1 AND state = $2 AND lock_token IS NULL AND locked_until <= $3
+	AND (expires_at IS NULL OR expires_at > $3 OR state = 3)`
+
+// freeClaimSQL locks up to $4 messages of freeWhere, in sequence order,
+// until $5.
+var freeClaimSQL = `
+WITH c AS MATERIALIZED (
+	SELECT seq FROM baton_sb_messages WHERE ` + freeWhere + `
+	ORDER BY seq LIMIT $4 FOR UPDATE SKIP LOCKED
+)
+UPDATE baton_sb_messages m SET lock_token = gen_random_uuid(), locked_until = $5
+FROM c WHERE m.entity = $1 AND m.seq = c.seq
+RETURNING ` + msgCols
+
+// freeTakeSQL is freeClaimSQL for ReceiveAndDelete.
+var freeTakeSQL = `
+WITH c AS MATERIALIZED (
+	SELECT seq FROM baton_sb_messages WHERE ` + freeWhere + `
+	ORDER BY seq LIMIT $4 FOR UPDATE SKIP LOCKED
+)
+DELETE FROM baton_sb_messages m USING c WHERE m.entity = $1 AND m.seq = c.seq
+RETURNING ` + msgCols
+
+// lapseEvery is how often a node clears an entity's lapsed locks before a
+// receive from it (the lease holder's maintenance also does, every
+// MaintainInterval).
+const lapseEvery = 100 * time.Millisecond
+
+// lapseDue reports whether a receive from entity id should clear lapsed
+// locks first, and if so notes that it does.
+func (e *Engine) lapseDue(id int64, now time.Time) bool {
+	e.lapseMu.Lock()
+	defer e.lapseMu.Unlock()
+	if last, ok := e.lapsedAt[id]; ok && now.Sub(last) < lapseEvery && !now.Before(last) {
+		return false
+	}
+	if e.lapsedAt == nil {
+		e.lapsedAt = map[int64]time.Time{}
+	}
+	e.lapsedAt[id] = now
+	return true
+}
+
 // takeSQL is claimSQL for ReceiveAndDelete: the messages are deleted.
 var takeSQL = `
 WITH c AS MATERIALIZED (
@@ -197,20 +246,26 @@ func (e *Engine) receiveOnce(ctx context.Context, path string, opts broker.Recei
 	if opts.LockDuration > 0 {
 		lock = opts.LockDuration
 	}
-	if dlq || opts.Mode == broker.ReceiveAndDelete && !p.RequiresSession {
-		// Messages whose last lock lapsed at MaxDeliveryCount belong to the
-		// dead-letter sub-queue now, as in the broker, though no receive of
-		// the queue moved them (and takeSQL would take them).
-		if err := e.lapse(ctx, e.pool, en, e.now()); err != nil {
+	free := dlq || !p.RequiresSession
+	if free && (dlq || opts.Mode == broker.ReceiveAndDelete || e.lapseDue(en.id, e.now())) {
+		// Lapsed locks end first, as the broker's lock expiry: the delivery
+		// counts (or the message is dead-lettered at MaxDeliveryCount), and
+		// the message is free again for the claim below.
+		if err := e.lapse(ctx, e.fast, en, e.now()); err != nil {
 			return nil, 0, storeErr("receiving from "+path, err)
 		}
 	}
 	for {
 		now := e.now()
 		var rows pgx.Rows
-		if opts.Mode == broker.ReceiveAndDelete {
+		switch {
+		case free && opts.Mode == broker.ReceiveAndDelete:
+			rows, err = e.pool.Query(ctx, freeTakeSQL, en.id, state, now, opts.MaxMessages)
+		case free:
+			rows, err = e.fast.Query(ctx, freeClaimSQL, en.id, state, now, opts.MaxMessages, now.Add(lock))
+		case opts.Mode == broker.ReceiveAndDelete:
 			rows, err = e.pool.Query(ctx, takeSQL, en.id, state, now, sid, opts.MaxMessages, stok)
-		} else {
+		default:
 			rows, err = e.fast.Query(ctx, claimSQL, en.id, state, now, sid, opts.MaxMessages, now.Add(lock), p.MaxDeliveryCount, stok)
 		}
 		if err != nil {

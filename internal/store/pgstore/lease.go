@@ -86,7 +86,7 @@ func VacuumIfDead(ctx context.Context, pool *pgxpool.Pool, table string, minDead
 			return false, nil
 		}
 	}
-	if _, err := pool.Exec(ctx, `VACUUM (SKIP_LOCKED) `+pgx.Identifier{table}.Sanitize()); err != nil {
+	if _, err := pool.Exec(ctx, `VACUUM (SKIP_LOCKED, TRUNCATE false) `+pgx.Identifier{table}.Sanitize()); err != nil {
 		return false, fmt.Errorf("pgstore: vacuuming %s: %w", table, err)
 	}
 	return true, nil

@@ -227,39 +227,36 @@ func (s *Store) start(ctx context.Context) error {
 	}
 	// The owner lock: a session advisory lock held by this connection for
 	// the store's life. lock_timeout bounds the wait for a holder that is
-	// going away; a standby (WaitOwner) waits until it gets the lock or
-	// ctx ends (pgx cancels the query).
-	wait := s.cfg.OwnerWait.Milliseconds()
+	// going away. A standby (WaitOwner) asks again every ownerPoll until it
+	// gets the lock or ctx ends: a statement waiting on the lock would hold
+	// a snapshot all that time, and with it PostgreSQL's xmin horizon, so
+	// that no dead row of any table could be vacuumed (or its index entries
+	// skipped) while a standby waits; the shared queue tables
+	// (--shared-service-bus, --shared-storage-queues) churn through dead
+	// rows by the thousand each second.
 	if s.cfg.WaitOwner {
-		wait = 0
-		// A statement_timeout set for the database or role would end the
-		// wait (the standby would only try again, noisily).
-		if _, err := conn.Exec(ctx, `SET statement_timeout = 0`); err != nil {
+		s.log.Info("pgstore: waiting to own the store (standby)", "schema", s.schema)
+		if err := s.pollOwner(ctx, conn.Conn()); err != nil {
+			return err
+		}
+	} else {
+		if _, err := conn.Exec(ctx, fmt.Sprintf(`SET lock_timeout = %d`, s.cfg.OwnerWait.Milliseconds())); err != nil {
 			return fmt.Errorf("pgstore: %w", err)
 		}
-		s.log.Info("pgstore: waiting to own the store (standby)", "schema", s.schema)
-	}
-	if _, err := conn.Exec(ctx, fmt.Sprintf(`SET lock_timeout = %d`, wait)); err != nil {
-		return fmt.Errorf("pgstore: %w", err)
-	}
-	_, err = conn.Exec(ctx, `SELECT pg_advisory_lock(`+lockKeySQL+`)`, "owner")
-	if err != nil {
-		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) && pgErr.Code == "55P03" { // lock_not_available
-			var node string
-			_ = conn.QueryRow(ctx, `SELECT node FROM baton_owner WHERE id = 1`).Scan(&node)
-			return fmt.Errorf("%w (schema %q, held by node %q): one Baton node at a time serves a store (run the others with --standby)", ErrInUse, s.schema, node)
+		_, err = conn.Exec(ctx, `SELECT pg_advisory_lock(`+lockKeySQL+`)`, "owner")
+		if err != nil {
+			var pgErr *pgconn.PgError
+			if errors.As(err, &pgErr) && pgErr.Code == "55P03" { // lock_not_available
+				var node string
+				_ = conn.QueryRow(ctx, `SELECT node FROM baton_owner WHERE id = 1`).Scan(&node)
+				return fmt.Errorf("%w (schema %q, held by node %q): one Baton node at a time serves a store (run the others with --standby)", ErrInUse, s.schema, node)
+			}
+			if ctx.Err() != nil {
+				return fmt.Errorf("pgstore: waiting for the owner lock: %w", ctx.Err())
+			}
+			return fmt.Errorf("pgstore: taking the owner lock: %w", err)
 		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("pgstore: waiting for the owner lock: %w", ctx.Err())
-		}
-		return fmt.Errorf("pgstore: taking the owner lock: %w", err)
-	}
-	if _, err := conn.Exec(ctx, `SET lock_timeout = 0`); err != nil {
-		return fmt.Errorf("pgstore: %w", err)
-	}
-	if s.cfg.WaitOwner {
-		if _, err := conn.Exec(ctx, `RESET statement_timeout`); err != nil {
+		if _, err := conn.Exec(ctx, `SET lock_timeout = 0`); err != nil {
 			return fmt.Errorf("pgstore: %w", err)
 		}
 	}
@@ -545,4 +542,31 @@ func DSNSets(dsn, key string) bool {
 		}
 	}
 	return false
+}
+
+// ownerPoll is how often a standby asks for the owner lock.
+const ownerPoll = 100 * time.Millisecond
+
+// pollOwner takes the owner lock on conn, asking every ownerPoll until it
+// gets it or ctx ends.
+func (s *Store) pollOwner(ctx context.Context, conn *pgx.Conn) error {
+	for {
+		var got bool
+		if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(`+lockKeySQL+`)`, "owner").Scan(&got); err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("pgstore: waiting for the owner lock: %w", ctx.Err())
+			}
+			return fmt.Errorf("pgstore: taking the owner lock: %w", err)
+		}
+		if got {
+			return nil
+		}
+		t := s.clk.NewTimer(ownerPoll)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("pgstore: waiting for the owner lock: %w", ctx.Err())
+		case <-t.C():
+		}
+	}
 }

@@ -43,8 +43,10 @@ CREATE TABLE baton_sb_messages (
 	PRIMARY KEY (entity, seq)
 ) WITH (fillfactor = 80);
 
--- Receive and peek of a queue and its dead-letter sub-queue, in order.
-CREATE INDEX baton_sb_messages_state ON baton_sb_messages (entity, state, seq);
+-- Receive from a queue without sessions and from a dead-letter sub-queue:
+-- the unlocked messages, in order (a claim never walks past the locked
+-- ones; lapsed locks are cleared first).
+CREATE INDEX baton_sb_messages_free ON baton_sb_messages (entity, state, seq) WHERE lock_token IS NULL;
 -- Receive of a session.
 CREATE INDEX baton_sb_messages_session ON baton_sb_messages (entity, session_id, seq) WHERE session_id IS NOT NULL;
 -- Settlement and renewal by lock token.
