@@ -54,8 +54,10 @@ func TestStandbyTakesOver(t *testing.T) {
 		s, err := pgstore.Open(ctx, bcfg)
 		done <- opened{s, err}
 	}()
-	// b waits: it is blocked on the owner lock (its lock request shows
-	// in pg_locks, not granted), not failed after OwnerWait.
+	// b waits: it asks for the owner lock again and again (its backend has
+	// run pg_try_advisory_lock), not failed after OwnerWait — and it holds
+	// no snapshot meanwhile (backend_xmin is NULL), which would stop every
+	// vacuum of the database.
 	conn, err := pgx.Connect(ctx, srv.DSN())
 	if err != nil {
 		t.Fatal(err)
@@ -64,7 +66,8 @@ func TestStandbyTakesOver(t *testing.T) {
 	ownerLock := `l.locktype = 'advisory' AND ((l.classid::int8 << 32) | l.objid::int8) = hashtextextended('baton:owner:' || $1, 0)`
 	waitFor(t, func() bool {
 		var n int
-		err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_locks l WHERE NOT l.granted AND `+ownerLock, cfg.Schema).Scan(&n)
+		err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid()
+			AND query LIKE '%pg_try_advisory_lock%' AND backend_xmin IS NULL AND state = 'idle'`).Scan(&n)
 		return err == nil && n == 1
 	})
 	select {
@@ -157,10 +160,10 @@ func TestStandbyCancelled(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(context.Background())
-	waitFor(t, func() bool { // the standby is waiting for the owner lock
+	waitFor(t, func() bool { // the standby is asking for the owner lock
 		var n int
-		err := conn.QueryRow(context.Background(), `SELECT count(*) FROM pg_locks l WHERE l.locktype = 'advisory' AND NOT l.granted
-			AND ((l.classid::int8 << 32) | l.objid::int8) = hashtextextended('baton:owner:' || $1, 0)`, cfg.Schema).Scan(&n)
+		err := conn.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid()
+			AND query LIKE '%pg_try_advisory_lock%' AND state = 'idle'`).Scan(&n)
 		return err == nil && n == 1
 	})
 	cancel()
