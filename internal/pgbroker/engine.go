@@ -158,27 +158,10 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	if cfg.OpTimeout <= 0 {
 		cfg.OpTimeout = 30 * time.Second
 	}
-	app := "baton-sb " + cfg.Node
-	if len(app) > 63 {
-		app = app[:63]
-	}
-	pcfg, err := pgstore.PoolConfig(pgstore.Config{DSN: cfg.DSN, Schema: cfg.Schema, ConnectTimeout: cfg.ConnectTimeout}, app)
+	pool, pcfg, err := pgstore.OpenComponentPool(ctx, pgstore.ComponentPool{DSN: cfg.DSN, Schema: cfg.Schema,
+		App: "baton-sb " + cfg.Node, MaxConns: cfg.MaxConns, ConnectTimeout: cfg.ConnectTimeout, Logger: cfg.Logger})
 	if err != nil {
 		return nil, fmt.Errorf("pgbroker: %w", err)
-	}
-	switch {
-	case cfg.MaxConns > 0:
-		pcfg.MaxConns = cfg.MaxConns
-	case !pgstore.DSNSets(cfg.DSN, "pool_max_conns"):
-		pcfg.MaxConns = 16
-	}
-	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
-	if err != nil {
-		return nil, fmt.Errorf("pgbroker: %w (database %s)", err, pgstore.Redact(cfg.DSN))
-	}
-	if err := prepare(ctx, pool, cfg); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("%w (database %s)", err, pgstore.Redact(cfg.DSN))
 	}
 	// Locks (claims, renewals, session locks) commit without waiting for
 	// the WAL flush: a lock lost in a database crash only lets its message
@@ -213,28 +196,6 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	go e.notify()
 	go e.maintain()
 	return e, nil
-}
-
-// prepare creates the schema if asked to and migrates it.
-func prepare(ctx context.Context, pool *pgxpool.Pool, cfg Config) error {
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
-		return fmt.Errorf("pgbroker: connecting: %w", err)
-	}
-	defer conn.Release()
-	if cfg.Schema != "" {
-		if _, err := conn.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+pgx.Identifier{cfg.Schema}.Sanitize()); err != nil {
-			return fmt.Errorf("pgbroker: creating schema %q: %w", cfg.Schema, err)
-		}
-	}
-	applied, err := pgstore.Migrate(ctx, conn.Conn())
-	if err != nil {
-		return fmt.Errorf("pgbroker: %w", err)
-	}
-	if len(applied) > 0 {
-		cfg.Logger.Info("pgbroker: schema migrated", "versions", applied)
-	}
-	return nil
 }
 
 // Close stops the background goroutines, ends waiting receives with

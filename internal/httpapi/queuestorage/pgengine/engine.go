@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -132,35 +131,20 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	if cfg.OpTimeout <= 0 {
 		cfg.OpTimeout = 30 * time.Second
 	}
-	app := "baton-sq " + cfg.Node
-	if len(app) > 63 { // what the server keeps of it
-		app = app[:63]
-	}
-	pcfg, err := pgstore.PoolConfig(pgstore.Config{DSN: cfg.DSN, Schema: cfg.Schema, ConnectTimeout: cfg.ConnectTimeout}, app)
-	if err != nil {
-		return nil, fmt.Errorf("pgengine: %w", err)
-	}
-	switch {
-	case cfg.MaxConns > 0:
-		pcfg.MaxConns = cfg.MaxConns
-	case !pgstore.DSNSets(cfg.DSN, "pool_max_conns"):
-		pcfg.MaxConns = 16
-	}
 	// Generic plans: the statements are few, prepared once per connection,
 	// and written so that their generic plans use the right indexes (see
 	// getSQL, sweepSQL). Left to choose, PostgreSQL keeps planning Get anew
 	// on every call because its custom plan looks cheaper: 180 → 75 µs per
 	// Get. The DSN may still choose otherwise.
-	if _, set := pcfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !set {
-		pcfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
-	}
-	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	pool, _, err := pgstore.OpenComponentPool(ctx, pgstore.ComponentPool{DSN: cfg.DSN, Schema: cfg.Schema,
+		App: "baton-sq " + cfg.Node, MaxConns: cfg.MaxConns, ConnectTimeout: cfg.ConnectTimeout, Logger: cfg.Logger,
+		Tweak: func(pcfg *pgxpool.Config) {
+			if _, set := pcfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !set {
+				pcfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
+			}
+		}})
 	if err != nil {
-		return nil, fmt.Errorf("pgengine: %w (database %s)", err, pgstore.Redact(cfg.DSN))
-	}
-	if err := prepare(ctx, pool, cfg); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("%w (database %s)", err, pgstore.Redact(cfg.DSN))
+		return nil, fmt.Errorf("pgengine: %w", err)
 	}
 	e := &Engine{
 		cfg:   cfg,
@@ -174,28 +158,6 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	go e.maintain()
 	return e, nil
-}
-
-// prepare creates the schema if asked to and migrates it.
-func prepare(ctx context.Context, pool *pgxpool.Pool, cfg Config) error {
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
-		return fmt.Errorf("pgengine: connecting: %w", err)
-	}
-	defer conn.Release()
-	if cfg.Schema != "" {
-		if _, err := conn.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+pgx.Identifier{cfg.Schema}.Sanitize()); err != nil {
-			return fmt.Errorf("pgengine: creating schema %q: %w", cfg.Schema, err)
-		}
-	}
-	applied, err := pgstore.Migrate(ctx, conn.Conn())
-	if err != nil {
-		return fmt.Errorf("pgengine: %w", err)
-	}
-	if len(applied) > 0 {
-		cfg.Logger.Info("pgengine: schema migrated", "versions", applied)
-	}
-	return nil
 }
 
 // Close stops the maintenance goroutine, releases the sweep lease (so
