@@ -9,8 +9,7 @@
 // dead-letter sub-queues, duplicate detection, TTL and AMQP transactions
 // (broker.Transactor: staged in memory, applied at commit as one
 // PostgreSQL transaction, never held open across the client's round
-// trips). Auto-forwarding answers CodeNotImplemented (the faces turn that
-// into amqp:not-implemented or HTTP 501).
+// trips) and auto-forwarding (forward.go).
 //
 // How the nodes stay correct together:
 //

@@ -218,14 +218,6 @@ func (e *Engine) Entities(ctx context.Context, k broker.Kind) ([]*broker.EntityI
 	return out, nil
 }
 
-// checkProps refuses what this engine does not do.
-func checkProps(p broker.QueueProperties) error {
-	if p.ForwardTo != "" || p.ForwardDeadLetteredMessagesTo != "" {
-		return notImplemented("auto-forwarding")
-	}
-	return nil
-}
-
 // CreateQueue creates a queue. Zero properties take Service Bus's defaults.
 func (e *Engine) CreateQueue(ctx context.Context, name string, props broker.QueueProperties) (*broker.EntityInfo, error) {
 	if _, dlq := splitPath(name); dlq || strings.Contains(name, broker.SubscriptionsSegment) {
@@ -251,7 +243,7 @@ func (e *Engine) createEntity(ctx context.Context, def *broker.Entity, topic int
 	if err := props.Validate(e.cfg.Limits); err != nil {
 		return nil, err
 	}
-	if err := checkProps(props); err != nil {
+	if err := e.checkForwarding(ctx, def.Key(), props); err != nil {
 		return nil, err
 	}
 	now := e.clk.Now()
@@ -291,9 +283,10 @@ func (e *Engine) createEntity(ctx context.Context, def *broker.Entity, topic int
 				return errorf(broker.CodeQuotaExceeded, "the namespace already holds %d entities", count)
 			}
 		}
-		err := tx.QueryRow(ctx, `INSERT INTO baton_sb_entities (key, kind, topic, def, lock_ms, max_delivery, dlq_expired)
-			VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (key) DO NOTHING RETURNING id`,
-			def.Key(), int16(def.Kind), topicID, blob, props.LockDuration.Milliseconds(), props.MaxDeliveryCount, props.DeadLetteringOnMessageExpiration).Scan(&id)
+		err := tx.QueryRow(ctx, `INSERT INTO baton_sb_entities (key, kind, topic, def, lock_ms, max_delivery, dlq_expired, forwards)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (key) DO NOTHING RETURNING id`,
+			def.Key(), int16(def.Kind), topicID, blob, props.LockDuration.Milliseconds(), props.MaxDeliveryCount, props.DeadLetteringOnMessageExpiration,
+			forwards(props)).Scan(&id)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return errorf(broker.CodeEntityExists, "entity %q already exists", def.Name)
 		}
@@ -322,10 +315,10 @@ func (e *Engine) updateEntity(ctx context.Context, name string, k broker.Kind, p
 	if err := props.Validate(e.cfg.Limits); err != nil {
 		return nil, err
 	}
-	if err := checkProps(props); err != nil {
+	key := broker.EntityKey(name)
+	if err := e.checkForwarding(ctx, key, props); err != nil {
 		return nil, err
 	}
-	key := broker.EntityKey(name)
 	var en *ent
 	err = e.inTx(ctx, func(tx pgx.Tx) error {
 		var id, topic int64
@@ -349,8 +342,8 @@ func (e *Engine) updateEntity(ctx context.Context, name string, k broker.Kind, p
 		if blob, err = pgstore.EncodeDef(def); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE baton_sb_entities SET def = $2, lock_ms = $3, max_delivery = $4, dlq_expired = $5 WHERE id = $1`,
-			id, blob, props.LockDuration.Milliseconds(), props.MaxDeliveryCount, props.DeadLetteringOnMessageExpiration)
+		_, err = tx.Exec(ctx, `UPDATE baton_sb_entities SET def = $2, lock_ms = $3, max_delivery = $4, dlq_expired = $5, forwards = $6 WHERE id = $1`,
+			id, blob, props.LockDuration.Milliseconds(), props.MaxDeliveryCount, props.DeadLetteringOnMessageExpiration, forwards(props))
 		en = &ent{id: id, def: def, topic: topic, fetched: e.clk.Now()}
 		return err
 	})

@@ -142,6 +142,10 @@ func (e *Engine) maintainOnce(ctx context.Context) (r maintainResult) {
 			break
 		}
 	}
+	if err := e.forwardAll(ctx); err != nil {
+		r.Err = err
+		return r
+	}
 	if _, err := e.pool.Exec(ctx, dedupSweepSQL, now); err != nil {
 		r.Err = err
 		return r

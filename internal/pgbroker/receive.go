@@ -246,6 +246,8 @@ func (e *Engine) receiveOnce(ctx context.Context, path string, opts broker.Recei
 	if opts.LockDuration > 0 {
 		lock = opts.LockDuration
 	}
+	// As the broker: what the entity forwards moves before a receive.
+	e.forwardAfter(ctx, en)
 	free := dlq || !p.RequiresSession
 	if free && (dlq || opts.Mode == broker.ReceiveAndDelete || e.lapseDue(en.id, e.now())) {
 		// Lapsed locks end first, as the broker's lock expiry: the delivery

@@ -135,14 +135,17 @@ func (e *Engine) send(ctx context.Context, path string, msgs []*broker.Message) 
 	}
 	var seqs, touched []int64
 	sessions := map[int64]bool{en.id: en.def.Properties.RequiresSession} // whose waiters all wake
+	fwd := []*ent{en}                                                    // the entities that may forward what this send put in
 	var run func(ctx context.Context, tx pgx.Tx) error
 	if en.def.Kind == broker.KindTopic {
 		subs, err := e.subscriptionsOf(ctx, en)
 		if err != nil {
 			return nil, storeErr("reading the subscriptions of "+en.def.Name, err)
 		}
+		fwd = fwd[:0]
 		for _, s := range subs {
 			sessions[s.id] = s.def.Properties.RequiresSession
+			fwd = append(fwd, &ent{id: s.id, def: s.def, topic: en.id})
 		}
 		props := make([]map[string]any, len(msgs))
 		for i, m := range msgs {
@@ -152,13 +155,13 @@ func (e *Engine) send(ctx context.Context, path string, msgs []*broker.Message) 
 		}
 		run = func(ctx context.Context, tx pgx.Tx) error {
 			var err error
-			seqs, touched, err = e.sendTopic(ctx, tx, en, subs, msgs, props, e.now())
+			seqs, touched, err = e.sendTopic(ctx, tx, en, subs, msgs, props, e.now(), "")
 			return err
 		}
 	} else {
 		run = func(ctx context.Context, tx pgx.Tx) error {
 			var err error
-			seqs, err = e.sendQueue(ctx, tx, en, msgs, e.now())
+			seqs, err = e.sendQueue(ctx, tx, en, msgs, e.now(), "")
 			touched = []int64{en.id}
 			return err
 		}
@@ -178,6 +181,7 @@ func (e *Engine) send(ctx context.Context, path string, msgs []*broker.Message) 
 		}
 		e.wakes.changed(id, n)
 	}
+	e.forwardAfter(ctx, fwd...)
 	return seqs, nil
 }
 
@@ -196,7 +200,7 @@ func (e *Engine) checkSend(en *ent, msgs []*broker.Message) error {
 }
 
 // sendQueue is the transaction part of a send to queue en.
-func (e *Engine) sendQueue(ctx context.Context, tx pgx.Tx, en *ent, msgs []*broker.Message, now time.Time) ([]int64, error) {
+func (e *Engine) sendQueue(ctx context.Context, tx pgx.Tx, en *ent, msgs []*broker.Message, now time.Time, source string) ([]int64, error) {
 	seqs := make([]int64, len(msgs))
 	keep, err := e.dedup(ctx, tx, en, msgs, now)
 	if err != nil || len(keep) == 0 {
@@ -207,6 +211,7 @@ func (e *Engine) sendQueue(ctx context.Context, tx pgx.Tx, en *ent, msgs []*brok
 	for _, i := range keep {
 		m := *msgs[i]
 		prepareMsg(&m, now)
+		m.DeadLetterSource = source
 		m.ExpiresAt = broker.Expiry(m.EnqueuedTime, m.TimeToLive, p.DefaultMessageTimeToLive)
 		if err := rs.add(&m, m.Body, nil); err != nil {
 			return nil, err

@@ -54,6 +54,7 @@ func (e *Engine) Settle(ctx context.Context, path string, token broker.LockToken
 		}
 		e.wakes.changed(en.id, n)
 	}
+	e.forwardAfter(ctx, en)
 	return nil
 }
 

@@ -110,7 +110,7 @@ const topicSeqSQL = `UPDATE baton_sb_entities SET next_seq = next_seq + $2 WHERE
 // checked, props are their application properties as rules see them. It
 // returns the topic sequence numbers (0: a duplicate) and the
 // subscriptions that got messages.
-func (e *Engine) sendTopic(ctx context.Context, tx pgx.Tx, t *ent, subs []*sub, msgs []*broker.Message, props []map[string]any, now time.Time) ([]int64, []int64, error) {
+func (e *Engine) sendTopic(ctx context.Context, tx pgx.Tx, t *ent, subs []*sub, msgs []*broker.Message, props []map[string]any, now time.Time, source string) ([]int64, []int64, error) {
 	seqs := make([]int64, len(msgs))
 	keep, err := e.dedup(ctx, tx, t, msgs, now)
 	if err != nil || len(keep) == 0 {
@@ -132,6 +132,7 @@ func (e *Engine) sendTopic(ctx context.Context, tx pgx.Tx, t *ent, subs []*sub, 
 		seqs[i] = tseq
 		m := *msgs[i]
 		prepareMsg(&m, now)
+		m.DeadLetterSource = source
 		m.TopicSeq = tseq
 		shared := false
 		for k, s := range subs {

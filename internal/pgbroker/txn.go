@@ -231,14 +231,14 @@ func (t *pgTx) Commit(ctx context.Context) error {
 		}
 		for i, s := range sends {
 			if s.en.def.Kind == broker.KindTopic {
-				_, subsTouched, err := e.sendTopic(ctx, tx, s.en, subs[i], s.msgs, s.props, now)
+				_, subsTouched, err := e.sendTopic(ctx, tx, s.en, subs[i], s.msgs, s.props, now, "")
 				if err != nil {
 					return err
 				}
 				touched = append(touched, subsTouched...)
 				continue
 			}
-			if _, err := e.sendQueue(ctx, tx, s.en, s.msgs, now); err != nil {
+			if _, err := e.sendQueue(ctx, tx, s.en, s.msgs, now, ""); err != nil {
 				return err
 			}
 			touched = append(touched, s.en.id)
@@ -253,6 +253,15 @@ func (t *pgTx) Commit(ctx context.Context) error {
 	}
 	for _, id := range touched {
 		e.wakes.changed(id, wakeAny)
+	}
+	for _, st := range settles {
+		e.forwardAfter(ctx, st.en)
+	}
+	for i, s := range sends {
+		e.forwardAfter(ctx, s.en)
+		for _, sb := range subs[i] {
+			e.forwardAfter(ctx, &ent{id: sb.id, def: sb.def, topic: s.en.id})
+		}
 	}
 	return nil
 }

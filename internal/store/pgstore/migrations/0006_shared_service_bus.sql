@@ -15,7 +15,8 @@ CREATE TABLE baton_sb_entities (
 	-- What the statements need of the definition, copied from def.
 	lock_ms      bigint NOT NULL,           -- LockDuration
 	max_delivery integer NOT NULL,          -- MaxDeliveryCount
-	dlq_expired  boolean NOT NULL           -- DeadLetteringOnMessageExpiration
+	dlq_expired  boolean NOT NULL,          -- DeadLetteringOnMessageExpiration
+	forwards     boolean NOT NULL DEFAULT false -- ForwardTo or ForwardDeadLetteredMessagesTo is set
 );
 CREATE INDEX baton_sb_entities_topic ON baton_sb_entities (topic) WHERE topic IS NOT NULL;
 
