@@ -35,9 +35,6 @@ func (c *Config) validateStore() error {
 		}
 		return nil
 	}
-	if c.SharedServiceBus && (len(c.Queues) > 0 || len(c.Topics) > 0) {
-		return errors.New("sharedServiceBus: entities declared in the config file are not supported with shared Service Bus queues yet; create queues with the administration API (topics are not supported)")
-	}
 	if _, _, err := net.SplitHostPort(c.AdvertiseHost); err == nil || strings.ContainsAny(c.AdvertiseHost, "/ []") {
 		return fmt.Errorf("advertiseHost %q: a host name or IP address, without a port or brackets", c.AdvertiseHost)
 	}

@@ -73,7 +73,7 @@ func (s *Server) declareEntities(ctx context.Context) error {
 // existing returns the entity at path when it exists with kind k; nil when
 // it does not exist.
 func (s *Server) existing(path string, k broker.Kind) (*broker.EntityInfo, error) {
-	info, err := s.broker.GetEntity(path)
+	info, err := s.sbEngine().GetEntity(path)
 	switch {
 	case broker.CodeOf(err) == broker.CodeNotFound:
 		return nil, nil
@@ -115,7 +115,7 @@ func (s *Server) declareQueue(ctx context.Context, q config.Queue) error {
 		return err
 	}
 	if cur == nil {
-		if _, err := s.broker.CreateQueue(ctx, q.Name, decl(broker.QueueProperties{})); err != nil {
+		if _, err := s.sbEngine().CreateQueue(ctx, q.Name, decl(broker.QueueProperties{})); err != nil {
 			return err
 		}
 		s.log.Info("queue created from the config", "queue", q.Name)
@@ -126,7 +126,7 @@ func (s *Server) declareQueue(ctx context.Context, q config.Queue) error {
 	if want == cur.Properties {
 		return nil
 	}
-	if _, err := s.broker.UpdateQueue(ctx, q.Name, want); err != nil {
+	if _, err := s.sbEngine().UpdateQueue(ctx, q.Name, want); err != nil {
 		return err
 	}
 	s.log.Info("queue updated to the config's properties", "queue", q.Name)
@@ -150,7 +150,7 @@ func (s *Server) declareTopic(ctx context.Context, t config.Topic) error {
 		return err
 	}
 	if cur == nil {
-		if _, err := s.broker.CreateTopic(ctx, t.Name, decl(broker.QueueProperties{})); err != nil {
+		if _, err := s.sbEngine().CreateTopic(ctx, t.Name, decl(broker.QueueProperties{})); err != nil {
 			return err
 		}
 		s.log.Info("topic created from the config", "topic", t.Name)
@@ -160,7 +160,7 @@ func (s *Server) declareTopic(ctx context.Context, t config.Topic) error {
 	if want == cur.Properties {
 		return nil
 	}
-	if _, err := s.broker.UpdateTopic(ctx, t.Name, want); err != nil {
+	if _, err := s.sbEngine().UpdateTopic(ctx, t.Name, want); err != nil {
 		return err
 	}
 	s.log.Info("topic updated to the config's properties", "topic", t.Name)
@@ -197,11 +197,11 @@ func (s *Server) declareSubscription(ctx context.Context, topic string, sub conf
 		if len(rules) > 0 {
 			first = &rules[0]
 		}
-		if _, err := s.broker.CreateSubscription(ctx, topic, sub.Name, decl(broker.QueueProperties{}), first); err != nil {
+		if _, err := s.sbEngine().CreateSubscription(ctx, topic, sub.Name, decl(broker.QueueProperties{}), first); err != nil {
 			return err
 		}
 		for _, r := range rules[min(1, len(rules)):] {
-			if _, err := s.broker.AddRule(ctx, topic, sub.Name, r, false); err != nil {
+			if _, err := s.sbEngine().AddRule(ctx, topic, sub.Name, r, false); err != nil {
 				return err
 			}
 		}
@@ -211,12 +211,12 @@ func (s *Server) declareSubscription(ctx context.Context, topic string, sub conf
 	want := decl(cur.Properties)
 	s.keepSession(path, cur.Properties, &want)
 	if want != cur.Properties {
-		if _, err := s.broker.UpdateSubscription(ctx, topic, sub.Name, want); err != nil {
+		if _, err := s.sbEngine().UpdateSubscription(ctx, topic, sub.Name, want); err != nil {
 			return err
 		}
 		s.log.Info("subscription updated to the config's properties", "topic", topic, "subscription", sub.Name)
 	}
-	have, err := s.broker.Rules(topic, sub.Name)
+	have, err := s.sbEngine().Rules(topic, sub.Name)
 	if err != nil {
 		return err
 	}
@@ -224,12 +224,12 @@ func (s *Server) declareSubscription(ctx context.Context, topic string, sub conf
 		i := indexRule(have, r.Name)
 		switch {
 		case i < 0:
-			if _, err := s.broker.AddRule(ctx, topic, sub.Name, r, false); err != nil {
+			if _, err := s.sbEngine().AddRule(ctx, topic, sub.Name, r, false); err != nil {
 				return err
 			}
 			s.log.Info("rule added from the config", "topic", topic, "subscription", sub.Name, "rule", r.Name)
 		case !sameRule(have[i], r):
-			if _, err := s.broker.AddRule(ctx, topic, sub.Name, r, true); err != nil {
+			if _, err := s.sbEngine().AddRule(ctx, topic, sub.Name, r, true); err != nil {
 				return err
 			}
 			s.log.Info("rule replaced by the config's", "topic", topic, "subscription", sub.Name, "rule", r.Name)
@@ -241,7 +241,7 @@ func (s *Server) declareSubscription(ctx context.Context, topic string, sub conf
 // declareForwarding sets an entity's auto-forward destinations when they
 // differ from the declared ones.
 func (s *Server) declareForwarding(ctx context.Context, path, to, dlqTo string) error {
-	info, err := s.broker.GetEntity(path)
+	info, err := s.sbEngine().GetEntity(path)
 	if err != nil {
 		return err
 	}
@@ -251,9 +251,9 @@ func (s *Server) declareForwarding(ctx context.Context, path, to, dlqTo string) 
 	}
 	p.ForwardTo, p.ForwardDeadLetteredMessagesTo = to, dlqTo
 	if topic, sub, ok := broker.SplitSubscriptionPath(info.Name); ok && info.Kind == broker.KindSubscription {
-		_, err = s.broker.UpdateSubscription(ctx, topic, sub, p)
+		_, err = s.sbEngine().UpdateSubscription(ctx, topic, sub, p)
 	} else {
-		_, err = s.broker.UpdateQueue(ctx, path, p)
+		_, err = s.sbEngine().UpdateQueue(ctx, path, p)
 	}
 	return err
 }

@@ -149,13 +149,13 @@ func (s *Server) startActive(ctx context.Context) error {
 		return fmt.Errorf("server: recovering the broker from %s: %w", s.storeDesc, err)
 	}
 	s.broker = b
+	if err := s.openSharedSB(ctx); err != nil { // declared entities go to it, if shared
+		return err
+	}
 	if err := s.declareEntities(ctx); err != nil {
 		return err
 	}
 	if s.amqpSrv == nil { // a standby's shared Service Bus already serves
-		if err := s.openSharedSB(ctx); err != nil {
-			return err
-		}
 		if err := s.startServiceBus(ctx); err != nil {
 			return err
 		}
