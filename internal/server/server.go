@@ -166,7 +166,7 @@ func (s *Server) startActive(ctx context.Context) error {
 			return fmt.Errorf("server: management API: %w", err)
 		}
 		s.mgmtLn = ln
-		h := withEventGridMgmt(mgmt.New(mgmt.Config{Broker: b, Logger: s.log.With("component", "mgmt"), Ready: s.ready.Load, StoreStats: s.storeStats}))
+		h := withEventGridMgmt(mgmt.New(mgmt.Config{Broker: s.sbEngine(), Logger: s.log.With("component", "mgmt"), Ready: s.ready.Load, StoreStats: s.storeStats}))
 		if s.sb != nil {
 			h.(*egMgmtMux).node = http.HandlerFunc(s.sb.serveNode)
 		}

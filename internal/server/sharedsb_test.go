@@ -6,13 +6,15 @@ import (
 
 	"github.com/batonmq/baton/internal/broker"
 	"github.com/batonmq/baton/internal/config"
+	"github.com/batonmq/baton/internal/httpapi/mgmt"
 	"github.com/batonmq/baton/internal/store/pgstore/pgtest"
 )
 
 // TestSharedServiceBusDeclared: with sharedServiceBus, the entities the
 // config file declares (topicsDoc: queues, a topic, subscriptions with
 // rules and forwarding) are made in the shared engine, not in the
-// broker, and a second start finds them there and keeps them.
+// broker, the management API shows them, and a second start finds them
+// there and keeps them.
 func TestSharedServiceBusDeclared(t *testing.T) {
 	pg := pgtest.Require(t, pgtest.Options{})
 	base := config.Default()
@@ -41,6 +43,19 @@ func TestSharedServiceBusDeclared(t *testing.T) {
 		}
 		if _, err := s.Broker().GetEntity("in"); broker.CodeOf(err) != broker.CodeNotFound {
 			t.Fatalf("declared queue in the broker: %v", err)
+		}
+		// The management API shows the shared entities.
+		c, err := mgmt.NewClient(s.MgmtURL(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		qs, err := c.ListQueues(t.Context())
+		if err != nil || len(qs) != 2 {
+			t.Fatalf("queues through the management API: %d %v", len(qs), err)
+		}
+		subs, err := c.ListSubscriptions(t.Context(), "orders")
+		if err != nil || len(subs) != 2 {
+			t.Fatalf("subscriptions through the management API: %d %v", len(subs), err)
 		}
 		if err := s.Shutdown(context.Background()); err != nil {
 			t.Fatal(err)

@@ -21,8 +21,9 @@ const DefaultMaxRequestBytes = 120 << 20
 
 // Config configures the management API handler.
 type Config struct {
-	// Broker is the engine the API manages. Required.
-	Broker *broker.Broker
+	// Broker is the engine the API manages: the broker, or the shared
+	// Service Bus engine (pgbroker) when the server has one. Required.
+	Broker broker.Engine
 	// Logger receives one line per failed request with a 5xx status; nil
 	// discards.
 	Logger *slog.Logger
@@ -37,7 +38,7 @@ type Config struct {
 
 // server holds the handler's dependencies.
 type server struct {
-	b        *broker.Broker
+	b        broker.Engine
 	log      *slog.Logger
 	ready    func() bool
 	maxBytes int64

@@ -9,7 +9,11 @@ import (
 )
 
 func (s *server) listQueues(w http.ResponseWriter, r *http.Request) {
-	infos := s.b.ListEntities(broker.KindQueue)
+	infos, err := s.b.Entities(r.Context(), broker.KindQueue)
+	if err != nil {
+		s.fail(w, r, "", err)
+		return
+	}
 	out := QueueList{Queues: make([]*Queue, 0, len(infos))}
 	for _, info := range infos {
 		out.Queues = append(out.Queues, queueOf(info))

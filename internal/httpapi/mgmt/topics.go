@@ -41,7 +41,11 @@ func subNotFound(topic, sub string) string {
 }
 
 func (s *server) listTopics(w http.ResponseWriter, r *http.Request) {
-	infos := s.b.ListEntities(broker.KindTopic)
+	infos, err := s.b.Entities(r.Context(), broker.KindTopic)
+	if err != nil {
+		s.fail(w, r, "", err)
+		return
+	}
 	out := TopicList{Topics: make([]*Topic, 0, len(infos))}
 	for _, info := range infos {
 		out.Topics = append(out.Topics, topicOf(info))
