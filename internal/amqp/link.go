@@ -279,7 +279,7 @@ func (s *session) maxMessageSize(path string) uint64 {
 		return mms
 	}
 	name, _ := splitDeadLetter(path)
-	if info, err := s.c.cfg.Broker.GetEntity(name); err == nil {
+	if info, err := s.c.cfg.Broker.Definition(name); err == nil {
 		if kb := info.Properties.MaxMessageSizeInKilobytes; kb > 0 && uint64(kb)<<10 < mms {
 			mms = uint64(kb) << 10
 		}

@@ -189,7 +189,7 @@ func (s *session) checkNoSessions(path string) *frames.Error {
 	if dlq {
 		return nil
 	}
-	info, err := s.c.cfg.Broker.GetEntity(name)
+	info, err := s.c.cfg.Broker.Definition(name)
 	if err != nil {
 		return amqpError(err)
 	}

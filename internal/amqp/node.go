@@ -122,7 +122,7 @@ func (r *DefaultResolver) Resolve(ctx context.Context, req *AttachRequest) (Node
 // dead-letter sub-queue.
 func (r *DefaultResolver) checkEntity(path string) error {
 	name, _ := splitDeadLetter(path)
-	if _, err := r.Broker.GetEntity(name); err != nil {
+	if _, err := r.Broker.Definition(name); err != nil {
 		if broker.CodeOf(err) == broker.CodeNotFound {
 			return &frames.Error{Condition: frames.ErrCondNotFound,
 				Description: "The messaging entity '" + path + "' could not be found."}

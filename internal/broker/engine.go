@@ -16,7 +16,10 @@ type Engine interface {
 	Now() time.Time
 	Limits() Limits
 
-	// Entities.
+	// Entities. Definition is GetEntity without the counts, for the
+	// checks faces make on every attach and token (an engine whose counts
+	// cost a query keeps this cheap).
+	Definition(name string) (*Entity, error)
 	GetEntity(name string) (*EntityInfo, error)
 	Entities(ctx context.Context, k Kind) ([]*EntityInfo, error)
 	CreateQueue(ctx context.Context, name string, props QueueProperties) (*EntityInfo, error)
@@ -75,6 +78,16 @@ var (
 	_ Engine     = (*Broker)(nil)
 	_ Transactor = (*Broker)(nil)
 )
+
+// Definition returns entity name's definition (GetEntity without the
+// counts).
+func (b *Broker) Definition(name string) (*Entity, error) {
+	info, err := b.GetEntity(name)
+	if err != nil {
+		return nil, err
+	}
+	return &info.Entity, nil
+}
 
 // Entities returns the entities of kind k (0: all), sorted by name. The
 // in-memory broker cannot fail; the method exists for Engine.

@@ -128,6 +128,25 @@ func (en *ent) messages() error {
 	return nil
 }
 
+// Definition returns an entity's definition (cached for EntityTTL), without
+// the counts GetEntity reads.
+func (e *Engine) Definition(name string) (*broker.Entity, error) {
+	ctx, cancel, err := e.begin(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	en, dlq, err := e.lookup(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if dlq {
+		return nil, errorf(broker.CodeInvalidArgument, "a dead-letter sub-queue is not an entity; ask for %q", en.def.Name)
+	}
+	def := *en.def
+	return &def, nil
+}
+
 // GetEntity returns an entity's definition and counts.
 func (e *Engine) GetEntity(name string) (*broker.EntityInfo, error) {
 	ctx, cancel, err := e.begin(context.Background())

@@ -138,7 +138,7 @@ func (r *sbResolver) checkLinkTarget(path string, clientSends bool) error {
 	if i := strings.LastIndexByte(path, '/'); i > 0 && strings.EqualFold(path[i+1:], broker.DeadLetterSuffix) {
 		name, dlq = path[:i], true
 	}
-	info, err := r.Broker.GetEntity(name)
+	info, err := r.Broker.Definition(name)
 	if err != nil {
 		return nil // the attach goes on and fails the usual way
 	}

@@ -172,7 +172,7 @@ func (c *CBS) checkEntity(path string) *Response {
 	if name == "" {
 		return nil // a namespace audience
 	}
-	if _, err := c.broker.GetEntity(name); err != nil {
+	if _, err := c.broker.Definition(name); err != nil {
 		if broker.CodeOf(err) == broker.CodeNotFound {
 			return &Response{StatusCode: StatusNotFound, StatusDescription: notFoundDescription(path),
 				ErrorCondition: string(frames.ErrCondNotFound)}
