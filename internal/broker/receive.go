@@ -243,6 +243,7 @@ func (b *Broker) Peek(ctx context.Context, path string, from int64, max int, ses
 // otherwise nothing changes and the error is CodeMessageNotFound.
 func (b *Broker) ReceiveDeferred(ctx context.Context, path string, seqs []int64, mode ReceiveMode, sess *SessionLock) ([]*Message, error) {
 	b.runDue()
+	seqs = uniqueSeqs(seqs) // a number given twice is one message
 	e, dlq, err := b.lookup(path)
 	if err != nil {
 		return nil, err

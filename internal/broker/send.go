@@ -264,6 +264,7 @@ func (b *Broker) Schedule(ctx context.Context, path string, msgs []*Message, t t
 // a scheduled message of the entity; otherwise nothing changes.
 func (b *Broker) CancelScheduled(ctx context.Context, path string, seqs []int64) error {
 	b.runDue()
+	seqs = uniqueSeqs(seqs) // a number given twice cancels once
 	e, dlq, err := b.lookup(path)
 	if err != nil {
 		return err
@@ -309,4 +310,17 @@ func (b *Broker) CancelScheduled(ctx context.Context, path string, seqs []int64)
 		}
 	}
 	return err
+}
+
+// uniqueSeqs returns seqs without repeats, in their first order.
+func uniqueSeqs(seqs []int64) []int64 {
+	seen := make(map[int64]bool, len(seqs))
+	out := seqs[:0:0]
+	for _, s := range seqs {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
 }

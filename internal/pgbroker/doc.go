@@ -58,9 +58,6 @@
 //     lock counts nothing in the dead-letter sub-queue or in an entity with
 //     sessions, where a message's lock is its session's (renewed with it,
 //     ended by ReleaseSession or its lapse).
-//   - A sequence number given twice to ReceiveDeferred or CancelScheduled
-//     counts once (the broker returns the message twice, and mishandles
-//     the cancel).
 //   - AcceptSession without an id takes the session of the oldest
 //     available message; the broker takes sessions in the order they
 //     became available (a released session goes last).
