@@ -259,8 +259,20 @@ func TestPGHA(t *testing.T) {
 	if epochC <= epochA {
 		t.Fatalf("epoch %d after %d", epochC, epochA)
 	}
-	if st, code := c.node(t, "/api/v1/node/active"); code != 200 || st.Role != "active" || st.Epoch != epochC {
-		t.Fatalf("GET /api/v1/node/active on the new active node: %d %+v", code, st)
+	// The stats say active as soon as C owns the store; its health check
+	// follows once its faces serve (a moment later under load).
+	for {
+		st, code := c.node(t, "/api/v1/node/active")
+		if code == 200 {
+			if st.Role != "active" || st.Epoch != epochC {
+				t.Fatalf("GET /api/v1/node/active on the new active node: %d %+v", code, st)
+			}
+			break
+		}
+		if tctx.Err() != nil {
+			t.Fatalf("GET /api/v1/node/active on the new active node: still %d %+v", code, st)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	swg.Wait()
 	t.Logf("%6.2fs phase-2 sends acknowledged", time.Since(began).Seconds())
