@@ -162,48 +162,63 @@ func (e *Engine) Receive(ctx context.Context, path string, opts broker.ReceiveOp
 	if opts.LockDuration < 0 || opts.LockDuration > 7*24*time.Hour {
 		return nil, errorf(broker.CodeInvalidArgument, "LockDuration %v out of range", opts.LockDuration)
 	}
-	var deadline <-chan time.Time
+	var msgs []*broker.Message
+	_, err := e.waitFor(ctx, opts.Wait, func() (bool, int64, error) {
+		var id int64
+		var err error
+		msgs, id, err = e.receiveOnce(ctx, path, opts)
+		return len(msgs) > 0, id, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return msgs, nil
+}
+
+// waitFor calls look until it finds something or fails, for up to wait:
+// between two looks it waits on the entity look last named for a wake-up
+// (a commit here or on another node) or for PollInterval (locks lapse
+// without an event). ended reports a wait that ran out (its time passed,
+// or the engine drains) with nothing found.
+func (e *Engine) waitFor(ctx context.Context, wait time.Duration, look func() (found bool, id int64, err error)) (ended bool, err error) {
+	found, id, err := look()
+	if err != nil || found {
+		return false, err
+	}
+	if wait <= 0 {
+		return true, nil
+	}
+	deadline := e.clk.NewTimer(wait)
+	defer deadline.Stop()
 	for {
-		msgs, id, err := e.receiveOnce(ctx, path, opts)
-		if err != nil || len(msgs) > 0 || opts.Wait <= 0 {
-			return msgs, err
-		}
-		if deadline == nil {
-			t := e.clk.NewTimer(opts.Wait)
-			defer t.Stop()
-			deadline = t.C()
-		}
-		// Wait for a commit on this entity (here or on another node), or
-		// poll: locks lapse without an event.
+		// Registered before looking again: a commit in between wakes it.
 		wt := e.wakes.watch(id)
-		msgs, _, err = e.receiveOnce(ctx, path, opts)
-		if err != nil || len(msgs) > 0 {
+		var next int64
+		found, next, err = look()
+		if err != nil || found {
 			e.wakes.done(id, wt, true) // a wake meant for it goes to another
-			return msgs, err
+			return false, err
 		}
 		poll := e.clk.NewTimer(e.cfg.PollInterval)
-		leave := func() {
-			poll.Stop()
-			e.wakes.done(id, wt, true)
-		}
 		select {
 		case <-wt.ch:
 		case <-poll.C():
 			e.wakes.done(id, wt, false) // it looks again now
-		case <-deadline:
-			leave()
-			return nil, nil
+		case <-deadline.C():
+			ended = true
 		case <-ctx.Done():
-			leave()
-			return nil, ctx.Err()
+			err = ctx.Err()
 		case <-e.stop:
-			leave()
-			return nil, broker.ErrClosed
+			err = broker.ErrClosed
 		case <-e.drain:
-			leave()
-			return nil, nil
+			ended = true
 		}
 		poll.Stop()
+		if ended || err != nil {
+			e.wakes.done(id, wt, true)
+			return ended, err
+		}
+		id = next
 	}
 }
 

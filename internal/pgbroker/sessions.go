@@ -39,49 +39,20 @@ func (e *Engine) AcceptSession(ctx context.Context, path, sessionID string, wait
 	if len(sessionID) > e.cfg.Limits.MaxMessageIDLength {
 		return nil, errorf(broker.CodeInvalidArgument, "session id is longer than %d characters", e.cfg.Limits.MaxMessageIDLength)
 	}
-	var deadline <-chan time.Time
-	for {
-		l, id, err := e.acceptOnce(ctx, path, sessionID)
-		if err != nil || l != nil {
-			return l, err
-		}
-		if wait <= 0 {
-			return nil, errorf(broker.CodeTimeout, "no session is available in %q", path)
-		}
-		if deadline == nil {
-			t := e.clk.NewTimer(wait)
-			defer t.Stop()
-			deadline = t.C()
-		}
-		wt := e.wakes.watch(id)
-		if l, _, err := e.acceptOnce(ctx, path, sessionID); err != nil || l != nil {
-			e.wakes.done(id, wt, true)
-			return l, err
-		}
-		poll := e.clk.NewTimer(e.cfg.PollInterval)
-		leave := func() {
-			poll.Stop()
-			e.wakes.done(id, wt, true)
-		}
-		select {
-		case <-wt.ch:
-		case <-poll.C():
-			e.wakes.done(id, wt, false)
-		case <-deadline:
-			leave()
-			return nil, errorf(broker.CodeTimeout, "no session is available in %q", path)
-		case <-ctx.Done():
-			leave()
-			return nil, ctx.Err()
-		case <-e.stop:
-			leave()
-			return nil, broker.ErrClosed
-		case <-e.drain:
-			leave()
-			return nil, errorf(broker.CodeTimeout, "no session is available in %q", path)
-		}
-		poll.Stop()
+	var l *broker.SessionLock
+	ended, err := e.waitFor(ctx, wait, func() (bool, int64, error) {
+		var id int64
+		var err error
+		l, id, err = e.acceptOnce(ctx, path, sessionID)
+		return l != nil, id, err
+	})
+	switch {
+	case err != nil:
+		return nil, err
+	case ended:
+		return nil, errorf(broker.CodeTimeout, "no session is available in %q", path)
 	}
+	return l, nil
 }
 
 // acceptOnce is one attempt of AcceptSession: a lock, or none available
