@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/batonmq/baton/internal/broker"
@@ -134,8 +132,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Node == "" {
-		host, _ := os.Hostname()
-		cfg.Node = fmt.Sprintf("%s:%d", host, os.Getpid())
+		cfg.Node = pgstore.DefaultNode()
 	}
 	if cfg.Limits == (broker.Limits{}) {
 		cfg.Limits = broker.DefaultLimits()
@@ -259,15 +256,6 @@ func storeErr(what string, err error) error {
 		return err
 	}
 	return &broker.Error{Code: broker.CodeStoreUnavailable, Message: "Service Bus database unavailable while " + what, Err: err}
-}
-
-// pgCode returns err's SQLSTATE, or "".
-func pgCode(err error) string {
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		return pe.Code
-	}
-	return ""
 }
 
 func errorf(code broker.Code, format string, args ...any) error {

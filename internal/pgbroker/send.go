@@ -168,7 +168,7 @@ func (e *Engine) send(ctx context.Context, path string, msgs []*broker.Message) 
 	}
 	err = e.write(ctx, en.id, run)
 	if err != nil {
-		if pgCode(err) == "23503" || errors.Is(err, errGone) { // the entity was deleted meanwhile
+		if pgstore.SQLState(err) == "23503" || errors.Is(err, errGone) { // the entity was deleted meanwhile
 			e.ents.drop(en.def.Key())
 			return nil, errGone
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/batonmq/baton/internal/broker"
+	"github.com/batonmq/baton/internal/store/pgstore"
 )
 
 // Transactions (AMQP's, through the face's coordinator): sends and
@@ -246,7 +247,7 @@ func (t *pgTx) Commit(ctx context.Context) error {
 		return nil
 	})
 	if err != nil {
-		if pgCode(err) == "23503" || errors.Is(err, errGone) {
+		if pgstore.SQLState(err) == "23503" || errors.Is(err, errGone) {
 			return errorf(broker.CodeNotFound, "an entity of the transaction was deleted")
 		}
 		return storeErr("committing a transaction", err)

@@ -3,8 +3,6 @@ package server
 import (
 	"context"
 	"fmt"
-	"os"
-	"strconv"
 
 	"github.com/batonmq/baton/internal/httpapi/queuestorage/pgengine"
 	"github.com/batonmq/baton/internal/store/pgstore"
@@ -22,8 +20,7 @@ func (s *Server) nodeName() string {
 	if s.node != "" {
 		return s.node
 	}
-	host, _ := os.Hostname()
-	return host + ":" + strconv.Itoa(os.Getpid())
+	return pgstore.DefaultNode()
 }
 
 // openSharedQueues opens the shared Storage Queue engine when the config

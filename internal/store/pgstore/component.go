@@ -2,11 +2,14 @@ package pgstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -80,4 +83,19 @@ func migrateSchema(ctx context.Context, pool *pgxpool.Pool, c ComponentPool) err
 		c.Logger.Info("pgstore: schema migrated", "versions", applied, "by", c.App)
 	}
 	return nil
+}
+
+// DefaultNode is a node's name when none is configured: host:pid.
+func DefaultNode() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s:%d", host, os.Getpid())
+}
+
+// SQLState returns err's PostgreSQL SQLSTATE, or "".
+func SQLState(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return ""
 }

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -79,8 +78,7 @@ func NewObserver(ctx context.Context, cfg Config) (*Observer, error) {
 		cfg.ConnectTimeout = 10 * time.Second
 	}
 	if cfg.Node == "" {
-		host, _ := os.Hostname()
-		cfg.Node = fmt.Sprintf("%s:%d", host, os.Getpid())
+		cfg.Node = DefaultNode()
 	}
 	app := "baton observer " + cfg.Node
 	if len(app) > 63 {

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -133,8 +132,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		cfg.BodyCacheBytes = 64 << 20
 	}
 	if cfg.Node == "" {
-		host, _ := os.Hostname()
-		cfg.Node = fmt.Sprintf("%s:%d", host, os.Getpid())
+		cfg.Node = DefaultNode()
 	}
 	s := &Store{cfg: cfg, log: cfg.Logger, clk: cfg.Clock, stopped: make(chan struct{}), fenced: make(chan struct{})}
 	if s.log == nil {

@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/batonmq/baton/internal/broker"
@@ -116,8 +114,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Node == "" {
-		host, _ := os.Hostname()
-		cfg.Node = fmt.Sprintf("%s:%d", host, os.Getpid())
+		cfg.Node = pgstore.DefaultNode()
 	}
 	if cfg.SweepInterval <= 0 {
 		cfg.SweepInterval = time.Second
@@ -205,15 +202,6 @@ func storeErr(what string, err error) error {
 		return err
 	}
 	return &broker.Error{Code: broker.CodeStoreUnavailable, Message: "storage queue database unavailable while " + what, Err: err}
-}
-
-// pgCode returns err's SQLSTATE, or "".
-func pgCode(err error) string {
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		return pe.Code
-	}
-	return ""
 }
 
 func notFound(name string) error {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/batonmq/baton/internal/broker"
 	"github.com/batonmq/baton/internal/httpapi/queuestorage"
+	"github.com/batonmq/baton/internal/store/pgstore"
 )
 
 // neverUnix is Azure's "never expires" instant, 9999-12-31T23:59:59Z; an
@@ -94,7 +95,7 @@ func (e *Engine) Put(ctx context.Context, name string, text []byte, visibility, 
 			(queue, id, body, inserted_at, expires_at, visible_at, dequeue_count, receipt)
 			SELECT key, $2, $3, $4, $5, $6, 0, $7 FROM baton_sq_queues WHERE key = $1`,
 			broker.EntityKey(name), id, body, now, nullTime(m.ExpiresAt), m.VisibleAt, rc)
-		switch code := pgCode(err); {
+		switch code := pgstore.SQLState(err); {
 		case code == "23505": // the id is taken (a random UUID met itself)
 			continue
 		case code == "23503": // the queue was deleted meanwhile
