@@ -3,7 +3,6 @@ package pgbroker
 import (
 	"context"
 	"errors"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -70,9 +69,6 @@ func splitPath(path string) (string, bool) {
 	return path, false
 }
 
-// entSQL reads one entity's row.
-const entSQL = `SELECT id, def, coalesce(topic, 0) FROM baton_sb_entities WHERE key = $1`
-
 // lookup resolves path to its entity (cached) and whether it names the
 // dead-letter sub-queue.
 func (e *Engine) lookup(ctx context.Context, path string) (*ent, bool, error) {
@@ -87,11 +83,7 @@ func (e *Engine) lookup(ctx context.Context, path string) (*ent, bool, error) {
 // fresh reads entity name from the database (and caches it).
 func (e *Engine) fresh(ctx context.Context, name string) (*ent, error) {
 	key := broker.EntityKey(name)
-	rows, err := e.pool.Query(ctx, entSQL, key)
-	if err != nil {
-		return nil, storeErr("reading entity "+name, err)
-	}
-	ents, err := e.collectEnts(rows)
+	ents, err := e.queryEnts(ctx, `key = $1`, key)
 	if err != nil {
 		return nil, storeErr("reading entity "+name, err)
 	}
@@ -103,12 +95,17 @@ func (e *Engine) fresh(ctx context.Context, name string) (*ent, error) {
 	return ents[0], nil
 }
 
-// collectEnts reads rows of (id, def, topic).
-func (e *Engine) collectEnts(rows pgx.Rows) ([]*ent, error) {
+// queryEnts reads the entities whose rows match where (a condition on
+// baton_sb_entities with args), in key order.
+func (e *Engine) queryEnts(ctx context.Context, where string, args ...any) ([]*ent, error) {
+	rows, err := e.pool.Query(ctx, `SELECT id, def, coalesce(topic, 0) FROM baton_sb_entities WHERE `+where+` ORDER BY key`, args...)
+	if err != nil {
+		return nil, err
+	}
 	var ents []*ent
 	var id, topic int64
 	var blob []byte
-	_, err := pgx.ForEachRow(rows, []any{&id, &blob, &topic}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&id, &blob, &topic}, func() error {
 		def, err := pgstore.DecodeDef(blob)
 		if err != nil {
 			return err
@@ -217,14 +214,15 @@ func (e *Engine) Entities(ctx context.Context, k broker.Kind) ([]*broker.EntityI
 		return nil, err
 	}
 	defer cancel()
-	rows, err := e.pool.Query(ctx, `SELECT id, def, coalesce(topic, 0) FROM baton_sb_entities WHERE $1 = 0 OR kind = $1 ORDER BY key`, int16(k))
+	ents, err := e.queryEnts(ctx, `$1 = 0 OR kind = $1`, int16(k))
 	if err != nil {
 		return nil, storeErr("listing entities", err)
 	}
-	ents, err := e.collectEnts(rows)
-	if err != nil {
-		return nil, storeErr("listing entities", err)
-	}
+	return e.infos(ctx, ents)
+}
+
+// infos returns the definitions and counts of ents.
+func (e *Engine) infos(ctx context.Context, ents []*ent) ([]*broker.EntityInfo, error) {
 	out := make([]*broker.EntityInfo, 0, len(ents))
 	for _, en := range ents {
 		info, err := e.info(ctx, en)
@@ -233,7 +231,6 @@ func (e *Engine) Entities(ctx context.Context, k broker.Kind) ([]*broker.EntityI
 		}
 		out = append(out, info)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Key() < out[j].Key() })
 	return out, nil
 }
 

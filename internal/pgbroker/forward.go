@@ -98,11 +98,7 @@ func (w *fwdWalk) visit(ctx context.Context, en *ent, hops int, dest string) err
 	w.onPath[key] = true
 	defer delete(w.onPath, key)
 	if en.def.Kind == broker.KindTopic {
-		rows, err := w.e.pool.Query(ctx, `SELECT id, def, coalesce(topic, 0) FROM baton_sb_entities WHERE topic = $1`, en.id)
-		if err != nil {
-			return storeErr("checking auto-forwarding", err)
-		}
-		subs, err := w.e.collectEnts(rows)
+		subs, err := w.e.queryEnts(ctx, `topic = $1`, en.id)
 		if err != nil {
 			return storeErr("checking auto-forwarding", err)
 		}
@@ -257,11 +253,7 @@ func (e *Engine) forwardAfter(ctx context.Context, ents ...*ent) {
 
 // forwardAll is the lease holder's pass over every entity that forwards.
 func (e *Engine) forwardAll(ctx context.Context) error {
-	rows, err := e.pool.Query(ctx, `SELECT id, def, coalesce(topic, 0) FROM baton_sb_entities WHERE forwards`)
-	if err != nil {
-		return err
-	}
-	ents, err := e.collectEnts(rows)
+	ents, err := e.queryEnts(ctx, `forwards`)
 	if err != nil {
 		return err
 	}

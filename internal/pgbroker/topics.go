@@ -61,27 +61,17 @@ func (e *Engine) subscriptionsOf(ctx context.Context, t *ent) ([]*sub, error) {
 		return l.subs, nil
 	}
 	e.subs.mu.Unlock()
-	rows, err := e.pool.Query(ctx, `SELECT id, def FROM baton_sb_entities WHERE topic = $1 ORDER BY id`, t.id)
+	ents, err := e.queryEnts(ctx, `topic = $1`, t.id)
 	if err != nil {
 		return nil, err
 	}
-	var out []*sub
-	var id int64
-	var blob []byte
-	_, err = pgx.ForEachRow(rows, []any{&id, &blob}, func() error {
-		def, err := pgstore.DecodeDef(blob)
+	out := make([]*sub, 0, len(ents))
+	for _, en := range ents {
+		cr, err := broker.CompileRules(en.def.Rules, en.def.Properties)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		cr, err := broker.CompileRules(def.Rules, def.Properties)
-		if err != nil {
-			return err
-		}
-		out = append(out, &sub{id: id, def: def, rules: cr})
-		return nil
-	})
-	if err != nil {
-		return nil, err
+		out = append(out, &sub{id: en.id, def: en.def, rules: cr})
 	}
 	e.subs.mu.Lock()
 	if e.subs.m == nil {
@@ -285,23 +275,11 @@ func (e *Engine) ListSubscriptions(topic string) ([]*broker.EntityInfo, error) {
 	if dlq || t.def.Kind != broker.KindTopic {
 		return nil, errorf(broker.CodeNotFound, "topic %q not found", topic)
 	}
-	rows, err := e.pool.Query(ctx, `SELECT id, def, coalesce(topic, 0) FROM baton_sb_entities WHERE topic = $1 ORDER BY key`, t.id)
+	ents, err := e.queryEnts(ctx, `topic = $1`, t.id)
 	if err != nil {
 		return nil, storeErr("listing subscriptions", err)
 	}
-	ents, err := e.collectEnts(rows)
-	if err != nil {
-		return nil, storeErr("listing subscriptions", err)
-	}
-	out := make([]*broker.EntityInfo, 0, len(ents))
-	for _, en := range ents {
-		info, err := e.info(ctx, en)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, info)
-	}
-	return out, nil
+	return e.infos(ctx, ents)
 }
 
 // subscription looks up subscription sub of topic.
