@@ -264,7 +264,7 @@ func (e *Engine) receiveOnce(ctx context.Context, path string, opts broker.Recei
 	// As the broker: what the entity forwards moves before a receive.
 	e.forwardAfter(ctx, en)
 	free := dlq || !p.RequiresSession
-	if free && (dlq || opts.Mode == broker.ReceiveAndDelete || e.lapseDue(en.id, e.now())) {
+	if free && e.lapseDue(en.id, e.now()) {
 		// Lapsed locks end first, as the broker's lock expiry: the delivery
 		// counts (or the message is dead-lettered at MaxDeliveryCount), and
 		// the message is free again for the claim below.
