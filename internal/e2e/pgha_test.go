@@ -133,51 +133,12 @@ func TestPGHA(t *testing.T) {
 	}
 	// First a receiver on B takes a few messages (it is the only one yet)
 	// and keeps their locks until B is killed.
-	holder, err := b.client(t).NewReceiverForQueue("work", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	firstSender, err := clientA.NewSender("work", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 5 {
-		id := fmt.Sprintf("p1-held-%d", i)
-		if err := firstSender.SendMessage(tctx, &azservicebus.Message{MessageID: &id, Body: []byte(id)}, nil); err != nil {
-			t.Fatal(err)
-		}
-		led.acked(id)
-	}
-	held, err := holder.ReceiveMessages(tctx, 5, nil)
-	if err != nil || len(held) == 0 {
-		t.Fatalf("holding receiver on B: %v, %v", held, err)
-	}
-	for _, m := range held {
-		led.record("B-hold", m, lock, false)
-	}
+	held := led.holdLocks(t, tctx, clientA, b.client(t), lock)
 	receive("B1", b)
 	receive("C1", c)
 	receive("C2", c)
-	const phase1 = 200
 	var swg sync.WaitGroup
-	for w := range 2 {
-		sender, err := clientA.NewSender("work", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		swg.Add(1)
-		go func() {
-			defer swg.Done()
-			for i := w; i < phase1; i += 2 {
-				id := fmt.Sprintf("p1-%d", i)
-				if err := sender.SendMessage(tctx, &azservicebus.Message{MessageID: &id, Body: []byte(id)}, nil); err != nil {
-					t.Errorf("send %s through A: %v", id, err)
-					return
-				}
-				led.acked(id)
-			}
-		}()
-	}
+	led.sendPhase1(t, tctx, clientA, &swg)
 	eventually("half of phase 1 completed", func() bool { return led.completedCount() >= phase1/2 })
 	// kill -9 of a forwarding node: its receivers' locks stay on A and
 	// lapse after the lock duration.
@@ -188,21 +149,7 @@ func TestPGHA(t *testing.T) {
 	}
 	eventually("every phase-1 message settled", func() bool { return led.allCompleted() })
 	eventually("queue empty after phase 1", func() bool { return queueEmpty(tctx, c.mgmt, "work") })
-	for _, m := range held {
-		var again []receipt
-		for _, r := range led.receiptsOf(m.MessageID) {
-			if r.seq == *m.SequenceNumber {
-				again = append(again, r)
-			}
-		}
-		if len(again) < 2 {
-			t.Fatalf("message %s held on B was not delivered again: %+v", m.MessageID, again)
-		}
-		if again[1].lockStart.Before(*m.LockedUntil) || again[1].deliveryCount <= m.DeliveryCount {
-			t.Fatalf("message %s held on B until %v came back at %v with delivery count %d (was %d)",
-				m.MessageID, *m.LockedUntil, again[1].lockStart, again[1].deliveryCount, m.DeliveryCount)
-		}
-	}
+	led.checkHeldCameBack(t, held)
 
 	// Phase 2: a sender on C (forwarded to A), then kill -9 of A with a
 	// scheduled message pending: C takes over and the clients on C carry on.
@@ -351,6 +298,84 @@ func sessionTurns(t *testing.T, tctx context.Context, sendClient *azservicebus.C
 		sr.Close(tctx)
 	}
 	t.Logf("sessions: %d messages in order, %d through B and %d through C", sessions*perSession, byNode[0], byNode[1])
+}
+
+// holdLocks sends 5 messages through sender and receives them on holder,
+// which keeps their locks (until its node is killed), and records them.
+func (l *haLedger) holdLocks(t *testing.T, ctx context.Context, sender *azservicebus.Client, holder *azservicebus.Client, lock time.Duration) []*azservicebus.ReceivedMessage {
+	t.Helper()
+	recv, err := holder.NewReceiverForQueue("work", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := sender.NewSender("work", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		id := fmt.Sprintf("p1-held-%d", i)
+		if err := s.SendMessage(ctx, &azservicebus.Message{MessageID: &id, Body: []byte(id)}, nil); err != nil {
+			t.Fatal(err)
+		}
+		l.acked(id)
+	}
+	held, err := recv.ReceiveMessages(ctx, 5, nil)
+	if err != nil || len(held) == 0 {
+		t.Fatalf("holding receiver on B: %v, %v", held, err)
+	}
+	for _, m := range held {
+		l.record("B-hold", m, lock, false)
+	}
+	return held
+}
+
+// phase1 is how many messages the two phase-1 senders send.
+const phase1 = 200
+
+// sendPhase1 starts two senders through client that send phase1 messages
+// between them (ids p1-N), each recorded once acknowledged; swg counts
+// them.
+func (l *haLedger) sendPhase1(t *testing.T, ctx context.Context, client *azservicebus.Client, swg *sync.WaitGroup) {
+	t.Helper()
+	for w := range 2 {
+		sender, err := client.NewSender("work", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		swg.Add(1)
+		go func() {
+			defer swg.Done()
+			for i := w; i < phase1; i += 2 {
+				id := fmt.Sprintf("p1-%d", i)
+				if err := sender.SendMessage(ctx, &azservicebus.Message{MessageID: &id, Body: []byte(id)}, nil); err != nil {
+					t.Errorf("send %s through A: %v", id, err)
+					return
+				}
+				l.acked(id)
+			}
+		}()
+	}
+}
+
+// checkHeldCameBack checks that every held message was delivered again
+// after its lock ended, with a higher delivery count.
+func (l *haLedger) checkHeldCameBack(t *testing.T, held []*azservicebus.ReceivedMessage) {
+	t.Helper()
+	for _, m := range held {
+		var again []receipt
+		for _, r := range l.receiptsOf(m.MessageID) {
+			if r.seq == *m.SequenceNumber {
+				again = append(again, r)
+			}
+		}
+		if len(again) < 2 {
+			t.Fatalf("message %s held on B was not delivered again: %+v", m.MessageID, again)
+		}
+		if again[1].lockStart.Before(*m.LockedUntil) || again[1].deliveryCount <= m.DeliveryCount {
+			t.Fatalf("message %s held on B until %v came back at %v with delivery count %d (was %d)",
+				m.MessageID, *m.LockedUntil, again[1].lockStart, again[1].deliveryCount, m.DeliveryCount)
+		}
+	}
 }
 
 // queueEmpty: no message left in the queue, in any state (a completion

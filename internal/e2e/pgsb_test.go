@@ -149,51 +149,12 @@ func TestPGSharedServiceBus(t *testing.T) {
 			led.receiveLoop(rctx, name, client, lock)
 		}()
 	}
-	holder, err := b.client(t).NewReceiverForQueue("work", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	firstSender, err := clientA.NewSender("work", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 5 {
-		id := fmt.Sprintf("p1-held-%d", i)
-		if err := firstSender.SendMessage(tctx, &azservicebus.Message{MessageID: &id, Body: []byte(id)}, nil); err != nil {
-			t.Fatal(err)
-		}
-		led.acked(id)
-	}
-	held, err := holder.ReceiveMessages(tctx, 5, nil)
-	if err != nil || len(held) == 0 {
-		t.Fatalf("holding receiver on B: %v, %v", held, err)
-	}
-	for _, m := range held {
-		led.record("B-hold", m, lock, false)
-	}
+	held := led.holdLocks(t, tctx, clientA, b.client(t), lock)
 	receive("B1", b)
 	receive("C1", c)
 	receive("C2", c)
-	const phase1 = 200
 	var swg sync.WaitGroup
-	for w := range 2 {
-		sender, err := clientA.NewSender("work", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		swg.Add(1)
-		go func() {
-			defer swg.Done()
-			for i := w; i < phase1; i += 2 {
-				id := fmt.Sprintf("p1-%d", i)
-				if err := sender.SendMessage(tctx, &azservicebus.Message{MessageID: &id, Body: []byte(id)}, nil); err != nil {
-					t.Errorf("send %s through A: %v", id, err)
-					return
-				}
-				led.acked(id)
-			}
-		}()
-	}
+	led.sendPhase1(t, tctx, clientA, &swg)
 	eventually("half of phase 1 completed", func() bool { return led.completedCount() >= phase1/2 })
 	b.proc.kill() // its receivers' locks stay in the database and lapse
 	swg.Wait()
@@ -202,21 +163,7 @@ func TestPGSharedServiceBus(t *testing.T) {
 	}
 	eventually("every phase-1 message settled", func() bool { return led.allCompleted() })
 	eventually("queue empty after phase 1", func() bool { return empty(c, "work") })
-	for _, m := range held {
-		var again []receipt
-		for _, r := range led.receiptsOf(m.MessageID) {
-			if r.seq == *m.SequenceNumber {
-				again = append(again, r)
-			}
-		}
-		if len(again) < 2 {
-			t.Fatalf("message %s held on B was not delivered again: %+v", m.MessageID, again)
-		}
-		if again[1].lockStart.Before(*m.LockedUntil) || again[1].deliveryCount <= m.DeliveryCount {
-			t.Fatalf("message %s held on B until %v came back at %v with delivery count %d (was %d)",
-				m.MessageID, *m.LockedUntil, again[1].lockStart, again[1].deliveryCount, m.DeliveryCount)
-		}
-	}
+	led.checkHeldCameBack(t, held)
 
 	// Phase 2: sends through C while the maintenance lease holder is
 	// killed with a scheduled message pending.
