@@ -261,8 +261,3 @@ func storeErr(what string, err error) error {
 func errorf(code broker.Code, format string, args ...any) error {
 	return &broker.Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
-
-// notImplemented is the answer to what this engine does not do.
-func notImplemented(what string) error {
-	return errorf(broker.CodeNotImplemented, "%s is not implemented with shared Service Bus entities (--shared-service-bus)", what)
-}

@@ -179,9 +179,6 @@ func (e *Engine) sendTopic(ctx context.Context, tx pgx.Tx, t *ent, subs []*sub, 
 	return seqs, touched, nil
 }
 
-// subscriptionName is the path of subscription sub of topic.
-func subscriptionName(topic, sub string) string { return broker.SubscriptionPath(topic, sub) }
-
 // CreateTopic creates a topic.
 func (e *Engine) CreateTopic(ctx context.Context, name string, props broker.QueueProperties) (*broker.EntityInfo, error) {
 	if strings.Contains(name, broker.SubscriptionsSegment) {
@@ -235,7 +232,7 @@ func (e *Engine) CreateSubscription(ctx context.Context, topic, subName string, 
 	if err := broker.CompileRule(r); err != nil {
 		return nil, err
 	}
-	def := &broker.Entity{Name: subscriptionName(t.def.Name, subName), Kind: broker.KindSubscription, Properties: props, Rules: []broker.Rule{r}}
+	def := &broker.Entity{Name: broker.SubscriptionPath(t.def.Name, subName), Kind: broker.KindSubscription, Properties: props, Rules: []broker.Rule{r}}
 	info, err := e.createEntity(ctx, def, t.id)
 	if err == nil {
 		e.dropSubs(t.id)
@@ -247,18 +244,7 @@ func (e *Engine) CreateSubscription(ctx context.Context, topic, subName string, 
 func (e *Engine) UpdateSubscription(ctx context.Context, topic, subName string, props broker.QueueProperties) (*broker.EntityInfo, error) {
 	props = props.WithDefaults()
 	props.RequiresDuplicateDetection = false
-	info, err := e.updateEntity(ctx, subscriptionName(topic, subName), broker.KindSubscription, props)
-	if err == nil {
-		e.dropSubsOf(topic)
-	}
-	return info, err
-}
-
-// dropSubsOf forgets the cached subscriptions of the topic named topic.
-func (e *Engine) dropSubsOf(topic string) {
-	if en := e.ents.get(broker.EntityKey(topic), e.clk.Now()); en != nil {
-		e.dropSubs(en.id)
-	}
+	return e.updateEntity(ctx, broker.SubscriptionPath(topic, subName), broker.KindSubscription, props) // it drops the topic's cached subscriptions
 }
 
 // ListSubscriptions returns a topic's subscriptions, sorted by name.
@@ -282,18 +268,6 @@ func (e *Engine) ListSubscriptions(topic string) ([]*broker.EntityInfo, error) {
 	return e.infos(ctx, ents)
 }
 
-// subscription looks up subscription sub of topic.
-func (e *Engine) subscription(ctx context.Context, topic, subName string) (*ent, error) {
-	en, dlq, err := e.lookup(ctx, subscriptionName(topic, subName))
-	if err != nil {
-		return nil, err
-	}
-	if dlq || en.def.Kind != broker.KindSubscription {
-		return nil, errorf(broker.CodeNotFound, "subscription %q of topic %q not found", subName, topic)
-	}
-	return en, nil
-}
-
 // Rules returns a subscription's rules, in the order they were added.
 func (e *Engine) Rules(topic, subName string) ([]broker.Rule, error) {
 	ctx, cancel, err := e.begin(context.Background())
@@ -301,7 +275,7 @@ func (e *Engine) Rules(topic, subName string) ([]broker.Rule, error) {
 		return nil, err
 	}
 	defer cancel()
-	en, err := e.fresh(ctx, subscriptionName(topic, subName))
+	en, err := e.fresh(ctx, broker.SubscriptionPath(topic, subName))
 	if err != nil {
 		return nil, err
 	}
@@ -360,7 +334,7 @@ func (e *Engine) changeRules(ctx context.Context, topic, subName string, change 
 		return err
 	}
 	defer cancel()
-	key := broker.EntityKey(subscriptionName(topic, subName))
+	key := broker.EntityKey(broker.SubscriptionPath(topic, subName))
 	var topicID int64
 	err = e.inTx(ctx, func(tx pgx.Tx) error {
 		var id int64
